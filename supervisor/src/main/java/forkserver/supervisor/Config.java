@@ -1,0 +1,34 @@
+package forkserver.supervisor;
+
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * What a supervisor is asked to do, as plain values: the command line's meaning, without the
+ * command line. Tests build one directly.
+ *
+ * @param listen        where to bind (port 0: any free port)
+ * @param backlog       the listen queue's length
+ * @param command       the program and arguments run once per connection
+ * @param stdio         which of the child's descriptors are the connection
+ * @param maxChildren   children running at once, at most
+ * @param shutdownGrace on SIGTERM/SIGINT, how long children may finish on their own
+ * @param killGrace     after SIGTERM to the children, how long before SIGKILL
+ */
+record Config(InetSocketAddress listen, int backlog, List<String> command, StdioMode stdio, int maxChildren,
+              Duration shutdownGrace, Duration killGrace) {
+
+    Config {
+        command = List.copyOf(command);
+        if (command.isEmpty()) {
+            throw new IllegalArgumentException("no command to run");
+        }
+        if (maxChildren < 1) {
+            throw new IllegalArgumentException("--max-children must be at least 1, got " + maxChildren);
+        }
+        if (backlog < 1) {
+            throw new IllegalArgumentException("--backlog must be at least 1, got " + backlog);
+        }
+    }
+}

@@ -1,0 +1,107 @@
+package forkserver.supervisor;
+
+import forkserver.supervisor.posix.ErrnoException;
+import forkserver.supervisor.posix.Posix;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.net.Inet6Address;
+import java.net.InetSocketAddress;
+
+/**
+ * The listening socket, created and accepted on through {@link Posix} so that each accepted
+ * connection is a descriptor number the spawner can hand to a child.
+ *
+ * <p>The socket is non-blocking and close-on-exec; {@link #accept()} waits in {@code poll} on it
+ * and on a private wake-up pipe, so that {@link #wakeUp()} (on shutdown) returns the acceptor at
+ * once without touching the socket itself, which may belong to an activator.
+ */
+final class Listener implements Closeable {
+
+    private final int fd;
+    private final InetSocketAddress address;
+    private final int wakeRead;
+    private final int wakeWrite;
+    private volatile boolean woken;
+
+    private Listener(int fd, InetSocketAddress address) throws ErrnoException {
+        this.fd = fd;
+        this.address = address;
+        int[] pipe = Posix.pipe();
+        this.wakeRead = pipe[0];
+        this.wakeWrite = pipe[1];
+    }
+
+    /** Binds and listens on {@code address}; port 0 picks a free port. */
+    static Listener bind(InetSocketAddress address, int backlog) throws IOException {
+        boolean ipv6 = address.getAddress() instanceof Inet6Address;
+        int fd = Posix.socket(ipv6 ? Posix.AF_INET6 : Posix.AF_INET,
+                Posix.SOCK_STREAM | Posix.SOCK_NONBLOCK | Posix.SOCK_CLOEXEC, 0);
+        try {
+            // A restarted supervisor must not wait for TIME_WAIT connections of the last one.
+            Posix.setsockopt(fd, Posix.SOL_SOCKET, Posix.SO_REUSEADDR, 1);
+            Posix.bind(fd, address);
+            Posix.listen(fd, backlog);
+            return new Listener(fd, Posix.getsockname(fd));
+        } catch (IOException e) {
+            Posix.close(fd);
+            throw e;
+        }
+    }
+
+    /** The address actually bound (with the chosen port when asked for port 0). */
+    InetSocketAddress address() {
+        return address;
+    }
+
+    /**
+     * Waits for the next connection. Returns null once {@link #wakeUp()} was called.
+     *
+     * @throws ErrnoException when accepting fails; EMFILE, ENFILE, ENOBUFS and ENOMEM are
+     *     temporary (see {@link #isTemporary})
+     */
+    Accepted accept() throws ErrnoException {
+        int[] watched = {fd, wakeRead};
+        while (!woken) {
+            int ready = Posix.pollReadable(watched, -1);
+            if (ready != 0) {
+                continue; // woken (the loop condition says so), or EINTR
+            }
+            Posix.AcceptedSocket socket = Posix.accept(fd);
+            if (socket == null) {
+                continue; // another process took it, or the client gave up (EAGAIN)
+            }
+            try {
+                return new Accepted(socket.fd(), socket.remote(), Posix.getsockname(socket.fd()));
+            } catch (ErrnoException e) {
+                Posix.close(socket.fd()); // the client reset before we looked: drop it
+            }
+        }
+        return null;
+    }
+
+    /** Failures of accept that pass: out of descriptors or memory, or a client that gave up. */
+    static boolean isTemporary(ErrnoException e) {
+        return switch (e.errno()) {
+            case Posix.EMFILE, Posix.ENFILE, Posix.ENOBUFS, Posix.ENOMEM, Posix.ECONNABORTED -> true;
+            default -> false;
+        };
+    }
+
+    /** Makes {@link #accept()} return null, now or at its next call. Safe from any thread. */
+    void wakeUp() {
+        woken = true;
+        try {
+            Posix.writeByte(wakeWrite);
+        } catch (ErrnoException e) {
+            throw new IllegalStateException(e); // our own pipe: cannot fail but for a bug
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        Posix.close(fd);
+        Posix.close(wakeRead);
+        Posix.close(wakeWrite);
+    }
+}

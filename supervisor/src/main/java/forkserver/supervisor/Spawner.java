@@ -1,0 +1,75 @@
+package forkserver.supervisor;
+
+import forkserver.supervisor.posix.ErrnoException;
+import forkserver.supervisor.posix.Posix;
+
+import java.io.IOException;
+import java.lang.ProcessBuilder.Redirect;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Starts one child per connection with the connection on its fd 0 (and fd 1 in
+ * {@link StdioMode#INOUT}), through {@link ProcessBuilder}.
+ *
+ * <p>The JDK cannot give a child an arbitrary socket, but {@link Redirect#INHERIT} gives it the
+ * supervisor's own fd 0 and 1. So, under {@link #handOff}: {@code dup2} the connection onto fd 0
+ * (and 1), {@code start()} (which returns only after the child has exec'd, so it has its copies),
+ * and point fd 0 back at /dev/null and fd 1 back at the supervisor's stdout. Between spawns the
+ * supervisor's fd 0 is /dev/null, so nothing in it ever reads a client's bytes.
+ *
+ * <p>A child holds nothing else of ours: our descriptors are close-on-exec, and the JDK closes
+ * every descriptor above 2 in the child before exec anyway.
+ */
+final class Spawner {
+
+    private final List<String> command;
+    private final StdioMode stdio;
+    private final Map<String, String> baseEnvironment;
+    private final int devNull;
+    private final int savedStdout;
+    // Guards the supervisor's fds 0 and 1 while they point at a client: one hand-off at a time.
+    private final Object handOff = new Object();
+
+    /**
+     * Parks the supervisor's fd 0 on /dev/null and keeps a copy of its stdout. Call after the
+     * listening socket has been moved off fd 0, if it was there.
+     */
+    Spawner(List<String> command, StdioMode stdio, Map<String, String> baseEnvironment) throws ErrnoException {
+        this.command = List.copyOf(command);
+        this.stdio = stdio;
+        this.baseEnvironment = Map.copyOf(baseEnvironment);
+        this.devNull = Posix.open("/dev/null", Posix.O_RDWR | Posix.O_CLOEXEC);
+        this.savedStdout = Posix.dupCloexec(1, 3);
+        Posix.dup2(devNull, 0);
+    }
+
+    /**
+     * Starts the command for {@code connection}. The caller still owns (and must close) the
+     * connection's descriptor; the child has its own copy.
+     */
+    Process spawn(Accepted connection) throws IOException {
+        ProcessBuilder builder = new ProcessBuilder(command)
+                .redirectInput(Redirect.INHERIT)
+                .redirectOutput(Redirect.INHERIT)
+                .redirectError(Redirect.INHERIT);
+        Map<String, String> environment = builder.environment();
+        environment.clear();
+        environment.putAll(baseEnvironment);
+        environment.putAll(ConnectionEnvironment.of(connection));
+        synchronized (handOff) {
+            Posix.dup2(connection.fd(), 0);
+            try {
+                if (stdio == StdioMode.INOUT) {
+                    Posix.dup2(connection.fd(), 1);
+                }
+                return builder.start();
+            } finally {
+                Posix.dup2(devNull, 0);
+                if (stdio == StdioMode.INOUT) {
+                    Posix.dup2(savedStdout, 1);
+                }
+            }
+        }
+    }
+}

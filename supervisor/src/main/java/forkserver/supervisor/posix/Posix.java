@@ -1,0 +1,312 @@
+package forkserver.supervisor.posix;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.foreign.SymbolLookup;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
+import java.net.InetSocketAddress;
+import java.util.Arrays;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
+
+/**
+ * The only place forkserver calls the C library, through the Foreign Function &amp; Memory API.
+ *
+ * <p>The JDK has no API to put an accepted socket on a child's fd 0, nor to own a socket's
+ * descriptor number; these calls fill that gap. Each handle has its C signature beside it; every
+ * call that fails throws an {@link ErrnoException} naming the call. The constants are Linux's
+ * (the same on x86-64 and arm64).
+ *
+ * <p>Every descriptor created here is close-on-exec, so that no child inherits one by accident;
+ * the JDK also closes descriptors above 2 in a child before exec, a second guard.
+ */
+public final class Posix {
+
+    public static final int AF_INET = 2;
+    public static final int AF_INET6 = 10;
+    public static final int SOCK_STREAM = 1;
+    public static final int SOCK_NONBLOCK = 0x800;
+    public static final int SOCK_CLOEXEC = 0x80000;
+    public static final int SOL_SOCKET = 1;
+    public static final int SO_REUSEADDR = 2;
+    public static final int SO_TYPE = 3;
+    public static final int SO_REUSEPORT = 15;
+    public static final int SO_ACCEPTCONN = 30;
+    public static final int SO_DOMAIN = 39;
+    public static final int IPPROTO_IPV6 = 41;
+    public static final int IPV6_V6ONLY = 26;
+    public static final int O_RDWR = 2;
+    public static final int O_NONBLOCK = 0x800;
+    public static final int O_CLOEXEC = 0x80000;
+    public static final int F_GETFL = 3;
+    public static final int F_SETFL = 4;
+    public static final int F_DUPFD_CLOEXEC = 1030;
+    public static final short POLLIN = 1;
+
+    public static final int EINTR = 4;
+    public static final int EAGAIN = 11;
+    public static final int ENFILE = 23;
+    public static final int EMFILE = 24;
+    public static final int ENOBUFS = 105;
+    public static final int ENOMEM = 12;
+    public static final int ECONNABORTED = 103;
+
+    private static final Linker LINKER = Linker.nativeLinker();
+    private static final SymbolLookup LIBC = LINKER.defaultLookup();
+    private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
+    private static final VarHandle ERRNO =
+            CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
+
+    // int socket(int domain, int type, int protocol);
+    private static final MethodHandle SOCKET = capturing("socket", JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT);
+    // int setsockopt(int fd, int level, int name, const void *value, socklen_t length);
+    private static final MethodHandle SETSOCKOPT =
+            capturing("setsockopt", JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
+    // int getsockopt(int fd, int level, int name, void *value, socklen_t *length);
+    private static final MethodHandle GETSOCKOPT =
+            capturing("getsockopt", JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS);
+    // int bind(int fd, const struct sockaddr *address, socklen_t length);
+    private static final MethodHandle BIND = capturing("bind", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
+    // int listen(int fd, int backlog);
+    private static final MethodHandle LISTEN = capturing("listen", JAVA_INT, JAVA_INT, JAVA_INT);
+    // int accept4(int fd, struct sockaddr *address, socklen_t *length, int flags);
+    private static final MethodHandle ACCEPT4 =
+            capturing("accept4", JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT);
+    // int getsockname(int fd, struct sockaddr *address, socklen_t *length);
+    private static final MethodHandle GETSOCKNAME =
+            capturing("getsockname", JAVA_INT, JAVA_INT, ADDRESS, ADDRESS);
+    // int dup2(int old, int new);
+    private static final MethodHandle DUP2 = capturing("dup2", JAVA_INT, JAVA_INT, JAVA_INT);
+    // int fcntl(int fd, int command, ... /* int argument */);
+    private static final MethodHandle FCNTL = capturing("fcntl",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), Linker.Option.firstVariadicArg(2));
+    // int open(const char *path, int flags, ... /* mode_t mode */);
+    private static final MethodHandle OPEN = capturing("open",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), Linker.Option.firstVariadicArg(2));
+    // int close(int fd);
+    private static final MethodHandle CLOSE = capturing("close", JAVA_INT, JAVA_INT);
+    // int pipe2(int fds[2], int flags);
+    private static final MethodHandle PIPE2 = capturing("pipe2", JAVA_INT, ADDRESS, JAVA_INT);
+    // ssize_t write(int fd, const void *buffer, size_t count);
+    private static final MethodHandle WRITE =
+            capturing("write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
+    // ssize_t read(int fd, void *buffer, size_t count);
+    private static final MethodHandle READ =
+            capturing("read", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
+    // int poll(struct pollfd *fds, nfds_t count, int timeout_ms);
+    private static final MethodHandle POLL = capturing("poll", JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT);
+    // char *strerror(int errno);  (only called on the error path, for the message)
+    private static final MethodHandle STRERROR =
+            LINKER.downcallHandle(LIBC.findOrThrow("strerror"), FunctionDescriptor.of(ADDRESS, JAVA_INT));
+
+    private Posix() {
+    }
+
+    public static int socket(int domain, int type, int protocol) throws ErrnoException {
+        return call((arena, state) -> check("socket", (int) SOCKET.invokeExact(state, domain, type, protocol), state));
+    }
+
+    public static void setsockopt(int fd, int level, int name, int value) throws ErrnoException {
+        call((arena, state) -> {
+            MemorySegment option = arena.allocateFrom(JAVA_INT, value);
+            int size = (int) JAVA_INT.byteSize();
+            return check("setsockopt", (int) SETSOCKOPT.invokeExact(state, fd, level, name, option, size), state);
+        });
+    }
+
+    public static int getsockopt(int fd, int level, int name) throws ErrnoException {
+        return call((arena, state) -> {
+            MemorySegment option = arena.allocate(JAVA_INT);
+            MemorySegment length = arena.allocateFrom(JAVA_INT, (int) JAVA_INT.byteSize());
+            check("getsockopt", (int) GETSOCKOPT.invokeExact(state, fd, level, name, option, length), state);
+            return option.get(JAVA_INT, 0);
+        });
+    }
+
+    public static void bind(int fd, InetSocketAddress address) throws ErrnoException {
+        call((arena, state) -> {
+            MemorySegment sockaddr = SockAddr.encode(arena, address);
+            return check("bind", (int) BIND.invokeExact(state, fd, sockaddr, (int) sockaddr.byteSize()), state);
+        });
+    }
+
+    public static void listen(int fd, int backlog) throws ErrnoException {
+        call((arena, state) -> check("listen", (int) LISTEN.invokeExact(state, fd, backlog), state));
+    }
+
+    /** An accepted connection: its descriptor (close-on-exec) and the peer's address. */
+    public record AcceptedSocket(int fd, InetSocketAddress remote) {
+    }
+
+    /**
+     * {@code accept4(fd, ..., SOCK_CLOEXEC)}: the descriptor is ours, close-on-exec until the
+     * spawner deliberately dup2s it onto a child's fd 0. Returns null when the listening socket is
+     * non-blocking and no connection is waiting (EAGAIN), or the call was interrupted (EINTR).
+     */
+    public static AcceptedSocket accept(int fd) throws ErrnoException {
+        return call((arena, state) -> {
+            MemorySegment sockaddr = arena.allocate(SockAddr.STORAGE_SIZE, 8);
+            MemorySegment length = arena.allocateFrom(JAVA_INT, (int) SockAddr.STORAGE_SIZE);
+            int accepted = (int) ACCEPT4.invokeExact(state, fd, sockaddr, length, SOCK_CLOEXEC);
+            if (accepted < 0 && (errno(state) == EAGAIN || errno(state) == EINTR)) {
+                return null;
+            }
+            check("accept4", accepted, state);
+            return new AcceptedSocket(accepted, SockAddr.decode(sockaddr, length.get(JAVA_INT, 0)));
+        });
+    }
+
+    public static InetSocketAddress getsockname(int fd) throws ErrnoException {
+        return call((arena, state) -> {
+            MemorySegment sockaddr = arena.allocate(SockAddr.STORAGE_SIZE, 8);
+            MemorySegment length = arena.allocateFrom(JAVA_INT, (int) SockAddr.STORAGE_SIZE);
+            check("getsockname", (int) GETSOCKNAME.invokeExact(state, fd, sockaddr, length), state);
+            return SockAddr.decode(sockaddr, length.get(JAVA_INT, 0));
+        });
+    }
+
+    /** {@code dup2(from, to)}, retried on EINTR. The copy on {@code to} is not close-on-exec. */
+    public static void dup2(int from, int to) throws ErrnoException {
+        call((arena, state) -> {
+            int result;
+            do {
+                result = (int) DUP2.invokeExact(state, from, to);
+            } while (result < 0 && errno(state) == EINTR);
+            return check("dup2", result, state);
+        });
+    }
+
+    /** {@code fcntl(fd, command, argument)}. */
+    public static int fcntl(int fd, int command, int argument) throws ErrnoException {
+        return call((arena, state) -> check("fcntl", (int) FCNTL.invokeExact(state, fd, command, argument), state));
+    }
+
+    /** A close-on-exec copy of {@code fd} numbered at least {@code lowest}. */
+    public static int dupCloexec(int fd, int lowest) throws ErrnoException {
+        return fcntl(fd, F_DUPFD_CLOEXEC, lowest);
+    }
+
+    public static int open(String path, int flags) throws ErrnoException {
+        return call((arena, state) ->
+                check("open " + path, (int) OPEN.invokeExact(state, arena.allocateFrom(path), flags, 0), state));
+    }
+
+    /** Closes {@code fd}. Not retried on EINTR: on Linux the descriptor is gone either way. */
+    public static void close(int fd) throws ErrnoException {
+        call((arena, state) -> {
+            int result = (int) CLOSE.invokeExact(state, fd);
+            return result < 0 && errno(state) == EINTR ? 0 : check("close", result, state);
+        });
+    }
+
+    /** A close-on-exec, non-blocking pipe: {read end, write end}. */
+    public static int[] pipe() throws ErrnoException {
+        return call((arena, state) -> {
+            MemorySegment fds = arena.allocate(JAVA_INT, 2);
+            check("pipe2", (int) PIPE2.invokeExact(state, fds, O_CLOEXEC | O_NONBLOCK), state);
+            return new int[] {fds.getAtIndex(JAVA_INT, 0), fds.getAtIndex(JAVA_INT, 1)};
+        });
+    }
+
+    /** Writes one byte; a full non-blocking pipe (EAGAIN) counts as written. */
+    public static void writeByte(int fd) throws ErrnoException {
+        call((arena, state) -> {
+            long result = (long) WRITE.invokeExact(state, fd, arena.allocate(1), 1L);
+            return result < 0 && errno(state) == EAGAIN ? 0 : check("write", (int) result, state);
+        });
+    }
+
+    /** Reads and discards what a non-blocking descriptor holds. */
+    public static void drain(int fd) throws ErrnoException {
+        call((arena, state) -> {
+            MemorySegment buffer = arena.allocate(64);
+            long result;
+            do {
+                result = (long) READ.invokeExact(state, fd, buffer, buffer.byteSize());
+            } while (result > 0 || (result < 0 && errno(state) == EINTR));
+            return result < 0 && errno(state) == EAGAIN ? 0 : check("read", (int) result, state);
+        });
+    }
+
+    /**
+     * Waits until one of {@code fds} is readable, or {@code timeoutMillis} passes (-1: no limit).
+     * Returns the index of the first readable (or hung-up) descriptor, or -1 on timeout or EINTR.
+     */
+    public static int pollReadable(int[] fds, int timeoutMillis) throws ErrnoException {
+        return call((arena, state) -> {
+            // struct pollfd { int fd; short events; short revents; }
+            MemorySegment pollfds = arena.allocate(8L * fds.length, 4);
+            for (int i = 0; i < fds.length; i++) {
+                pollfds.set(JAVA_INT, 8L * i, fds[i]);
+                pollfds.set(JAVA_SHORT, 8L * i + 4, POLLIN);
+            }
+            int ready = (int) POLL.invokeExact(state, pollfds, (long) fds.length, timeoutMillis);
+            if (ready < 0 && errno(state) == EINTR) {
+                return -1;
+            }
+            check("poll", ready, state);
+            for (int i = 0; i < fds.length; i++) {
+                if (pollfds.get(JAVA_SHORT, 8L * i + 6) != 0) {
+                    return i;
+                }
+            }
+            return -1;
+        });
+    }
+
+    /** One native call: its body gets a confined arena and the segment errno is captured in. */
+    @FunctionalInterface
+    private interface Call<T> {
+        T run(Arena arena, MemorySegment state) throws Throwable;
+    }
+
+    private static <T> T call(Call<T> body) throws ErrnoException {
+        try (Arena arena = Arena.ofConfined()) {
+            return body.run(arena, arena.allocate(CALL_STATE));
+        } catch (ErrnoException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            // invokeExact declares Throwable; a downcall with the right types throws nothing else.
+            throw new IllegalStateException("native call failed unexpectedly", t);
+        }
+    }
+
+    private static MethodHandle capturing(String name, MemoryLayout result, MemoryLayout... arguments) {
+        return capturing(name, FunctionDescriptor.of(result, arguments));
+    }
+
+    private static MethodHandle capturing(String name, FunctionDescriptor descriptor, Linker.Option... options) {
+        Linker.Option[] all = Arrays.copyOf(options, options.length + 1);
+        all[options.length] = Linker.Option.captureCallState("errno");
+        return LINKER.downcallHandle(LIBC.findOrThrow(name), descriptor, all);
+    }
+
+    private static int errno(MemorySegment state) {
+        return (int) ERRNO.get(state, 0L);
+    }
+
+    private static int check(String call, int result, MemorySegment state) throws ErrnoException {
+        if (result < 0) {
+            int errno = errno(state);
+            throw new ErrnoException(call, errno, strerror(errno));
+        }
+        return result;
+    }
+
+    private static String strerror(int errno) {
+        try {
+            MemorySegment text = (MemorySegment) STRERROR.invokeExact(errno);
+            return text.reinterpret(256).getString(0);
+        } catch (Throwable t) {
+            return "errno " + errno;
+        }
+    }
+}

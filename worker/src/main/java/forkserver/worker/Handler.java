@@ -1,0 +1,26 @@
+package forkserver.worker;
+
+import java.io.IOException;
+
+/**
+ * A service that runs in a worker process and serves exactly one connection.
+ *
+ * <p>Write one by implementing this interface in a public class with a public no-argument
+ * constructor, put its jar on the worker's class path ({@code FORKSERVER_WORKER_CLASSPATH}) and
+ * name the class as the worker's handler ({@code bin/worker com.example.MyHandler}, or
+ * {@code FORKSERVER_HANDLER=com.example.MyHandler}). The process exits when {@link #serve}
+ * returns; a process per connection means a handler may keep state in static fields, block, leak
+ * or crash without affecting any other connection.
+ *
+ * <p>Diagnostics go to {@code System.err}, never to {@code System.out}: under inetd fd 1 is the
+ * client's socket.
+ */
+@FunctionalInterface
+public interface Handler {
+
+    /**
+     * Serves the connection until the conversation is over. Returning (or throwing) ends the
+     * process; the launcher closes the connection, so a handler need not.
+     */
+    void serve(Connection connection) throws IOException;
+}
