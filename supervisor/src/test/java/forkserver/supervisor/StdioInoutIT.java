@@ -1,0 +1,51 @@
+package forkserver.supervisor;
+
+import forkserver.testkit.EchoClient;
+import forkserver.testkit.ServerProcess;
+import org.junit.jupiter.api.Test;
+
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Generic programs, as under tcpserver: {@code --stdio inout} puts the connection on fd 0 and 1. */
+class StdioInoutIT {
+
+    @Test
+    void catIsAnEchoServer() {
+        try (ServerProcess supervisor = ServerProcess.supervisor("--listen", "127.0.0.1:0", "--stdio", "inout", "--", "cat");
+             EchoClient client = EchoClient.connect(supervisor.awaitListening())) {
+            assertEquals("meow", client.roundTrip("meow"));
+            assertEquals("done", client.roundTrip("done")); // cat knows no protocol
+            client.shutdownOutput();
+            assertTrue(client.atEndOfStream());
+            supervisor.awaitMatch(Pattern.compile("end pid=\\d+ status=0"));
+            assertEquals(java.util.List.of(), supervisor.stdout(), "the supervisor wrote nothing on stdout");
+        }
+    }
+
+    @Test
+    void theChildSeesTheConnectionInItsEnvironment() {
+        String script = "echo \"$PROTO $TCPREMOTEIP:$TCPREMOTEPORT $TCPLOCALIP:$TCPLOCALPORT $REMOTE_ADDR:$REMOTE_PORT\"";
+        try (ServerProcess supervisor = ServerProcess.supervisor(
+                "--listen", "127.0.0.1:0", "--stdio", "inout", "--", "/bin/sh", "-c", script);
+             EchoClient client = EchoClient.connect(supervisor.awaitListening())) {
+            int server = supervisor.awaitListening().getPort();
+            int me = client.localPort();
+            assertEquals("TCP 127.0.0.1:" + me + " 127.0.0.1:" + server + " 127.0.0.1:" + me, client.readLine());
+        }
+    }
+
+    @Test
+    void ipv6LoopbackWorksWithTheCanonicalAddressText() {
+        String script = "echo \"$TCPREMOTEIP $TCPLOCALIP\"";
+        try (ServerProcess supervisor = ServerProcess.supervisor(
+                "--listen", "[::1]:0", "--stdio", "inout", "--", "/bin/sh", "-c", script)) {
+            supervisor.awaitMatch(Pattern.compile("listening on \\[::1]:\\d+"));
+            try (EchoClient client = EchoClient.connect(supervisor.awaitListening())) {
+                assertEquals("::1 ::1", client.readLine());
+            }
+        }
+    }
+}

@@ -1,0 +1,222 @@
+package forkserver.testkit;
+
+import java.io.BufferedReader;
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A server under test as a real process (bin/supervisor, systemd-socket-activate, inetd, ...):
+ * its stderr and stdout are collected line by line, conditions on them are awaited with a
+ * deadline, and {@link #close()} kills it and everything it started.
+ */
+public final class ServerProcess implements AutoCloseable {
+
+    private static final Pattern LISTENING = Pattern.compile("listening on \\[?([0-9a-fA-F.:]+)]?:(\\d+)");
+    private static final Pattern START_PID = Pattern.compile("start pid=(\\d+) remote=\\S+:(\\d+)");
+
+    private final String name;
+    private final Process process;
+    private final List<String> stderr = new CopyOnWriteArrayList<>();
+    private final List<String> stdout = new CopyOnWriteArrayList<>();
+    private final List<ProcessHandle> seen = new CopyOnWriteArrayList<>();
+    private final List<Thread> readers = new CopyOnWriteArrayList<>();
+
+    private ServerProcess(String name, Process process) {
+        this.name = name;
+        this.process = process;
+        collect(process.getErrorStream(), stderr, "stderr");
+        collect(process.getInputStream(), stdout, "stdout");
+    }
+
+    /** Starts {@code command} with JAVA_HOME set to the test JDK, stdin on /dev/null. */
+    public static ServerProcess start(List<String> command, Map<String, String> extraEnvironment) {
+        ProcessBuilder builder = new ProcessBuilder(command).redirectInput(new File("/dev/null"));
+        builder.environment().put("JAVA_HOME", Project.javaHome());
+        builder.environment().putAll(extraEnvironment);
+        try {
+            return new ServerProcess(new File(command.getFirst()).getName(), builder.start());
+        } catch (IOException e) {
+            throw new UncheckedIOException("starting " + command, e);
+        }
+    }
+
+    /** {@code bin/supervisor ARGS}. */
+    public static ServerProcess supervisor(String... args) {
+        return supervisor(Map.of(), args);
+    }
+
+    public static ServerProcess supervisor(Map<String, String> environment, String... args) {
+        List<String> command = new ArrayList<>();
+        command.add(Project.bin("supervisor"));
+        command.addAll(List.of(args));
+        return start(command, environment);
+    }
+
+    /** Waits for the {@code listening on HOST:PORT} line and returns that address. */
+    public InetSocketAddress awaitListening() {
+        Matcher m = awaitMatch(LISTENING);
+        try {
+            return new InetSocketAddress(InetAddress.getByName(m.group(1)), Integer.parseInt(m.group(2)));
+        } catch (UnknownHostException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    /** Waits until a line of stderr matches and returns the match. */
+    public Matcher awaitMatch(Pattern pattern) {
+        return Await.value(name + " to log a line matching " + pattern + "; it logged " + stderr, Await.DEFAULT,
+                () -> {
+                    for (String line : stderr) {
+                        Matcher m = pattern.matcher(line);
+                        if (m.find()) {
+                            return m;
+                        }
+                    }
+                    if (!process.isAlive() && drained()) {
+                        throw new AssertionError(name + " exited (" + process.exitValue() + ") before logging "
+                                + pattern + "; it logged " + stderr);
+                    }
+                    return null;
+                });
+    }
+
+    /** Waits until stderr has {@code count} lines matching {@code pattern}. */
+    public List<Matcher> awaitMatches(Pattern pattern, int count) {
+        return Await.value(name + " to log " + count + " lines matching " + pattern + "; it logged " + stderr,
+                Await.DEFAULT, () -> {
+                    List<Matcher> found = matches(pattern);
+                    return found.size() >= count ? found : null;
+                });
+    }
+
+    /** Every stderr line so far matching {@code pattern}. */
+    public List<Matcher> matches(Pattern pattern) {
+        List<Matcher> found = new ArrayList<>();
+        for (String line : stderr) {
+            Matcher m = pattern.matcher(line);
+            if (m.find()) {
+                found.add(m);
+            }
+        }
+        return found;
+    }
+
+    /** The child pid the supervisor logged for the client whose local port is {@code clientPort}. */
+    public long awaitChildPidOf(int clientPort) {
+        return Await.value("a start line for client port " + clientPort + " in " + stderr, Await.DEFAULT, () -> {
+            for (Matcher m : matches(START_PID)) {
+                if (Integer.parseInt(m.group(2)) == clientPort) {
+                    return Long.parseLong(m.group(1));
+                }
+            }
+            return null;
+        });
+    }
+
+    public List<String> stderr() {
+        return List.copyOf(stderr);
+    }
+
+    public List<String> stdout() {
+        return List.copyOf(stdout);
+    }
+
+    public long pid() {
+        return process.pid();
+    }
+
+    /** Sends a signal by name (TERM, INT, HUP, USR1, KILL) with kill(1). */
+    public void signal(String signal) {
+        signal(pid(), signal);
+    }
+
+    public static void signal(long pid, String signal) {
+        try {
+            Process kill = new ProcessBuilder("kill", "-s", signal, Long.toString(pid)).inheritIO().start();
+            if (!kill.waitFor(10, TimeUnit.SECONDS) || kill.exitValue() != 0) {
+                throw new AssertionError("kill -s " + signal + " " + pid + " failed");
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
+    /** Remembers the current descendants, so that {@link #close()} can kill them even once orphaned. */
+    public List<ProcessHandle> descendants() {
+        List<ProcessHandle> now = process.descendants().toList();
+        seen.addAll(now);
+        return now;
+    }
+
+    /** Waits for the process to exit and returns its status (and waits until its output is read). */
+    public int awaitExit(Duration timeout) {
+        try {
+            if (!process.waitFor(timeout.toNanos(), TimeUnit.NANOSECONDS)) {
+                throw new AssertionError(name + " still running after " + timeout + "; it logged " + stderr);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+        Await.until(name + "'s output to be read", this::drained);
+        return process.exitValue();
+    }
+
+    public boolean isAlive() {
+        return process.isAlive();
+    }
+
+    private boolean drained() {
+        return readers.stream().noneMatch(Thread::isAlive);
+    }
+
+    private void collect(InputStream stream, List<String> into, String which) {
+        Thread reader = Thread.ofPlatform().daemon().name(name + "-" + which).start(() -> {
+            try (BufferedReader lines = new BufferedReader(new InputStreamReader(stream, StandardCharsets.UTF_8))) {
+                for (String line; (line = lines.readLine()) != null; ) {
+                    into.add(line);
+                    System.err.println("[" + name + " " + which + "] " + line);
+                }
+            } catch (IOException e) {
+                // the process is gone
+            }
+        });
+        readers.add(reader);
+    }
+
+    /** Kills the process and every descendant it had (SIGKILL), and waits for them. */
+    @Override
+    public void close() {
+        descendants();
+        process.destroyForcibly();
+        for (ProcessHandle handle : seen) {
+            handle.destroyForcibly();
+        }
+        try {
+            process.waitFor(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        for (ProcessHandle handle : seen) {
+            handle.onExit().orTimeout(10, TimeUnit.SECONDS).exceptionally(t -> null).join();
+        }
+    }
+}

@@ -1,0 +1,90 @@
+package forkserver.worker;
+
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.channels.Pipe;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class LauncherTest {
+
+    private final ByteArrayOutputStream errBytes = new ByteArrayOutputStream();
+    private final PrintStream err = new PrintStream(errBytes, true, StandardCharsets.UTF_8);
+
+    /** A handler named by class, as a user's would be. */
+    public static final class Greeter implements Handler {
+        @Override
+        public void serve(Connection connection) throws IOException {
+            connection.out().write(("hello " + connection.remoteIp() + " " + connection.env("GREETING") + "\n")
+                    .getBytes(StandardCharsets.UTF_8));
+        }
+    }
+
+    /** A handler that fails. */
+    public static final class Broken implements Handler {
+        @Override
+        public void serve(Connection connection) {
+            throw new IllegalStateException("broken on purpose");
+        }
+    }
+
+    @Test
+    void noChannelIsAUsageErrorWithOneLine() {
+        assertEquals(Launcher.EXIT_USAGE, Launcher.serve(null, null, Map.of(), err));
+        String message = errBytes.toString(StandardCharsets.UTF_8);
+        assertEquals(1, message.lines().count(), message);
+        assertTrue(message.startsWith("forkserver worker: fd 0 is "), message);
+        assertTrue(message.contains("not a connected TCP socket"), message);
+    }
+
+    @Test
+    void aPipeIsNotAConnection() throws IOException {
+        Pipe pipe = Pipe.open();
+        assertEquals(Launcher.EXIT_USAGE, Launcher.serve(pipe.source(), "echo", Map.of(), err));
+    }
+
+    @Test
+    void runsAHandlerNamedByClassWithTheConnectionsFacts() throws IOException {
+        try (SocketPair sockets = SocketPair.open()) {
+            int status = Launcher.serve(sockets.server(), Greeter.class.getName(),
+                    Map.of("TCPREMOTEIP", "192.0.2.7", "GREETING", "world"), err);
+            assertEquals(Launcher.EXIT_OK, status, errBytes.toString(StandardCharsets.UTF_8));
+            String answer = new String(sockets.client().socket().getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertEquals("hello 192.0.2.7 world\n", answer); // and then end of stream: shut down
+        }
+    }
+
+    @Test
+    void fallsBackToTheSocketsOwnAddressWithoutEnvironment() throws IOException {
+        try (SocketPair sockets = SocketPair.open()) {
+            Connection connection = new Connection(sockets.server(), Map.of("REMOTE_PORT", "4711"));
+            assertEquals("127.0.0.1", connection.remoteIp());
+            assertEquals(4711, connection.remotePort());
+            assertEquals(sockets.client().socket().getPort(), connection.localPort());
+        }
+    }
+
+    @Test
+    void anUnknownHandlerIsAUsageErrorAndNothingReachesTheClient() throws IOException {
+        try (SocketPair sockets = SocketPair.open()) {
+            assertEquals(Launcher.EXIT_USAGE, Launcher.serve(sockets.server(), "no.such.Handler", Map.of(), err));
+            assertTrue(errBytes.toString(StandardCharsets.UTF_8).contains("unknown handler 'no.such.Handler'"));
+            assertEquals(0, sockets.client().socket().getInputStream().readAllBytes().length);
+        }
+    }
+
+    @Test
+    void aFailingHandlerIsLoggedOnStderrOnly() throws IOException {
+        try (SocketPair sockets = SocketPair.open()) {
+            assertEquals(Launcher.EXIT_HANDLER_FAILED, Launcher.serve(sockets.server(), Broken.class.getName(), Map.of(), err));
+            assertTrue(errBytes.toString(StandardCharsets.UTF_8).contains("broken on purpose"));
+            assertEquals(0, sockets.client().socket().getInputStream().readAllBytes().length);
+        }
+    }
+}
