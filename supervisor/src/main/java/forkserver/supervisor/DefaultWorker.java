@@ -1,60 +1,49 @@
 package forkserver.supervisor;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 /**
- * The command run per connection when none is given: forkserver's worker, on the JVM running the
- * supervisor, with the options in {@code worker/jvm.options} (the same file bin/worker reads, so
- * a worker under inetd and one under the supervisor start alike).
+ * The command run per connection when none is given: forkserver's worker, started exactly as
+ * {@code bin/worker} starts it under inetd. bin/worker is the one place that knows the worker's
+ * JVM options (worker/jvm.options, the AOT cache, the user's additions); asked once at startup
+ * with {@code --print-command}, it prints the java command line, which the supervisor then runs
+ * per connection directly, without paying for a shell each time.
  */
 final class DefaultWorker {
 
-    static final String OPTIONS_FILE = "worker/jvm.options";
-    static final String JAR = "worker/target/forkserver-worker.jar";
-    static final String MAIN_CLASS = "forkserver.worker.Launcher";
+    static final String SCRIPT = "bin/worker";
 
     private DefaultWorker() {
     }
 
-    /**
-     * The worker's command line. {@code FORKSERVER_WORKER_JAVA_OPTS} adds options after the
-     * file's (so they win), {@code FORKSERVER_WORKER_CLASSPATH} adds jars for custom handlers.
-     */
-    static List<String> command(Path home, Map<String, String> env) {
-        Path jar = home.resolve(JAR);
-        if (!Files.isReadable(jar)) {
-            throw new IllegalArgumentException("the worker jar " + jar + " is missing: build it with"
-                    + " 'mvn -q -DskipTests package' (bin/supervisor does this on first use)");
+    /** The worker's command line, from {@code HOME/bin/worker --print-command}. */
+    static List<String> command(Path home) {
+        Path script = home.resolve(SCRIPT);
+        if (!Files.isExecutable(script)) {
+            throw new IllegalArgumentException("no default worker: " + script + " is missing; give a COMMAND");
         }
-        List<String> command = new ArrayList<>();
-        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        command.addAll(options(home));
-        command.addAll(words(env.get("FORKSERVER_WORKER_JAVA_OPTS")));
-        String extra = env.get("FORKSERVER_WORKER_CLASSPATH");
-        command.add("-cp");
-        command.add(extra == null || extra.isBlank() ? jar.toString() : jar + ":" + extra);
-        command.add(MAIN_CLASS);
-        return command;
-    }
-
-    /** The options file: one option a line, {@code #} comments, {@code ${FORKSERVER_HOME}} expanded. */
-    static List<String> options(Path home) {
-        Path file = home.resolve(OPTIONS_FILE);
         try {
-            return Files.readAllLines(file).stream()
-                    .map(line -> line.replaceFirst("#.*", "").strip())
-                    .filter(line -> !line.isEmpty())
-                    .map(line -> line.replace("${FORKSERVER_HOME}", home.toString()))
-                    .toList();
+            Process process = new ProcessBuilder(script.toString(), "--print-command")
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                    .redirectError(ProcessBuilder.Redirect.INHERIT)
+                    .start();
+            byte[] output = process.getInputStream().readAllBytes();
+            if (!process.waitFor(5, TimeUnit.MINUTES) || process.exitValue() != 0 || output.length == 0) {
+                process.destroyForcibly();
+                throw new IllegalArgumentException("no default worker: " + script + " --print-command failed");
+            }
+            return Arrays.asList(new String(output, StandardCharsets.UTF_8).split("\0"));
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + file, e);
+            throw new IllegalArgumentException("no default worker: cannot run " + script + ": " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalArgumentException("interrupted while asking " + script + " for the worker's command");
         }
     }
 
@@ -71,9 +60,5 @@ final class DefaultWorker {
         } catch (Exception e) {
             return Path.of("").toAbsolutePath();
         }
-    }
-
-    private static List<String> words(String text) {
-        return text == null || text.isBlank() ? List.of() : Arrays.asList(text.strip().split("\\s+"));
     }
 }

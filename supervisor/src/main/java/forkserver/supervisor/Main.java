@@ -127,7 +127,7 @@ public final class Main implements Callable<Integer> {
                 default -> throw new IllegalArgumentException("--stdio must be 'in' or 'inout', got '" + stdio + "'");
             };
             List<String> argv = command.isEmpty()
-                    ? DefaultWorker.command(DefaultWorker.home(), environment)
+                    ? DefaultWorker.command(DefaultWorker.home())
                     : Commands.resolve(command, environment.get("PATH"));
             return new Config(address, backlog != null ? backlog : somaxconn(), argv, mode, maxChildren,
                     duration("--shutdown-grace", shutdownGrace), duration("--kill-grace", killGrace));
