@@ -10,8 +10,8 @@ import forkserver.supervisor.posix.Posix;
  *
  * @param user  the user's name, or null to keep the user
  * @param uid   the user's id, or -1
- * @param group the group's name (the user's primary group when only --user is given), or null
- * @param gid   the group's id, or -1
+ * @param group the group's name, or null
+ * @param gid   the group's id (with only --user, the user's primary group), or -1
  */
 record Privileges(String user, int uid, String group, int gid) {
 
@@ -40,7 +40,7 @@ record Privileges(String user, int uid, String group, int gid) {
         } catch (ErrnoException e) {
             throw new IllegalArgumentException("looking up --user/--group: " + e.getMessage());
         }
-        return new Privileges(user, uid, group != null ? group : user == null ? null : "gid " + gid, gid);
+        return new Privileges(user, uid, group, gid);
     }
 
     /**
