@@ -81,22 +81,29 @@ final class Admission {
     }
 
     /**
-     * Before accepting: with {@code --over-limit wait}, waits until a child may start and takes
-     * a rate token; with {@code reject}, returns at once. False once {@link #close()}d.
+     * Before accepting: with {@code --over-limit wait}, waits until a child may start and the
+     * rate bucket has a token (taken by {@link #admit}, once there is a client to spend it on:
+     * taken here, a token would wait in an idle acceptor while the bucket refilled behind it,
+     * and the burst would be one more than N). With {@code reject}, returns at once. False once
+     * {@link #close()}d.
      */
     boolean awaitTurn() {
         lock.lock();
         try {
+            boolean waitedForRate = false;
             while (!closed && overLimit == OverLimit.WAIT) {
                 if (running >= maxChildren) {
                     changed.awaitUninterruptibly();
                     continue;
                 }
-                if (rate == null || rate.tryTake()) {
-                    rateDry = false;
+                long wait = rate == null ? 0 : rate.nanosUntilToken();
+                if (wait == 0) {
+                    // A token at once ends the dry spell; one after a wait does not (the next
+                    // will most likely wait too), so a steady flood logs one pause, not one a token.
+                    rateDry &= waitedForRate;
                     break;
                 }
-                long wait = rate.nanosUntilToken();
+                waitedForRate = true;
                 if (!rateDry) {
                     rateDry = true;
                     log.paused(Reason.RATE.text, wait);
@@ -124,7 +131,9 @@ final class Admission {
             if (sources.full(source)) {
                 return new Verdict.Rejected(Reason.MAX_PER_SOURCE);
             }
-            if (overLimit == OverLimit.REJECT && rate != null && !rate.tryTake()) {
+            // Last, so that only a connection that gets a child spends a token. Under wait,
+            // awaitTurn saw one and only this thread takes them: it cannot fail.
+            if (rate != null && !rate.tryTake()) {
                 return new Verdict.Rejected(Reason.RATE);
             }
             int openFromSource = sources.openFrom(source);

@@ -5,8 +5,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -23,6 +23,7 @@ final class Children {
         final String local;
         final Admission.Ticket ticket;
         volatile String stopReason; // why the supervisor signalled it; null while it runs on its own
+        volatile ScheduledFuture<?> lifetime; // the --max-lifetime deadline, cancelled at exit
 
         Child(Process process, Accepted connection, Admission.Ticket ticket) {
             this.process = process;
@@ -42,7 +43,7 @@ final class Children {
     private final Duration maxLifetime; // null: no limit
     private final Duration killGrace;
     // Fires the --max-lifetime and kill-grace deadlines; one daemon thread, idle without them.
-    private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(
+    private final ScheduledThreadPoolExecutor timers = new ScheduledThreadPoolExecutor(1,
             Thread.ofPlatform().daemon().name("forkserver-lifetime").factory());
 
     Children(Admission admission, Totals totals, EventLog log, Duration maxLifetime, Duration killGrace) {
@@ -51,6 +52,9 @@ final class Children {
         this.log = log;
         this.maxLifetime = maxLifetime;
         this.killGrace = killGrace;
+        // A cancelled deadline leaves the queue at once: it holds its child, and with a long
+        // --max-lifetime and many short connections the queue would otherwise grow.
+        timers.setRemoveOnCancelPolicy(true);
     }
 
     /** Registers a child just spawned for {@code connection}; its ticket is released at exit. */
@@ -62,7 +66,7 @@ final class Children {
         log.start(process.pid(), child.remote, child.local, new LogLine.Count(running.size(), admission.limit()),
                 perSource);
         if (maxLifetime != null) {
-            timers.schedule(() -> outlived(child), maxLifetime.toNanos(), TimeUnit.NANOSECONDS);
+            child.lifetime = timers.schedule(() -> outlived(child), maxLifetime.toNanos(), TimeUnit.NANOSECONDS);
         }
         process.onExit().whenComplete((exited, failure) -> ended(child));
     }
@@ -84,6 +88,10 @@ final class Children {
     }
 
     private void ended(Child child) {
+        ScheduledFuture<?> lifetime = child.lifetime;
+        if (lifetime != null) {
+            lifetime.cancel(false);
+        }
         synchronized (exits) {
             running.remove(child.process.pid());
             exits.notifyAll();

@@ -31,7 +31,7 @@ final class EventLog {
 
     void listening(String how, String address, int maxChildren, String command) {
         emit(new LogLine("listening").textHead("listening on " + address + " (" + how + ")")
-                .with("address", address).with("how", how).with("max-children", maxChildren).with("command", command));
+                .jsonOnly("address", address).jsonOnly("how", how).with("max-children", maxChildren).with("command", command));
     }
 
     /** A child started; {@code perSource} is null without {@code --max-per-source}. */

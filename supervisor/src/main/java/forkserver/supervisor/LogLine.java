@@ -8,7 +8,8 @@ import java.util.Map;
 /**
  * One event of the log, as an ordered list of named fields, written in either of the two
  * formats: {@code text} ({@code forkserver: end pid=123 status=0 duration=0.074s ...}) or
- * {@code json} (one object a line: {@code {"event":"end","pid":123,"status":0,"duration":0.074}}).
+ * {@code json} (one object a line: {@code {"event":"end","pid":123,"status":0,"duration":0.074}}),
+ * where a field's name has {@code _} for the text's {@code -} ({@code per_source}).
  *
  * <p>The JSON is written here by hand rather than with a library: the supervisor's only
  * dependency is picocli, the values are a handful of types (text, whole numbers, durations, a
@@ -21,7 +22,7 @@ final class LogLine {
     record Count(long now, long limit) {
     }
 
-    private record Field(String name, Object value) {
+    private record Field(String name, Object value, boolean jsonOnly) {
     }
 
     private final String event;
@@ -34,7 +35,13 @@ final class LogLine {
 
     /** Adds a field: a String, a whole number, a Duration, a {@link Count} or a map of counts. */
     LogLine with(String name, Object value) {
-        fields.add(new Field(name, value));
+        fields.add(new Field(name, value, false));
+        return this;
+    }
+
+    /** Adds a field to the JSON form only: the text has it in its {@link #textHead}. */
+    LogLine jsonOnly(String name, Object value) {
+        fields.add(new Field(name, value, true));
         return this;
     }
 
@@ -47,6 +54,9 @@ final class LogLine {
     String text() {
         StringBuilder line = new StringBuilder("forkserver: ").append(textHead != null ? textHead : event);
         for (Field field : fields) {
+            if (field.jsonOnly()) {
+                continue;
+            }
             line.append(' ').append(field.name()).append('=').append(textValue(field.value()));
         }
         return line.toString();
@@ -56,12 +66,14 @@ final class LogLine {
         StringBuilder line = new StringBuilder("{\"event\":");
         string(line, event);
         for (Field field : fields) {
+            // per-source in text, per_source in JSON: a name jq can take without quotes.
+            String name = field.name().replace('-', '_');
             line.append(',');
-            string(line, field.name());
+            string(line, name);
             line.append(':');
             if (field.value() instanceof Count count) {
                 line.append(count.now()).append(',');
-                string(line, field.name() + "_limit");
+                string(line, name + "_limit");
                 line.append(':').append(count.limit());
             } else {
                 jsonValue(line, field.value());

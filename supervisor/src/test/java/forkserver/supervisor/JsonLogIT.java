@@ -45,8 +45,8 @@ class JsonLogIT {
             assertEquals("127.0.0.1:" + address.getPort(), start.get("local").getAsString());
             assertEquals(1, start.get("children").getAsInt());
             assertEquals(40, start.get("children_limit").getAsInt());
-            assertEquals(1, start.get("per-source").getAsInt());
-            assertEquals(3, start.get("per-source_limit").getAsInt());
+            assertEquals(1, start.get("per_source").getAsInt());
+            assertEquals(3, start.get("per_source_limit").getAsInt());
 
             JsonObject end = byEvent.get("end");
             assertEquals(pid, end.get("pid").getAsLong());
