@@ -183,10 +183,18 @@ public final class Main implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        Map<String, String> environment = childEnvironment(System.getenv());
-        Config config = config(environment);
-        Privileges privileges = privileges();
-        EventLog log = new EventLog(System.err, logFormat());
+        Map<String, String> environment;
+        Config config;
+        Privileges privileges;
+        EventLog log;
+        try {
+            environment = childEnvironment(System.getenv());
+            config = config(environment);
+            privileges = Privileges.resolve(user, group);
+            log = new EventLog(System.err, choice("--log-format", logFormat, EventLog.Format.class));
+        } catch (IllegalArgumentException e) {
+            throw usageError(e);
+        }
         Supervisor supervisor;
         try {
             supervisor = Supervisor.open(config, environment, log);
@@ -195,7 +203,7 @@ public final class Main implements Callable<Integer> {
             System.err.println("forkserver: cannot listen on " + HostPort.format(config.listen()) + ": " + reason);
             return EXIT_FAILURE;
         } catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), e.getMessage(), e);
+            throw usageError(e); // a broken --rules file
         }
         if (privileges != null && !drop(privileges)) {
             return EXIT_FAILURE;
@@ -207,24 +215,25 @@ public final class Main implements Callable<Integer> {
         return supervisor.drain() == 0 ? EXIT_OK : EXIT_FAILURE;
     }
 
-    /** The options as a {@link Config}; a bad value is a usage error naming the option. */
+    /** A bad value, as picocli's usage error: one line naming the option, exit 2. */
+    private ParameterException usageError(IllegalArgumentException e) {
+        return new ParameterException(spec.commandLine(), e.getMessage(), e);
+    }
+
+    /** The options as a {@link Config}; a bad value is an IllegalArgumentException naming the option. */
     private Config config(Map<String, String> environment) {
-        try {
-            InetSocketAddress address = HostPort.parse(listen);
-            StdioMode mode = switch (stdio) {
-                case "in" -> StdioMode.IN;
-                case "inout" -> StdioMode.INOUT;
-                default -> throw new IllegalArgumentException("--stdio must be 'in' or 'inout', got '" + stdio + "'");
-            };
-            List<String> argv = command.isEmpty()
-                    ? DefaultWorker.command(DefaultWorker.home(), environment)
-                    : Commands.resolve(command, environment.get("PATH"));
-            return new Config(address, backlog != null ? backlog : somaxconn(), argv, mode, maxChildren,
-                    duration("--shutdown-grace", shutdownGrace), duration("--kill-grace", killGrace),
-                    admissionPolicy(), maxLifetime == null ? null : duration("--max-lifetime", maxLifetime), reusePort);
-        } catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), e.getMessage(), e);
-        }
+        InetSocketAddress address = HostPort.parse(listen);
+        StdioMode mode = switch (stdio) {
+            case "in" -> StdioMode.IN;
+            case "inout" -> StdioMode.INOUT;
+            default -> throw new IllegalArgumentException("--stdio must be 'in' or 'inout', got '" + stdio + "'");
+        };
+        List<String> argv = command.isEmpty()
+                ? DefaultWorker.command(DefaultWorker.home(), environment)
+                : Commands.resolve(command, environment.get("PATH"));
+        return new Config(address, backlog != null ? backlog : somaxconn(), argv, mode, maxChildren,
+                duration("--shutdown-grace", shutdownGrace), duration("--kill-grace", killGrace),
+                admissionPolicy(), maxLifetime == null ? null : duration("--max-lifetime", maxLifetime), reusePort);
     }
 
     private AdmissionPolicy admissionPolicy() {
@@ -252,28 +261,8 @@ public final class Main implements Callable<Integer> {
             return inherited;
         }
         Map<String, String> environment = new java.util.HashMap<>(inherited);
-        try {
-            environment.put("FORKSERVER_IDLE_TIMEOUT", duration("--idle-timeout", idleTimeout).toMillis() + "ms");
-        } catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), e.getMessage(), e);
-        }
+        environment.put("FORKSERVER_IDLE_TIMEOUT", duration("--idle-timeout", idleTimeout).toMillis() + "ms");
         return environment;
-    }
-
-    private EventLog.Format logFormat() {
-        try {
-            return choice("--log-format", logFormat, EventLog.Format.class);
-        } catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), e.getMessage(), e);
-        }
-    }
-
-    private Privileges privileges() {
-        try {
-            return Privileges.resolve(user, group);
-        } catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), e.getMessage(), e);
-        }
     }
 
     /** Drops to --user/--group after binding; false (after one line on stderr) when the system refuses. */
