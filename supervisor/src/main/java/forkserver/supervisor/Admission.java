@@ -1,63 +1,179 @@
 package forkserver.supervisor;
 
+import java.net.InetAddress;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * Decides when the next connection may be accepted: at most {@code maxChildren} children run at
- * once. At the limit the acceptor waits here, and new clients wait in the kernel's backlog (as
- * under tcpserver) until a child exits.
+ * Decides, for each connection, whether it gets a child: the access rules, at most
+ * {@code --max-children} at once, at most {@code --max-per-source} from one source, and the
+ * {@code --rate} bucket. Each of those is its own small class; this one composes them and owns
+ * the lock they are read under.
+ *
+ * <p>Two moments: before accepting, {@link #awaitTurn()} (with {@code --over-limit wait}) holds
+ * the acceptor while the children are at their limit or the rate bucket is dry, so new clients
+ * wait in the kernel's backlog, as under tcpserver. After accepting, {@link #admit} decides with
+ * the client's address, which only an accepted connection has: denied clients and sources over
+ * their limit are always turned away (there is nothing to wait for that the backlog would
+ * help); with {@code --over-limit reject} so are clients over the global limit or the rate.
  */
 final class Admission {
 
+    /** What {@code --over-limit} asks for when a limit is reached. */
+    enum OverLimit { WAIT, REJECT }
+
+    /** Why a connection was turned away, as the log and the status line name it. */
+    enum Reason {
+        MAX_CHILDREN("max-children"), MAX_PER_SOURCE("max-per-source"), RATE("rate"), DENIED("denied");
+
+        final String text;
+
+        Reason(String text) {
+            this.text = text;
+        }
+    }
+
+    /**
+     * A connection that may have a child: the source it counts against and the variables its
+     * child gets from admission (the rule's, and {@code TCPCONNNUM}). Given back by
+     * {@link #release} when the child exits, or when no child could be started.
+     */
+    record Ticket(String source, int openFromSource, Map<String, String> environment) {
+    }
+
+    /** {@link #admit}'s answer: a ticket, or the reason it was refused. */
+    sealed interface Verdict {
+        record Admitted(Ticket ticket) implements Verdict {
+        }
+
+        record Rejected(Reason reason) implements Verdict {
+        }
+    }
+
     private final int maxChildren;
-    // Guards running and closed; the acceptor waits on slotFree, child exits signal it.
+    private final OverLimit overLimit;
+    private final EventLog log;
+    // Guards running, closed, sources, rate and rateDry; the acceptor waits on changed, child
+    // exits and close() signal it.
     private final ReentrantLock lock = new ReentrantLock();
-    private final Condition slotFree = lock.newCondition();
+    private final Condition changed = lock.newCondition();
+    private final SourceLimits sources;
+    private final RateLimit rate; // null: no --rate
+    private volatile AccessRules rules;
     private int running;
     private boolean closed;
+    private boolean rateDry; // a rate pause was logged and the bucket has not recovered since
 
-    Admission(int maxChildren) {
+    Admission(int maxChildren, OverLimit overLimit, SourceLimits sources, RateLimit rate, AccessRules rules,
+              EventLog log) {
         if (maxChildren < 1) {
             throw new IllegalArgumentException("max-children must be at least 1");
         }
         this.maxChildren = maxChildren;
+        this.overLimit = overLimit;
+        this.sources = sources;
+        this.rate = rate;
+        this.rules = rules;
+        this.log = log;
     }
 
-    /** Waits for a free slot and takes it; false (nothing taken) once {@link #close()}d. */
-    boolean acquire() {
+    /**
+     * Before accepting: with {@code --over-limit wait}, waits until a child may start and the
+     * rate bucket has a token (taken by {@link #admit}, once there is a client to spend it on:
+     * taken here, a token would wait in an idle acceptor while the bucket refilled behind it,
+     * and the burst would be one more than N). With {@code reject}, returns at once. False once
+     * {@link #close()}d.
+     */
+    boolean awaitTurn() {
         lock.lock();
         try {
-            while (running >= maxChildren && !closed) {
-                slotFree.awaitUninterruptibly();
+            boolean waitedForRate = false;
+            while (!closed && overLimit == OverLimit.WAIT) {
+                if (running >= maxChildren) {
+                    changed.awaitUninterruptibly();
+                    continue;
+                }
+                long wait = rate == null ? 0 : rate.nanosUntilToken();
+                if (wait == 0) {
+                    // A token at once ends the dry spell; one after a wait does not (the next
+                    // will most likely wait too), so a steady flood logs one pause, not one a token.
+                    rateDry &= waitedForRate;
+                    break;
+                }
+                waitedForRate = true;
+                if (!rateDry) {
+                    rateDry = true;
+                    log.paused(Reason.RATE.text, wait);
+                }
+                awaitNanos(wait);
             }
-            if (closed) {
-                return false;
-            }
-            running++;
-            return true;
+            return !closed;
         } finally {
             lock.unlock();
         }
     }
 
-    /** Gives back a slot: its child exited, or no child was started for it. */
-    void release() {
+    /** After accepting: admits {@code client} (counting its child) or says why not. */
+    Verdict admit(InetAddress client) {
+        AccessRules.Decision decision = rules.decide(client);
+        if (!decision.allowed()) {
+            return new Verdict.Rejected(Reason.DENIED);
+        }
+        lock.lock();
+        try {
+            String source = sources.sourceOf(client);
+            if (running >= maxChildren) {
+                return new Verdict.Rejected(Reason.MAX_CHILDREN);
+            }
+            if (sources.full(source)) {
+                return new Verdict.Rejected(Reason.MAX_PER_SOURCE);
+            }
+            // Last, so that only a connection that gets a child spends a token. Under wait,
+            // awaitTurn saw one and only this thread takes them: it cannot fail.
+            if (rate != null && !rate.tryTake()) {
+                return new Verdict.Rejected(Reason.RATE);
+            }
+            int openFromSource = sources.openFrom(source);
+            running++;
+            sources.opened(source);
+            Map<String, String> environment = new HashMap<>(decision.environment());
+            environment.put("TCPCONNNUM", Integer.toString(openFromSource));
+            return new Verdict.Admitted(new Ticket(source, openFromSource, Map.copyOf(environment)));
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Gives back what {@code ticket} held: its child exited, or none was started for it. */
+    void release(Ticket ticket) {
         lock.lock();
         try {
             running--;
-            slotFree.signal();
+            sources.closed(ticket.source());
+            changed.signalAll();
         } finally {
             lock.unlock();
         }
     }
 
-    /** Wakes a waiting {@link #acquire()} for good: the supervisor is stopping. */
+    /** Replaces the access rules (SIGHUP); connections already admitted keep their children. */
+    void rules(AccessRules newRules) {
+        rules = newRules;
+    }
+
+    AccessRules rules() {
+        return rules;
+    }
+
+    /** Wakes a waiting {@link #awaitTurn()} for good: the supervisor is stopping. */
     void close() {
         lock.lock();
         try {
             closed = true;
-            slotFree.signalAll();
+            changed.signalAll();
         } finally {
             lock.unlock();
         }
@@ -65,5 +181,36 @@ final class Admission {
 
     int limit() {
         return maxChildren;
+    }
+
+    int running() {
+        lock.lock();
+        try {
+            return running;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    int perSourceLimit() {
+        return sources.limit();
+    }
+
+    /** The sources with the most children now, most first, for the status line. */
+    Map<String, Integer> topSources(int count) {
+        lock.lock();
+        try {
+            return sources.top(count);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void awaitNanos(long nanos) {
+        try {
+            changed.await(Math.max(nanos, 1), TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }

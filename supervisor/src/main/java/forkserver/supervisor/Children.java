@@ -5,45 +5,102 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 
 /**
  * The running children: each is registered when spawned, reaped (by the JDK's process reaper,
- * whose {@link Process#onExit()} tells us) and logged when it ends, and stopped on shutdown.
+ * whose {@link Process#onExit()} tells us) and logged when it ends, stopped when it outlives
+ * {@code --max-lifetime}, and stopped on shutdown.
  */
 final class Children {
 
-    private record Child(Process process, long startedNanos) {
+    private static final class Child {
+        final Process process;
+        final long startedNanos;
+        final String remote;
+        final String local;
+        final Admission.Ticket ticket;
+        volatile String stopReason; // why the supervisor signalled it; null while it runs on its own
+        volatile ScheduledFuture<?> lifetime; // the --max-lifetime deadline, cancelled at exit
+
+        Child(Process process, Accepted connection, Admission.Ticket ticket) {
+            this.process = process;
+            this.startedNanos = System.nanoTime();
+            this.remote = HostPort.format(connection.remote());
+            this.local = HostPort.format(connection.local());
+            this.ticket = ticket;
+        }
     }
 
     private final Map<Long, Child> running = new ConcurrentHashMap<>();
     // Notified whenever a child leaves the registry; stopAll waits on it for the last one.
     private final Object exits = new Object();
     private final Admission admission;
+    private final Totals totals;
     private final EventLog log;
+    private final Duration maxLifetime; // null: no limit
+    private final Duration killGrace;
+    // Fires the --max-lifetime and kill-grace deadlines; one daemon thread, idle without them.
+    private final ScheduledThreadPoolExecutor timers = new ScheduledThreadPoolExecutor(1,
+            Thread.ofPlatform().daemon().name("forkserver-lifetime").factory());
 
-    Children(Admission admission, EventLog log) {
+    Children(Admission admission, Totals totals, EventLog log, Duration maxLifetime, Duration killGrace) {
         this.admission = admission;
+        this.totals = totals;
         this.log = log;
+        this.maxLifetime = maxLifetime;
+        this.killGrace = killGrace;
+        // A cancelled deadline leaves the queue at once: it holds its child, and with a long
+        // --max-lifetime and many short connections the queue would otherwise grow.
+        timers.setRemoveOnCancelPolicy(true);
     }
 
-    /** Registers a child just spawned for {@code connection}; its slot is released at exit. */
-    void started(Process process, Accepted connection) {
-        Child child = new Child(process, System.nanoTime());
+    /** Registers a child just spawned for {@code connection}; its ticket is released at exit. */
+    void started(Process process, Accepted connection, Admission.Ticket ticket) {
+        Child child = new Child(process, connection, ticket);
         running.put(process.pid(), child);
-        log.start(process.pid(), HostPort.format(connection.remote()), HostPort.format(connection.local()),
-                running.size(), admission.limit());
+        LogLine.Count perSource = admission.perSourceLimit() == SourceLimits.UNLIMITED ? null
+                : new LogLine.Count(ticket.openFromSource() + 1, admission.perSourceLimit());
+        log.start(process.pid(), child.remote, child.local, new LogLine.Count(running.size(), admission.limit()),
+                perSource);
+        if (maxLifetime != null) {
+            child.lifetime = timers.schedule(() -> outlived(child), maxLifetime.toNanos(), TimeUnit.NANOSECONDS);
+        }
         process.onExit().whenComplete((exited, failure) -> ended(child));
     }
 
+    /** {@code --max-lifetime} passed: SIGTERM now, SIGKILL after the kill grace if still there. */
+    private void outlived(Child child) {
+        if (!child.process.isAlive() || child.stopReason != null) {
+            return;
+        }
+        child.stopReason = "max-lifetime";
+        log.terminate(child.process.pid(), "TERM", child.stopReason);
+        signal(child, false);
+        timers.schedule(() -> {
+            if (child.process.isAlive()) {
+                log.terminate(child.process.pid(), "KILL", child.stopReason);
+                signal(child, true);
+            }
+        }, killGrace.toNanos(), TimeUnit.NANOSECONDS);
+    }
+
     private void ended(Child child) {
+        ScheduledFuture<?> lifetime = child.lifetime;
+        if (lifetime != null) {
+            lifetime.cancel(false);
+        }
         synchronized (exits) {
-            running.remove(child.process().pid());
+            running.remove(child.process.pid());
             exits.notifyAll();
         }
-        admission.release();
-        log.end(child.process().pid(), child.process().exitValue(),
-                Duration.ofNanos(System.nanoTime() - child.startedNanos()), running.size(), admission.limit());
+        admission.release(child.ticket);
+        int exitValue = child.process.exitValue();
+        totals.exited(exitValue);
+        log.end(child.process.pid(), exitValue, Duration.ofNanos(System.nanoTime() - child.startedNanos),
+                child.remote, child.local, new LogLine.Count(running.size(), admission.limit()), child.stopReason);
     }
 
     int count() {
@@ -73,15 +130,23 @@ final class Children {
 
     private void signalAll(boolean force) {
         for (Child child : List.copyOf(running.values())) {
-            // Snapshot first: once the child is gone its descendants are no longer its.
-            List<ProcessHandle> family = new ArrayList<>(child.process().descendants().toList());
-            family.add(child.process().toHandle());
-            for (ProcessHandle member : family) {
-                if (force) {
-                    member.destroyForcibly();
-                } else {
-                    member.destroy();
-                }
+            if (child.stopReason == null) {
+                child.stopReason = "shutdown";
+            }
+            signal(child, force);
+        }
+    }
+
+    /** SIGTERM ({@code force}: SIGKILL) to a child and every process it started. */
+    private static void signal(Child child, boolean force) {
+        // Snapshot first: once the child is gone its descendants are no longer its.
+        List<ProcessHandle> family = new ArrayList<>(child.process.descendants().toList());
+        family.add(child.process.toHandle());
+        for (ProcessHandle member : family) {
+            if (force) {
+                member.destroyForcibly();
+            } else {
+                member.destroy();
             }
         }
     }

@@ -15,9 +15,13 @@ import java.util.List;
  * @param maxChildren   children running at once, at most
  * @param shutdownGrace on SIGTERM/SIGINT, how long children may finish on their own
  * @param killGrace     after SIGTERM to the children, how long before SIGKILL
+ * @param admission     who gets a child, and what happens to the others
+ * @param maxLifetime   how long a child may run before it is stopped, or null
+ * @param reusePort     SO_REUSEPORT: several supervisors may listen on one port
  */
 record Config(InetSocketAddress listen, int backlog, List<String> command, StdioMode stdio, int maxChildren,
-              Duration shutdownGrace, Duration killGrace) {
+              Duration shutdownGrace, Duration killGrace, AdmissionPolicy admission, Duration maxLifetime,
+              boolean reusePort) {
 
     Config {
         command = List.copyOf(command);
@@ -26,6 +30,9 @@ record Config(InetSocketAddress listen, int backlog, List<String> command, Stdio
         }
         if (maxChildren < 1) {
             throw new IllegalArgumentException("--max-children must be at least 1, got " + maxChildren);
+        }
+        if (maxLifetime != null && maxLifetime.isZero()) {
+            throw new IllegalArgumentException("--max-lifetime must be longer than 0");
         }
         if (backlog < 1) {
             throw new IllegalArgumentException("--backlog must be at least 1, got " + backlog);

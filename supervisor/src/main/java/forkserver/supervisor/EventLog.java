@@ -2,66 +2,125 @@ package forkserver.supervisor;
 
 import java.io.PrintStream;
 import java.time.Duration;
+import java.util.Map;
 
 /**
  * The supervisor's log: one line an event, on stderr, fixed and grep-able, in the spirit of
- * tcpserver ({@code forkserver: start pid=123 remote=127.0.0.1:4711 ...}).
+ * tcpserver ({@code forkserver: start pid=123 remote=127.0.0.1:4711 ...}), or one JSON object a
+ * line with the same fields ({@code --log-format json}); {@link LogLine} writes both.
  *
  * <p>Never stdout: in {@code --stdio inout} mode fd 1 briefly is a client's socket while a child
  * is spawned, and nothing the supervisor writes may reach a client.
  */
 final class EventLog {
 
-    private static final String PREFIX = "forkserver: ";
+    /** {@code --log-format}. */
+    enum Format { TEXT, JSON }
 
     private final PrintStream out;
+    private final Format format;
 
     EventLog(PrintStream out) {
+        this(out, Format.TEXT);
+    }
+
+    EventLog(PrintStream out, Format format) {
         this.out = out;
+        this.format = format;
     }
 
     void listening(String how, String address, int maxChildren, String command) {
-        line("listening on " + address + " (" + how + ") max-children=" + maxChildren + " command=" + command);
+        emit(new LogLine("listening").textHead("listening on " + address + " (" + how + ")")
+                .jsonOnly("address", address).jsonOnly("how", how).with("max-children", maxChildren).with("command", command));
     }
 
-    void start(long pid, String remote, String local, int children, int limit) {
-        line("start pid=" + pid + " remote=" + remote + " local=" + local + " children=" + children + "/" + limit);
+    /** A child started; {@code perSource} is null without {@code --max-per-source}. */
+    void start(long pid, String remote, String local, LogLine.Count children, LogLine.Count perSource) {
+        LogLine line = new LogLine("start").with("pid", pid).with("remote", remote).with("local", local)
+                .with("children", children);
+        if (perSource != null) {
+            line.with("per-source", perSource);
+        }
+        emit(line);
     }
 
-    void end(long pid, int exitValue, Duration duration, int children, int limit) {
-        line("end pid=" + pid + " " + ExitStatus.describe(exitValue) + " duration=" + seconds(duration)
-                + " children=" + children + "/" + limit);
+    /** A child ended; {@code reason} is why the supervisor stopped it, or null if it ended by itself. */
+    void end(long pid, int exitValue, Duration duration, String remote, String local, LogLine.Count children,
+             String reason) {
+        LogLine line = new LogLine("end").with("pid", pid);
+        String signal = ExitStatus.signal(exitValue);
+        if (signal != null) {
+            line.with("signal", signal);
+        } else {
+            line.with("status", exitValue);
+        }
+        line.with("duration", duration).with("remote", remote).with("local", local).with("children", children);
+        if (reason != null) {
+            line.with("reason", reason);
+        }
+        emit(line);
+    }
+
+    void reject(String remote, String local, String reason, LogLine.Count children) {
+        emit(new LogLine("reject").with("remote", remote).with("local", local).with("reason", reason)
+                .with("children", children));
+    }
+
+    /** The acceptor pauses: new clients wait in the backlog; logged once per dry spell. */
+    void paused(String reason, long nanosUntilNext) {
+        emit(new LogLine("paused").with("reason", reason).with("next-in", Duration.ofNanos(nanosUntilNext)));
+    }
+
+    /** A child is being stopped by the supervisor (SIGTERM, later SIGKILL) for {@code reason}. */
+    void terminate(long pid, String signal, String reason) {
+        emit(new LogLine("terminate").with("pid", pid).with("signal", signal).with("reason", reason));
+    }
+
+    void reloaded(String file, int rules) {
+        emit(new LogLine("reloaded").with("file", file).with("rules", rules));
+    }
+
+    /** A reload failed; the rules in force stay. */
+    void reloadFailed(String reason) {
+        emit(new LogLine("reload-failed").with("reason", reason).with("kept", "previous-rules"));
+    }
+
+    /** SIGUSR1: where things stand, and totals since start. */
+    void status(LogLine.Count children, Map<String, Integer> topSources, long accepted,
+                Map<String, Long> rejected, Map<String, Long> exited) {
+        emit(new LogLine("status").with("children", children).with("top", topSources).with("accepted", accepted)
+                .with("rejected", rejected).with("exited", exited));
     }
 
     void spawnFailed(String remote, String reason) {
-        line("spawn-failed remote=" + remote + " reason=" + quote(reason));
+        emit(new LogLine("spawn-failed").with("remote", remote).with("reason", reason));
     }
 
     void acceptFailed(String reason, Duration pause) {
-        line("accept-failed reason=" + quote(reason) + " pause=" + seconds(pause));
+        emit(new LogLine("accept-failed").with("reason", reason).with("pause", pause));
     }
 
     void stopping(String signal, int children, Duration grace) {
-        line("stopping signal=" + signal + " children=" + children + " grace=" + seconds(grace));
+        emit(new LogLine("stopping").with("signal", signal).with("children", children).with("grace", grace));
     }
 
     void terminating(String signal, int children) {
-        line("terminating signal=" + signal + " children=" + children);
+        emit(new LogLine("terminating").with("signal", signal).with("children", children));
     }
 
     void stopped(int leftBehind) {
-        line("stopped" + (leftBehind > 0 ? " left-behind=" + leftBehind : ""));
+        LogLine line = new LogLine("stopped");
+        if (leftBehind > 0) {
+            line.with("left-behind", leftBehind);
+        }
+        emit(line);
     }
 
-    private void line(String text) {
-        out.println(PREFIX + text);
+    private void emit(LogLine line) {
+        out.println(format == Format.JSON ? line.json() : line.text());
     }
 
     static String seconds(Duration duration) {
-        return String.format("%.3fs", duration.toNanos() / 1e9);
-    }
-
-    private static String quote(String text) {
-        return '"' + text.replace("\\", "\\\\").replace("\"", "\\\"") + '"';
+        return String.format(java.util.Locale.ROOT, "%.3fs", duration.toNanos() / 1e9);
     }
 }

@@ -19,10 +19,16 @@ final class ExitStatus {
     }
 
     static String describe(int exitValue) {
+        String signal = signal(exitValue);
+        return signal != null ? "signal=" + signal : "status=" + exitValue;
+    }
+
+    /** The signal's name (KILL, or its number when unnamed) when {@code exitValue} reads as one, else null. */
+    static String signal(int exitValue) {
         if (exitValue > 128 && exitValue <= 128 + 64) {
             int signal = exitValue - 128;
-            return "signal=" + (signal < NAMES.length ? NAMES[signal] : Integer.toString(signal));
+            return signal < NAMES.length ? NAMES[signal] : Integer.toString(signal);
         }
-        return "status=" + exitValue;
+        return null;
     }
 }

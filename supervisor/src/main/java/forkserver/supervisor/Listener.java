@@ -32,14 +32,25 @@ final class Listener implements Closeable {
         this.wakeWrite = pipe[1];
     }
 
-    /** Binds and listens on {@code address}; port 0 picks a free port. */
-    static Listener bind(InetSocketAddress address, int backlog) throws IOException {
+    /**
+     * Binds and listens on {@code address}; port 0 picks a free port. With {@code reusePort}
+     * (SO_REUSEPORT) several supervisors may listen on one port and the kernel spreads the
+     * connections among them. An IPv6 socket is dual-stack (IPV6_V6ONLY off, whatever the
+     * system's default): on {@code [::]} it serves IPv4 clients too.
+     */
+    static Listener bind(InetSocketAddress address, int backlog, boolean reusePort) throws IOException {
         boolean ipv6 = address.getAddress() instanceof Inet6Address;
         int fd = Posix.socket(ipv6 ? Posix.AF_INET6 : Posix.AF_INET,
                 Posix.SOCK_STREAM | Posix.SOCK_NONBLOCK | Posix.SOCK_CLOEXEC, 0);
         try {
             // A restarted supervisor must not wait for TIME_WAIT connections of the last one.
             Posix.setsockopt(fd, Posix.SOL_SOCKET, Posix.SO_REUSEADDR, 1);
+            if (reusePort) {
+                Posix.setsockopt(fd, Posix.SOL_SOCKET, Posix.SO_REUSEPORT, 1);
+            }
+            if (ipv6) {
+                Posix.setsockopt(fd, Posix.IPPROTO_IPV6, Posix.IPV6_V6ONLY, 0);
+            }
             Posix.bind(fd, address);
             Posix.listen(fd, backlog);
             return new Listener(fd, Posix.getsockname(fd));

@@ -14,6 +14,7 @@ import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -34,7 +35,9 @@ import java.util.concurrent.Callable;
             "2:usage error",
         },
         footer = {"", "Each child's environment: PROTO=TCP TCPREMOTEIP TCPREMOTEPORT TCPLOCALIP TCPLOCALPORT"
-                + " REMOTE_ADDR REMOTE_PORT. The supervisor logs to stderr only."})
+                + " REMOTE_ADDR REMOTE_PORT TCPCONNNUM, and the variables of the rule that allowed it."
+                + " The supervisor logs to stderr only.",
+            "", "Signals: TERM/INT stop (draining children), HUP re-reads --rules, USR1 logs a status line."})
 public final class Main implements Callable<Integer> {
 
     static final int EXIT_OK = 0;
@@ -74,6 +77,84 @@ public final class Main implements Callable<Integer> {
             description = "Length of the listen queue. Default: the system's somaxconn.")
     private Integer backlog;
 
+    @Option(names = {"-C", "--max-per-source"}, paramLabel = "N",
+            description = "Children at once from one client source (an IPv4 address, or an IPv6 network of"
+                    + " --ipv6-source-prefix bits); more are rejected (reason max-per-source). Default: no limit.")
+    private Integer maxPerSource;
+
+    @Option(names = "--ipv6-source-prefix", paramLabel = "BITS",
+            defaultValue = "" + AdmissionPolicy.DEFAULT_IPV6_SOURCE_PREFIX,
+            description = "How much of an IPv6 client's address makes its source for -C. Default: ${DEFAULT-VALUE}.")
+    private int ipv6SourcePrefix;
+
+    @Option(names = "--rate", paramLabel = "N/DURATION",
+            description = "A token bucket on new connections: bursts of N, N more per DURATION (e.g. 50/1s)."
+                    + " When dry the supervisor pauses accepting (or rejects, reason rate) until tokens return.")
+    private String rate;
+
+    @Option(names = "--over-limit", paramLabel = "wait|reject", defaultValue = "wait",
+            description = "At --max-children or the --rate: wait (clients stay in the backlog) or reject (accept,"
+                    + " write --reject-message, close, log the reason). Default: ${DEFAULT-VALUE}.")
+    private String overLimit;
+
+    @Option(names = "--reject-message", paramLabel = "TEXT", defaultValue = Rejector.DEFAULT_MESSAGE,
+            description = "The line a rejected client reads with --over-limit reject ({reason} is replaced,"
+                    + " CRLF is added). Default: '${DEFAULT-VALUE}'.")
+    private String rejectMessage;
+
+    // --allow and --deny are setters so that their order on the command line is kept: first match wins.
+    private final List<String[]> ruleOptions = new ArrayList<>();
+
+    @Option(names = "--allow", paramLabel = "BLOCK[ VAR=VALUE...]",
+            description = "Allow clients in BLOCK (10.0.0.0/8, ::1, ...), setting the variables for their children."
+                    + " Repeatable; with --deny and then --rules, the first match wins.")
+    private void allow(String rule) {
+        ruleOptions.add(new String[] {"--allow", rule});
+    }
+
+    @Option(names = "--deny", paramLabel = "BLOCK",
+            description = "Deny clients in BLOCK: closed at once (reason denied). Repeatable.")
+    private void deny(String rule) {
+        ruleOptions.add(new String[] {"--deny", rule});
+    }
+
+    @Option(names = "--rules", paramLabel = "FILE",
+            description = "Rules, one a line: 'allow BLOCK [VAR=VALUE...]' or 'deny BLOCK', # comments; after"
+                    + " --allow/--deny. SIGHUP re-reads it; a broken file keeps the rules in force.")
+    private Path rulesFile;
+
+    @Option(names = "--default-policy", paramLabel = "allow|deny", defaultValue = "allow",
+            description = "For clients no rule matches. Default: ${DEFAULT-VALUE}.")
+    private String defaultPolicy;
+
+    @Option(names = "--max-lifetime", paramLabel = "DURATION",
+            description = "A child still running after DURATION gets SIGTERM, then SIGKILL after --kill-grace"
+                    + " (logged with reason max-lifetime). Default: no limit.")
+    private String maxLifetime;
+
+    @Option(names = "--idle-timeout", paramLabel = "DURATION",
+            description = "Passed to forkserver's worker (FORKSERVER_IDLE_TIMEOUT): it closes a connection whose"
+                    + " client sent nothing for DURATION. Default: none.")
+    private String idleTimeout;
+
+    @Option(names = "--reuse-port",
+            description = "SO_REUSEPORT: several supervisors may listen on the same port; the kernel spreads"
+                    + " connections among them.")
+    private boolean reusePort;
+
+    @Option(names = "--log-format", paramLabel = "text|json", defaultValue = "text",
+            description = "text: 'forkserver: EVENT key=value ...'; json: one object a line. Default: ${DEFAULT-VALUE}.")
+    private String logFormat;
+
+    @Option(names = "--user", paramLabel = "NAME",
+            description = "After binding, run as this user (and its group) from then on, children included;"
+                    + " the supervisor refuses to start if it cannot.")
+    private String user;
+
+    @Option(names = "--group", paramLabel = "NAME",
+            description = "After binding, run as this group (default with --user: the user's primary group).")
+    private String group;
+
     @Parameters(paramLabel = "COMMAND", arity = "0..*",
             description = "Program and arguments to run per connection (after --, or after the first"
                     + " non-option word). Default: forkserver's worker.")
@@ -87,6 +168,7 @@ public final class Main implements Callable<Integer> {
     static int run(String[] args, PrintStream err) {
         CommandLine commandLine = new CommandLine(new Main())
                 .setStopAtPositional(true)
+                .setOverwrittenOptionsAllowed(true) // repeatable --allow/--deny setters; else the last value wins
                 .setErr(new java.io.PrintWriter(err, true))
                 .setParameterExceptionHandler((e, arguments) -> {
                     err.println("forkserver: " + e.getMessage() + " (see --help)");
@@ -101,9 +183,18 @@ public final class Main implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        Map<String, String> environment = System.getenv();
-        Config config = config(environment);
-        EventLog log = new EventLog(System.err);
+        Map<String, String> environment;
+        Config config;
+        Privileges privileges;
+        EventLog log;
+        try {
+            environment = childEnvironment(System.getenv());
+            config = config(environment);
+            privileges = Privileges.resolve(user, group);
+            log = new EventLog(System.err, choice("--log-format", logFormat, EventLog.Format.class));
+        } catch (IllegalArgumentException e) {
+            throw usageError(e);
+        }
         Supervisor supervisor;
         try {
             supervisor = Supervisor.open(config, environment, log);
@@ -111,29 +202,94 @@ public final class Main implements Callable<Integer> {
             String reason = e instanceof forkserver.supervisor.posix.ErrnoException errno ? errno.reason() : e.getMessage();
             System.err.println("forkserver: cannot listen on " + HostPort.format(config.listen()) + ": " + reason);
             return EXIT_FAILURE;
+        } catch (IllegalArgumentException e) {
+            throw usageError(e); // a broken --rules file
+        }
+        if (privileges != null && !drop(privileges)) {
+            return EXIT_FAILURE;
         }
         Signals.onTermination(supervisor::stop);
+        Signals.onReload(supervisor::reloadRules);
+        Signals.onStatus(supervisor::logStatus);
         supervisor.serve();
         return supervisor.drain() == 0 ? EXIT_OK : EXIT_FAILURE;
     }
 
-    /** The options as a {@link Config}; a bad value is a usage error naming the option. */
+    /** A bad value, as picocli's usage error: one line naming the option, exit 2. */
+    private ParameterException usageError(IllegalArgumentException e) {
+        return new ParameterException(spec.commandLine(), e.getMessage(), e);
+    }
+
+    /** The options as a {@link Config}; a bad value is an IllegalArgumentException naming the option. */
     private Config config(Map<String, String> environment) {
-        try {
-            InetSocketAddress address = HostPort.parse(listen);
-            StdioMode mode = switch (stdio) {
-                case "in" -> StdioMode.IN;
-                case "inout" -> StdioMode.INOUT;
-                default -> throw new IllegalArgumentException("--stdio must be 'in' or 'inout', got '" + stdio + "'");
-            };
-            List<String> argv = command.isEmpty()
-                    ? DefaultWorker.command(DefaultWorker.home())
-                    : Commands.resolve(command, environment.get("PATH"));
-            return new Config(address, backlog != null ? backlog : somaxconn(), argv, mode, maxChildren,
-                    duration("--shutdown-grace", shutdownGrace), duration("--kill-grace", killGrace));
-        } catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), e.getMessage(), e);
+        InetSocketAddress address = HostPort.parse(listen);
+        StdioMode mode = switch (stdio) {
+            case "in" -> StdioMode.IN;
+            case "inout" -> StdioMode.INOUT;
+            default -> throw new IllegalArgumentException("--stdio must be 'in' or 'inout', got '" + stdio + "'");
+        };
+        List<String> argv = command.isEmpty()
+                ? DefaultWorker.command(DefaultWorker.home())
+                : Commands.resolve(command, environment.get("PATH"));
+        return new Config(address, backlog != null ? backlog : somaxconn(), argv, mode, maxChildren,
+                duration("--shutdown-grace", shutdownGrace), duration("--kill-grace", killGrace),
+                admissionPolicy(), maxLifetime == null ? null : duration("--max-lifetime", maxLifetime), reusePort);
+    }
+
+    private AdmissionPolicy admissionPolicy() {
+        if (maxPerSource != null && maxPerSource < 1) {
+            throw new IllegalArgumentException("--max-per-source must be at least 1, got " + maxPerSource);
         }
+        List<AccessRules.Rule> rules = new ArrayList<>();
+        for (String[] option : ruleOptions) {
+            AccessRules.Action action = option[0].equals("--allow") ? AccessRules.Action.ALLOW : AccessRules.Action.DENY;
+            try {
+                rules.add(AccessRules.parse(action, option[1], option[0]));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(option[0] + ": " + e.getMessage());
+            }
+        }
+        return new AdmissionPolicy(maxPerSource == null ? SourceLimits.UNLIMITED : maxPerSource, ipv6SourcePrefix,
+                rate == null ? null : RateLimit.Spec.parse(rate),
+                choice("--over-limit", overLimit, Admission.OverLimit.class), rejectMessage, rules, rulesFile,
+                choice("--default-policy", defaultPolicy, AccessRules.Action.class));
+    }
+
+    /** The supervisor's environment for its children, with --idle-timeout for the worker. */
+    private Map<String, String> childEnvironment(Map<String, String> inherited) {
+        if (idleTimeout == null) {
+            return inherited;
+        }
+        Map<String, String> environment = new java.util.HashMap<>(inherited);
+        environment.put("FORKSERVER_IDLE_TIMEOUT", duration("--idle-timeout", idleTimeout).toMillis() + "ms");
+        return environment;
+    }
+
+    /** Drops to --user/--group after binding; false (after one line on stderr) when the system refuses. */
+    private static boolean drop(Privileges privileges) {
+        try {
+            privileges.drop();
+            return true;
+        } catch (IOException | IllegalStateException e) {
+            String reason = e instanceof forkserver.supervisor.posix.ErrnoException errno
+                    ? errno.call() + ": " + errno.reason() : e.getMessage();
+            System.err.println("forkserver: cannot drop privileges to"
+                    + (privileges.user() != null ? " user " + privileges.user() : "")
+                    + (privileges.group() != null ? " group " + privileges.group() : "") + ": " + reason);
+            return false;
+        }
+    }
+
+    /** {@code text} as one of {@code type}'s constants, named in lower case on the command line. */
+    private static <E extends Enum<E>> E choice(String option, String text, Class<E> type) {
+        for (E constant : type.getEnumConstants()) {
+            if (constant.name().toLowerCase(java.util.Locale.ROOT).equals(text)) {
+                return constant;
+            }
+        }
+        List<String> names = java.util.Arrays.stream(type.getEnumConstants())
+                .map(c -> "'" + c.name().toLowerCase(java.util.Locale.ROOT) + "'").toList();
+        throw new IllegalArgumentException(option + " must be " + String.join(" or ", names) + ", got '" + text + "'");
     }
 
     private static Duration duration(String option, String text) {

@@ -18,4 +18,17 @@ final class Signals {
             sun.misc.Signal.handle(new sun.misc.Signal(name), signal -> action.accept(signal.getName()));
         }
     }
+
+    /** Runs {@code action} on SIGHUP (reload the rules), on the JDK's signal thread. */
+    static void onReload(Runnable action) {
+        sun.misc.Signal.handle(new sun.misc.Signal("HUP"), signal -> action.run());
+    }
+
+    /**
+     * Runs {@code action} on SIGUSR1 (log a status line), on the JDK's signal thread. (HotSpot
+     * keeps SIGUSR2 for itself; USR1 and HUP are free.)
+     */
+    static void onStatus(Runnable action) {
+        sun.misc.Signal.handle(new sun.misc.Signal("USR1"), signal -> action.run());
+    }
 }

@@ -45,10 +45,11 @@ final class Spawner {
     }
 
     /**
-     * Starts the command for {@code connection}. The caller still owns (and must close) the
+     * Starts the command for {@code connection}, with {@code admitted} (a rule's variables,
+     * TCPCONNNUM) added to its environment. The caller still owns (and must close) the
      * connection's descriptor; the child has its own copy.
      */
-    Process spawn(Accepted connection) throws IOException {
+    Process spawn(Accepted connection, Map<String, String> admitted) throws IOException {
         ProcessBuilder builder = new ProcessBuilder(command)
                 .redirectInput(Redirect.INHERIT)
                 .redirectOutput(Redirect.INHERIT)
@@ -56,6 +57,8 @@ final class Spawner {
         Map<String, String> environment = builder.environment();
         environment.clear();
         environment.putAll(baseEnvironment);
+        environment.putAll(admitted);
+        // Last, so that no rule can disguise the connection's own facts.
         environment.putAll(ConnectionEnvironment.of(connection));
         synchronized (handOff) {
             Posix.dup2(connection.fd(), 0);

@@ -18,32 +18,50 @@ final class Supervisor {
     /** How long the acceptor pauses after a temporary failure such as running out of descriptors. */
     static final Duration ACCEPT_RETRY_PAUSE = Duration.ofMillis(100);
 
+    /** How many sources the status line lists. */
+    static final int STATUS_TOP_SOURCES = 5;
+
     private final Config config;
     private final EventLog log;
     private final Listener listener;
     private final Admission admission;
+    private final Rejector rejector;
     private final Spawner spawner;
     private final Children children;
+    private final Totals totals = new Totals();
     private volatile String stopSignal;
 
-    private Supervisor(Config config, EventLog log, Listener listener, Spawner spawner) {
+    private Supervisor(Config config, EventLog log, Listener listener, Spawner spawner, AccessRules rules) {
         this.config = config;
         this.log = log;
         this.listener = listener;
-        this.admission = new Admission(config.maxChildren());
+        AdmissionPolicy policy = config.admission();
+        RateLimit rate = policy.rate() == null ? null : new RateLimit(policy.rate(), System::nanoTime);
+        this.admission = new Admission(config.maxChildren(), policy.overLimit(),
+                new SourceLimits(policy.maxPerSource(), policy.ipv6SourcePrefix()), rate, rules, log);
+        this.rejector = new Rejector(policy.overLimit() == Admission.OverLimit.REJECT ? policy.rejectMessage() : null);
         this.spawner = spawner;
-        this.children = new Children(admission, log);
+        this.children = new Children(admission, totals, log, config.maxLifetime(), config.killGrace());
     }
 
     /**
-     * Binds the listening socket and prepares the spawner; no connection is accepted until
-     * {@link #serve()}. {@code environment} is what every child inherits, before the
-     * connection's own variables.
+     * Reads the access rules, binds the listening socket and prepares the spawner; no
+     * connection is accepted until {@link #serve()}. {@code environment} is what every child
+     * inherits, before the connection's own variables.
+     *
+     * @throws IllegalArgumentException when the rules file is broken (nothing is bound then)
      */
     static Supervisor open(Config config, Map<String, String> environment, EventLog log) throws IOException {
-        Listener listener = Listener.bind(config.listen(), config.backlog());
+        AccessRules rules;
         try {
-            return new Supervisor(config, log, listener, new Spawner(config.command(), config.stdio(), environment));
+            rules = config.admission().loadRules();
+        } catch (RuleFile.Invalid e) {
+            throw new IllegalArgumentException("--rules: " + e.getMessage(), e);
+        }
+        Listener listener = Listener.bind(config.listen(), config.backlog(), config.reusePort());
+        try {
+            return new Supervisor(config, log, listener, new Spawner(config.command(), config.stdio(), environment),
+                    rules);
         } catch (IOException | RuntimeException e) {
             listener.close();
             throw e;
@@ -57,12 +75,11 @@ final class Supervisor {
     /** Accepts and spawns until {@link #stop} is called. */
     void serve() {
         log.listening("bound", HostPort.format(address()), config.maxChildren(), String.join(" ", config.command()));
-        while (admission.acquire()) {
+        while (admission.awaitTurn()) {
             Accepted connection;
             try {
                 connection = listener.accept();
             } catch (ErrnoException e) {
-                admission.release();
                 if (!Listener.isTemporary(e)) {
                     throw new IllegalStateException("accept failed for good: " + e.getMessage(), e);
                 }
@@ -71,19 +88,29 @@ final class Supervisor {
                 continue;
             }
             if (connection == null) {
-                admission.release();
                 break;
             }
-            spawnFor(connection);
+            totals.countAccepted();
+            switch (admission.admit(connection.remote().getAddress())) {
+                case Admission.Verdict.Admitted admitted -> spawnFor(connection, admitted.ticket());
+                case Admission.Verdict.Rejected rejected -> reject(connection, rejected.reason());
+            }
         }
     }
 
-    private void spawnFor(Accepted connection) {
+    private void reject(Accepted connection, Admission.Reason reason) {
+        rejector.reject(connection, reason);
+        totals.rejected(reason.text);
+        log.reject(HostPort.format(connection.remote()), HostPort.format(connection.local()), reason.text,
+                new LogLine.Count(admission.running(), admission.limit()));
+    }
+
+    private void spawnFor(Accepted connection, Admission.Ticket ticket) {
         Process child;
         try {
-            child = spawner.spawn(connection);
+            child = spawner.spawn(connection, ticket.environment());
         } catch (IOException | RuntimeException e) {
-            admission.release();
+            admission.release(ticket);
             log.spawnFailed(HostPort.format(connection.remote()), e.getMessage());
             return;
         } finally {
@@ -91,7 +118,28 @@ final class Supervisor {
             // exits, and a failed spawn must not leave the client hanging.
             connection.close();
         }
-        children.started(child, connection);
+        children.started(child, connection, ticket);
+    }
+
+    /**
+     * SIGHUP: reads the rules again and uses them for the next connection; open connections
+     * keep their children. A broken file changes nothing but the log line that says why.
+     */
+    void reloadRules() {
+        AdmissionPolicy policy = config.admission();
+        try {
+            AccessRules rules = policy.loadRules();
+            admission.rules(rules);
+            log.reloaded(policy.rulesFile() == null ? "none" : policy.rulesFile().toString(), rules.size());
+        } catch (RuleFile.Invalid e) {
+            log.reloadFailed(e.getMessage());
+        }
+    }
+
+    /** SIGUSR1: logs the children now, the busiest sources, and the totals since start. */
+    void logStatus() {
+        log.status(new LogLine.Count(admission.running(), admission.limit()), admission.topSources(STATUS_TOP_SOURCES),
+                totals.accepted(), totals.rejectedByReason(), totals.exitedByStatus());
     }
 
     /** Stops accepting; {@link #serve()} returns soon after. Safe from any thread, idempotent. */

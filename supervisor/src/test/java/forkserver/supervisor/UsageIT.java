@@ -4,7 +4,11 @@ import forkserver.testkit.Command;
 import forkserver.testkit.Project;
 import forkserver.testkit.ServerProcess;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -53,6 +57,24 @@ class UsageIT {
     }
 
     @Test
+    void badAdmissionOptions() {
+        assertOneLine(supervisor("-C", "0"), Main.EXIT_USAGE, "--max-per-source must be at least 1");
+        assertOneLine(supervisor("--rate", "fast"), Main.EXIT_USAGE, "--rate: expected N/DURATION such as 50/1s");
+        assertOneLine(supervisor("--over-limit", "drop"), Main.EXIT_USAGE, "--over-limit must be 'wait' or 'reject', got 'drop'");
+        assertOneLine(supervisor("--deny", "10.0.0.1/8"), Main.EXIT_USAGE, "--deny: '10.0.0.1/8' has host bits set");
+        assertOneLine(supervisor("--log-format", "xml"), Main.EXIT_USAGE, "--log-format must be 'text' or 'json'");
+        assertOneLine(supervisor("--user", "no-such-user-here"), Main.EXIT_USAGE, "--user: no such user 'no-such-user-here'");
+        assertOneLine(supervisor("--ipv6-source-prefix", "129"), Main.EXIT_USAGE, "--ipv6-source-prefix must be from 1 to 128");
+    }
+
+    @Test
+    void aBrokenRulesFileAtStartIsAUsageErrorNamingTheLine(@TempDir Path dir) throws IOException {
+        Path rules = Files.writeString(dir.resolve("rules"), "# fine so far\nallow 127.0.0.1\nallow everyone\n");
+        assertOneLine(supervisor("--listen", "127.0.0.1:0", "--rules", rules.toString()), Main.EXIT_USAGE,
+                "rules line 3: expected an address or block such as 10.0.0.0/8 or 2001:db8::/32, got 'everyone'");
+    }
+
+    @Test
     void commandNotFound() {
         assertOneLine(supervisor("--", "no-such-program-here"), Main.EXIT_USAGE,
                 "command not found or not executable: no-such-program-here");
@@ -71,7 +93,10 @@ class UsageIT {
     void helpListsTheOptions() {
         Command.Result help = supervisor("--help");
         assertEquals(0, help.exitValue());
-        for (String option : new String[] {"--listen", "--max-children", "--stdio", "--shutdown-grace", "--kill-grace"}) {
+        for (String option : new String[] {"--listen", "--max-children", "--stdio", "--shutdown-grace", "--kill-grace",
+            "--backlog", "--max-per-source", "--ipv6-source-prefix", "--rate", "--over-limit", "--reject-message", "--allow",
+            "--deny", "--rules", "--default-policy", "--max-lifetime", "--idle-timeout", "--reuse-port", "--log-format",
+            "--user", "--group"}) {
             assertTrue(Pattern.compile(Pattern.quote(option)).matcher(help.stdout()).find(), option + " in " + help.stdout());
         }
     }

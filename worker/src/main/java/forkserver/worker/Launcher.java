@@ -23,8 +23,10 @@ public final class Launcher {
     public static final int EXIT_OK = 0;
     /** The handler threw: the failure is logged on stderr, the connection is closed. */
     public static final int EXIT_HANDLER_FAILED = 1;
-    /** Misconfiguration: fd 0 is not a connection, or the handler is unknown. */
+    /** Misconfiguration: fd 0 is not a connection, the handler is unknown, or a variable is wrong. */
     public static final int EXIT_USAGE = 2;
+    /** FORKSERVER_IDLE_TIMEOUT passed without a byte from the client: the connection was closed. */
+    public static final int EXIT_IDLE = 3;
 
     static final String DEFAULT_HANDLER = "echo";
 
@@ -33,7 +35,22 @@ public final class Launcher {
 
     public static void main(String[] args) throws IOException {
         String handler = args.length > 0 ? args[0] : System.getenv("FORKSERVER_HANDLER");
-        int status = serve(System.inheritedChannel(), handler, System.getenv(), System.err);
+        Channel inherited = System.inheritedChannel();
+        String idleTimeout = System.getenv("FORKSERVER_IDLE_TIMEOUT");
+        IdleTimeoutChannel watched = null;
+        if (idleTimeout != null && inherited instanceof SocketChannel channel && channel.isConnected()) {
+            try {
+                watched = IdleTimeoutChannel.watch(channel, IdleTimeoutChannel.parse(idleTimeout), System.err);
+            } catch (IllegalArgumentException e) {
+                System.err.println("forkserver worker: " + e.getMessage());
+                System.exit(EXIT_USAGE);
+            }
+            inherited = watched;
+        }
+        int status = serve(inherited, handler, System.getenv(), System.err);
+        if (watched != null && watched.expired()) {
+            status = EXIT_IDLE;
+        }
         // Exit without closing the inherited channel: the JDK's close of an inherited channel
         // dup2s /dev/null over fds 0, 1 and 2, after which stderr silently vanishes. The kernel
         // closes the socket when the process exits; serve() has already sent the FIN.

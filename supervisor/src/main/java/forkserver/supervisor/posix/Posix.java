@@ -50,6 +50,9 @@ public final class Posix {
     public static final int F_SETFL = 4;
     public static final int F_DUPFD_CLOEXEC = 1030;
     public static final short POLLIN = 1;
+    public static final int MSG_DONTWAIT = 0x40;
+    public static final int MSG_NOSIGNAL = 0x4000;
+    public static final int SHUT_WR = 1;
 
     public static final int EINTR = 4;
     public static final int EAGAIN = 11;
@@ -103,6 +106,30 @@ public final class Posix {
             capturing("read", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
     // int poll(struct pollfd *fds, nfds_t count, int timeout_ms);
     private static final MethodHandle POLL = capturing("poll", JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT);
+    // ssize_t send(int fd, const void *buffer, size_t length, int flags);
+    private static final MethodHandle SEND =
+            capturing("send", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
+    // ssize_t recv(int fd, void *buffer, size_t length, int flags);
+    private static final MethodHandle RECV =
+            capturing("recv", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
+    // int shutdown(int fd, int how);
+    private static final MethodHandle SHUTDOWN = capturing("shutdown", JAVA_INT, JAVA_INT, JAVA_INT);
+    // struct passwd *getpwnam(const char *name);  (NULL: no such user, or the lookup failed)
+    private static final MethodHandle GETPWNAM = capturing("getpwnam", ADDRESS, ADDRESS);
+    // struct group *getgrnam(const char *name);  (NULL: no such group, or the lookup failed)
+    private static final MethodHandle GETGRNAM = capturing("getgrnam", ADDRESS, ADDRESS);
+    // int setgroups(size_t size, const gid_t *list);
+    private static final MethodHandle SETGROUPS = capturing("setgroups", JAVA_INT, JAVA_LONG, ADDRESS);
+    // int setgid(gid_t gid);
+    private static final MethodHandle SETGID = capturing("setgid", JAVA_INT, JAVA_INT);
+    // int setuid(uid_t uid);
+    private static final MethodHandle SETUID = capturing("setuid", JAVA_INT, JAVA_INT);
+    // uid_t geteuid(void);  (cannot fail)
+    private static final MethodHandle GETEUID =
+            LINKER.downcallHandle(LIBC.findOrThrow("geteuid"), FunctionDescriptor.of(JAVA_INT));
+    // gid_t getegid(void);  (cannot fail)
+    private static final MethodHandle GETEGID =
+            LINKER.downcallHandle(LIBC.findOrThrow("getegid"), FunctionDescriptor.of(JAVA_INT));
     // char *strerror(int errno);  (only called on the error path, for the message)
     private static final MethodHandle STRERROR =
             LINKER.downcallHandle(LIBC.findOrThrow("strerror"), FunctionDescriptor.of(ADDRESS, JAVA_INT));
@@ -260,6 +287,91 @@ public final class Posix {
             }
             return -1;
         });
+    }
+
+    /**
+     * {@code send(fd, bytes, MSG_DONTWAIT | MSG_NOSIGNAL)}: writes what fits in the socket's
+     * buffer now and never blocks nor raises SIGPIPE. Returns how many bytes went (0 when the
+     * buffer is full).
+     */
+    public static int sendNow(int fd, byte[] bytes) throws ErrnoException {
+        return call((arena, state) -> {
+            MemorySegment buffer = arena.allocateFrom(java.lang.foreign.ValueLayout.JAVA_BYTE, bytes);
+            long sent = (long) SEND.invokeExact(state, fd, buffer, (long) bytes.length, MSG_DONTWAIT | MSG_NOSIGNAL);
+            return sent < 0 && (errno(state) == EAGAIN || errno(state) == EINTR) ? 0 : check("send", (int) sent, state);
+        });
+    }
+
+    /** Reads and discards what a socket holds now, without blocking ({@code recv(MSG_DONTWAIT)}). */
+    public static void discardNow(int fd) throws ErrnoException {
+        call((arena, state) -> {
+            MemorySegment buffer = arena.allocate(512);
+            long result;
+            int rounds = 0; // bounded: a fast sender must not keep the caller here
+            do {
+                result = (long) RECV.invokeExact(state, fd, buffer, buffer.byteSize(), MSG_DONTWAIT);
+            } while (result > 0 && ++rounds < 64);
+            return result < 0 && (errno(state) == EAGAIN || errno(state) == EINTR) ? 0 : check("recv", (int) Math.min(result, 0), state);
+        });
+    }
+
+    /** {@code shutdown(fd, how)}. */
+    public static void shutdown(int fd, int how) throws ErrnoException {
+        call((arena, state) -> check("shutdown", (int) SHUTDOWN.invokeExact(state, fd, how), state));
+    }
+
+    /** A user's ids from the passwd database: {uid, primary gid}, or null when there is no such user. */
+    public static int[] userIds(String name) throws ErrnoException {
+        return call((arena, state) -> {
+            // errno is not cleared by a successful lookup, and "not found" may set several: NULL
+            // alone is the answer.
+            MemorySegment entry = (MemorySegment) GETPWNAM.invokeExact(state, arena.allocateFrom(name));
+            if (entry.equals(MemorySegment.NULL)) {
+                return null;
+            }
+            // struct passwd { char *pw_name; char *pw_passwd; uid_t pw_uid; gid_t pw_gid; ... } (LP64)
+            MemorySegment passwd = entry.reinterpret(24);
+            return new int[] {passwd.get(JAVA_INT, 16), passwd.get(JAVA_INT, 20)};
+        });
+    }
+
+    /** A group's id from the group database, or -1 when there is no such group. */
+    public static int groupId(String name) throws ErrnoException {
+        return call((arena, state) -> {
+            MemorySegment entry = (MemorySegment) GETGRNAM.invokeExact(state, arena.allocateFrom(name));
+            if (entry.equals(MemorySegment.NULL)) {
+                return -1;
+            }
+            // struct group { char *gr_name; char *gr_passwd; gid_t gr_gid; char **gr_mem; } (LP64)
+            return entry.reinterpret(20).get(JAVA_INT, 16);
+        });
+    }
+
+    /**
+     * {@code setgroups(1, {gid})}, {@code setgid(gid)}, {@code setuid(uid)}, in that order (after
+     * setuid the others would be refused). glibc applies each to every thread of the process,
+     * the JVM's included. A negative id leaves that part as it is.
+     */
+    public static void dropPrivileges(int uid, int gid) throws ErrnoException {
+        call((arena, state) -> {
+            if (gid >= 0) {
+                check("setgroups", (int) SETGROUPS.invokeExact(state, 1L, arena.allocateFrom(JAVA_INT, gid)), state);
+                check("setgid", (int) SETGID.invokeExact(state, gid), state);
+            }
+            if (uid >= 0) {
+                check("setuid", (int) SETUID.invokeExact(state, uid), state);
+            }
+            return 0;
+        });
+    }
+
+    /** {uid, gid}: the effective user and group ids of this process. */
+    public static int[] effectiveIds() {
+        try {
+            return new int[] {(int) GETEUID.invokeExact(), (int) GETEGID.invokeExact()};
+        } catch (Throwable t) {
+            throw new IllegalStateException("geteuid failed unexpectedly", t);
+        }
     }
 
     /** One native call: its body gets a confined arena and the segment errno is captured in. */

@@ -1,0 +1,82 @@
+package forkserver.supervisor;
+
+import forkserver.testkit.EchoClient;
+import forkserver.testkit.ServerProcess;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.regex.Pattern;
+
+import static forkserver.supervisor.PerSourceIT.FIRST;
+import static forkserver.supervisor.PerSourceIT.SECOND;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code --allow}, {@code --deny}, {@code --rules FILE} and its reload on SIGHUP. */
+class AccessRulesIT {
+
+    /** A child that says which rule let it in, then echoes. */
+    private static final String[] RULE_CAT = {"--stdio", "inout", "--", "/bin/sh", "-c", "echo \"rule=$RULE\"; exec cat"};
+
+    @Test
+    void aDeniedClientIsClosedAndAnAllowedOneGetsItsRulesVariables() {
+        try (ServerProcess supervisor = ServerProcess.supervisor(with("--listen", "127.0.0.1:0",
+                "--deny", "127.0.0.2", "--allow", "127.0.0.0/8 RULE=loopback", "--default-policy", "deny"))) {
+            InetSocketAddress address = supervisor.awaitListening();
+            try (EchoClient denied = EchoClient.connect(address, SECOND)) {
+                assertTrue(denied.atEndOfStream(), "closed without a child");
+                supervisor.awaitMatch(Pattern.compile("reject remote=127\\.0\\.0\\.2:" + denied.localPort() + " .*reason=denied"));
+            }
+            try (EchoClient allowed = EchoClient.connect(address, FIRST)) {
+                assertEquals("rule=loopback", allowed.readLine());
+            }
+            supervisor.awaitMatches(Pattern.compile("end pid="), 1);
+            assertEquals(1, supervisor.matches(Pattern.compile("start pid=")).size(), "no child for the denied client");
+        }
+    }
+
+    @Test
+    void sighupReloadsTheFileWithoutDroppingASessionAndABrokenFileKeepsTheRules(@TempDir Path dir) throws IOException {
+        Path rules = Files.writeString(dir.resolve("rules"), "allow 127.0.0.1 RULE=one\ndeny 127.0.0.2\n");
+        try (ServerProcess supervisor = ServerProcess.supervisor(with("--listen", "127.0.0.1:0", "--rules", rules.toString()))) {
+            InetSocketAddress address = supervisor.awaitListening();
+            try (EchoClient session = EchoClient.connect(address, FIRST)) {
+                assertEquals("rule=one", session.readLine());
+
+                Files.writeString(rules, "# swapped\ndeny 127.0.0.1\nallow 127.0.0.2 RULE=two\n");
+                supervisor.signal("HUP");
+                supervisor.awaitMatch(Pattern.compile("reloaded file=\\S+rules rules=2"));
+
+                assertEquals("still open", session.roundTrip("still open"), "the open session is not dropped");
+                try (EchoClient nowDenied = EchoClient.connect(address, FIRST)) {
+                    assertTrue(nowDenied.atEndOfStream());
+                }
+                try (EchoClient nowAllowed = EchoClient.connect(address, SECOND)) {
+                    assertEquals("rule=two", nowAllowed.readLine());
+                }
+
+                Files.writeString(rules, "allow 127.0.0.1\nallow 127.0.0.300\n");
+                supervisor.signal("HUP");
+                supervisor.awaitMatch(Pattern.compile("reload-failed reason=\".*rules line 2: not an IP address: '127\\.0\\.0\\.300'\" kept=previous-rules"));
+                try (EchoClient stillAllowed = EchoClient.connect(address, SECOND)) {
+                    assertEquals("rule=two", stillAllowed.readLine(), "the rules in force stay");
+                }
+                try (EchoClient stillDenied = EchoClient.connect(address, FIRST)) {
+                    assertTrue(stillDenied.atEndOfStream());
+                }
+                assertEquals("and still", session.roundTrip("and still"));
+            }
+        }
+    }
+
+    private static String[] with(String... options) {
+        String[] all = new String[options.length + RULE_CAT.length];
+        System.arraycopy(options, 0, all, 0, options.length);
+        System.arraycopy(RULE_CAT, 0, all, options.length, RULE_CAT.length);
+        return all;
+    }
+}

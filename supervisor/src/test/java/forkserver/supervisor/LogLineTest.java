@@ -1,0 +1,42 @@
+package forkserver.supervisor;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.TreeMap;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/** Both log formats of one event; the JSON is read back with an independent parser (Gson). */
+class LogLineTest {
+
+    private static LogLine sample() {
+        Map<String, Long> exited = new TreeMap<>(Map.of("status-0", 3L, "signal-KILL", 1L));
+        return new LogLine("end").with("pid", 42L).with("status", 0).with("duration", Duration.ofMillis(74))
+                .with("children", new LogLine.Count(1, 40)).with("reason", "a \"quoted\" \\ reason\n\u0001")
+                .with("exited", exited).with("none", Map.of());
+    }
+
+    @Test
+    void textIsKeyValueWithBlanksQuoted() {
+        assertEquals("forkserver: end pid=42 status=0 duration=0.074s children=1/40"
+                + " reason=\"a \\\"quoted\\\" \\\\ reason\\n\u0001\" exited=signal-KILL:1,status-0:3 none=none",
+                sample().text());
+    }
+
+    @Test
+    void jsonParsesBackToTheSameValues() {
+        JsonObject json = JsonParser.parseString(sample().json()).getAsJsonObject();
+        assertEquals("end", json.get("event").getAsString());
+        assertEquals(42, json.get("pid").getAsLong());
+        assertEquals(0.074, json.get("duration").getAsDouble(), 1e-9);
+        assertEquals(1, json.get("children").getAsInt());
+        assertEquals(40, json.get("children_limit").getAsInt());
+        assertEquals("a \"quoted\" \\ reason\n\u0001", json.get("reason").getAsString());
+        assertEquals(1, json.getAsJsonObject("exited").get("signal-KILL").getAsInt());
+        assertEquals(0, json.getAsJsonObject("none").size());
+    }
+}
