@@ -1,0 +1,131 @@
+package forkserver.worker;
+
+import forkserver.testkit.Activators;
+import forkserver.testkit.ChattyEchoHandler;
+import forkserver.testkit.EchoClient;
+import forkserver.testkit.Project;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * bin/worker alone, one process per connection, spawned by the real activators: systemd's
+ * {@code Accept=yes} (as systemd-socket-activate --inetd -a does it) and openbsd-inetd
+ * {@code nowait}, where fds 0, 1 and 2 are all the client's socket.
+ */
+class WorkerActivationIT {
+
+    private static final int SESSIONS = 5;
+
+    @Test
+    void systemdAcceptYesServesConcurrentSessionsEachInItsOwnWorker() {
+        try (Activators.Started activator = Activators.systemdSocketActivate(
+                List.of("--inetd", "-a"), List.of(Project.bin("worker")), Map.of())) {
+            concurrentEchoSessions(activator.address());
+            // "Spawned bin/worker (bin/worker) as PID 1234."
+            assertEquals(SESSIONS, activator.process().matches(Pattern.compile("Spawned .*worker.* as PID \\d+")).size(),
+                    "one worker per connection: " + activator.process().stderr());
+        }
+    }
+
+    @Test
+    void inetdNowaitServesConcurrentSessionsEachInItsOwnWorker(@TempDir Path directory) {
+        try (Activators.Started inetd = Activators.inetd(directory, nowait(Map.of()))) {
+            concurrentEchoSessions(inetd.address());
+            // inetd -d says "1234 execv /usr/bin/env" for each child it starts.
+            assertEquals(SESSIONS, inetd.process().matches(Pattern.compile("^\\d+ execv ")).size(),
+                    "one worker per connection: " + inetd.process().stderr());
+        }
+    }
+
+    /**
+     * Under inetd a handler's System.out and System.err are the client's socket unless bin/worker
+     * moves them off it: the client must read the echo protocol and nothing else, whichever way
+     * FORKSERVER_WORKER_LOG sends diagnostics.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"drop", "syslog"})
+    void underInetdAHandlersDiagnosticsNeverReachTheClient(String log, @TempDir Path directory) throws IOException {
+        Map<String, String> env = Map.of(
+                "FORKSERVER_WORKER_LOG", log,
+                "FORKSERVER_WORKER_CLASSPATH", Project.home().resolve("worker/target/test-classes").toString(),
+                "FORKSERVER_HANDLER", ChattyEchoHandler.class.getName());
+        try (Activators.Started inetd = Activators.inetd(directory, nowait(env));
+             EchoClient client = EchoClient.connect(inetd.address())) {
+            client.send("hello").send("done");
+            assertEquals("hello\nbye!\n", everything(client), "only protocol bytes, then end of stream");
+        }
+    }
+
+    /** The worker's own error path (an unknown handler): one line for the operator, none for the client. */
+    @Test
+    void underInetdTheWorkersOwnErrorNeverReachesTheClient(@TempDir Path directory) throws IOException {
+        try (Activators.Started inetd = Activators.inetd(directory, nowait(Map.of("FORKSERVER_HANDLER", "no.such.Handler")));
+             EchoClient client = EchoClient.connect(inetd.address())) {
+            client.send("hello");
+            assertEquals("", everything(client), "end of stream, not an error message");
+        }
+    }
+
+    /** A FORKSERVER_WORKER_LOG that means nothing: the worker refuses to serve, silently for the client. */
+    @Test
+    void underInetdABadLogSettingIsRefusedWithoutAByteToTheClient(@TempDir Path directory) throws IOException {
+        try (Activators.Started inetd = Activators.inetd(directory, nowait(Map.of("FORKSERVER_WORKER_LOG", "loud")));
+             EchoClient client = EchoClient.connect(inetd.address())) {
+            // Nothing sent: unread input would turn the worker's exit into a reset.
+            assertEquals("", everything(client));
+            inetd.process().awaitMatch(Pattern.compile("reaped, status 200")); // exit status 2, as inetd -d prints it
+        }
+    }
+
+    /**
+     * The inetd.conf line's fields after {@code stream tcp}: nowait, this user, and bin/worker
+     * under env(1), since inetd launders its children's environment.
+     */
+    private static String nowait(Map<String, String> env) {
+        StringBuilder line = new StringBuilder("nowait " + System.getProperty("user.name") + " /usr/bin/env env");
+        line.append(" JAVA_HOME=").append(Project.javaHome());
+        env.forEach((name, value) -> line.append(' ').append(name).append('=').append(value));
+        return line.append(' ').append(Project.bin("worker")).toString(); // env(1) gives it argv[0]
+    }
+
+    private static void concurrentEchoSessions(InetSocketAddress address) {
+        List<EchoClient> clients = new ArrayList<>();
+        try {
+            for (int i = 0; i < SESSIONS; i++) {
+                clients.add(EchoClient.connect(address));
+            }
+            for (int i = 0; i < SESSIONS; i++) {
+                clients.get(i).send("session " + i);
+            }
+            for (int i = 0; i < SESSIONS; i++) {
+                assertEquals("session " + i, clients.get(i).readLine());
+            }
+            for (EchoClient client : clients) {
+                assertEquals("bye!", client.roundTrip("done"));
+                assertEquals(null, client.readLine(), "the worker ends the session");
+            }
+        } finally {
+            clients.forEach(EchoClient::close);
+        }
+    }
+
+    /** Every byte the server sends until it closes the connection. */
+    private static String everything(EchoClient client) throws IOException {
+        InputStream in = client.socket().getInputStream();
+        return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    }
+}
