@@ -46,9 +46,11 @@ public final class Main implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    @Option(names = {"-l", "--listen"}, paramLabel = "HOST:PORT", defaultValue = DEFAULT_LISTEN,
+    // No picocli default: given together with a socket from an activator, it is a usage error.
+    @Option(names = {"-l", "--listen"}, paramLabel = "HOST:PORT",
             description = "Address to listen on; IPv6 in brackets ([::1]:9090); port 0 picks a free one."
-                    + " Default: ${DEFAULT-VALUE}.")
+                    + " Default: " + DEFAULT_LISTEN + ", unless systemd (LISTEN_FDS) or inetd (a listening"
+                    + " socket on fd 0) passed the socket.")
     private String listen;
 
     @Option(names = {"-c", "--max-children"}, paramLabel = "N", defaultValue = "40",
@@ -102,14 +104,17 @@ public final class Main implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         Map<String, String> environment = System.getenv();
-        Config config = config(environment);
+        // Before anything else touches fds 0 to 3: the socket may be on one of them.
+        InheritedSocket inherited = inheritedSocket(environment);
+        Config config = config(environment, inherited != null);
         EventLog log = new EventLog(System.err);
         Supervisor supervisor;
         try {
-            supervisor = Supervisor.open(config, environment, log);
+            supervisor = Supervisor.open(config, inherited, InheritedSocket.withoutActivationVariables(environment), log);
         } catch (IOException e) {
             String reason = e instanceof forkserver.supervisor.posix.ErrnoException errno ? errno.reason() : e.getMessage();
-            System.err.println("forkserver: cannot listen on " + HostPort.format(config.listen()) + ": " + reason);
+            String where = inherited != null ? "the socket " + inherited.how() : HostPort.format(config.listen());
+            System.err.println("forkserver: cannot listen on " + where + ": " + reason);
             return EXIT_FAILURE;
         }
         Signals.onTermination(supervisor::stop);
@@ -117,10 +122,28 @@ public final class Main implements Callable<Integer> {
         return supervisor.drain() == 0 ? EXIT_OK : EXIT_FAILURE;
     }
 
-    /** The options as a {@link Config}; a bad value is a usage error naming the option. */
-    private Config config(Map<String, String> environment) {
+    /** The socket systemd or inetd passed, if any; one that cannot be served is a usage error. */
+    private InheritedSocket inheritedSocket(Map<String, String> environment) throws IOException {
+        InheritedSocket inherited;
         try {
-            InetSocketAddress address = HostPort.parse(listen);
+            inherited = InheritedSocket.detect(environment, ProcessHandle.current().pid());
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage(), e);
+        }
+        if (inherited != null && listen != null) {
+            throw new ParameterException(spec.commandLine(), "--listen " + listen + " given, but the socket was"
+                    + " passed by the activator (" + inherited.how() + "); drop one of the two");
+        }
+        return inherited;
+    }
+
+    /**
+     * The options as a {@link Config}; a bad value is a usage error naming the option. With an
+     * inherited socket there is no address to bind (null).
+     */
+    private Config config(Map<String, String> environment, boolean inherited) {
+        try {
+            InetSocketAddress address = inherited ? null : HostPort.parse(listen != null ? listen : DEFAULT_LISTEN);
             StdioMode mode = switch (stdio) {
                 case "in" -> StdioMode.IN;
                 case "inout" -> StdioMode.INOUT;

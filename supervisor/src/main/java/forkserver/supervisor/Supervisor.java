@@ -36,12 +36,14 @@ final class Supervisor {
     }
 
     /**
-     * Binds the listening socket and prepares the spawner; no connection is accepted until
-     * {@link #serve()}. {@code environment} is what every child inherits, before the
-     * connection's own variables.
+     * Binds the listening socket, or takes over {@code inherited} when an activator passed one
+     * (then {@code config.listen()} is not used), and prepares the spawner; no connection is
+     * accepted until {@link #serve()}. {@code environment} is what every child inherits, before
+     * the connection's own variables.
      */
-    static Supervisor open(Config config, Map<String, String> environment, EventLog log) throws IOException {
-        Listener listener = Listener.bind(config.listen(), config.backlog());
+    static Supervisor open(Config config, InheritedSocket inherited, Map<String, String> environment, EventLog log)
+            throws IOException {
+        Listener listener = inherited != null ? Listener.inherit(inherited) : Listener.bind(config.listen(), config.backlog());
         try {
             return new Supervisor(config, log, listener, new Spawner(config.command(), config.stdio(), environment));
         } catch (IOException | RuntimeException e) {
@@ -56,7 +58,7 @@ final class Supervisor {
 
     /** Accepts and spawns until {@link #stop} is called. */
     void serve() {
-        log.listening("bound", HostPort.format(address()), config.maxChildren(), String.join(" ", config.command()));
+        log.listening(listener.how(), HostPort.format(address()), config.maxChildren(), String.join(" ", config.command()));
         while (admission.acquire()) {
             Accepted connection;
             try {
