@@ -2,6 +2,7 @@ package forkserver.worker;
 
 import forkserver.testkit.Activators;
 import forkserver.testkit.ChattyEchoHandler;
+import forkserver.testkit.Deploy;
 import forkserver.testkit.EchoClient;
 import forkserver.testkit.Project;
 import org.junit.jupiter.api.Test;
@@ -41,9 +42,10 @@ class WorkerActivationIT {
         }
     }
 
+    /** With the line shipped in deploy/inetd/inetd.conf. */
     @Test
     void inetdNowaitServesConcurrentSessionsEachInItsOwnWorker(@TempDir Path directory) {
-        try (Activators.Started inetd = Activators.inetd(directory, nowait(Map.of()))) {
+        try (Activators.Started inetd = Activators.inetd(directory, Deploy.inetdLine("nowait"))) {
             concurrentEchoSessions(inetd.address());
             // inetd -d says "1234 execv /usr/bin/env" for each child it starts.
             assertEquals(SESSIONS, inetd.process().matches(Pattern.compile("^\\d+ execv ")).size(),
