@@ -18,14 +18,17 @@ import java.util.regex.Pattern;
 
 /**
  * The real socket activators, started on a free loopback port: systemd's
- * {@code systemd-socket-activate} and openbsd-inetd in the foreground with a config file of the
- * test's own. Neither can bind port 0, so a free port is picked (bind port 0, close) and the tool
+ * {@code systemd-socket-activate}, and openbsd-inetd and xinetd in the foreground with a config
+ * file of the test's own. Neither can bind port 0, so a free port is picked (bind port 0, close) and the tool
  * is started again on another one if the port was taken in between.
  */
 public final class Activators {
 
     public static final String SYSTEMD_SOCKET_ACTIVATE = "/usr/bin/systemd-socket-activate";
     public static final String INETD = "/usr/sbin/inetd";
+    /** Installed, or unpacked by .ci/run beside openbsd-inetd (the two packages conflict). */
+    private static final List<Path> XINETD = List.of(
+            Path.of("/usr/sbin/xinetd"), Project.home().resolve(".ci/tools/xinetd/usr/sbin/xinetd"));
     private static final int ATTEMPTS = 5;
     private static final InetAddress LOOPBACK = loopback();
 
@@ -75,17 +78,42 @@ public final class Activators {
                 throw new UncheckedIOException(e);
             }
             ServerProcess process = ServerProcess.start(List.of(INETD, "-d", config.toString()), Map.of());
-            // inetd does not say on stderr whether its bind worked (it retries quietly): look in
-            // /proc for a listening socket of its own on the port.
-            boolean listening;
+            return started(process, port, awaitListening(process, port));
+        });
+    }
+
+    /**
+     * inetd and xinetd do not say on stderr whether their bind worked (they retry quietly): look
+     * in /proc for a listening socket of the process's own on the port. False: try another port.
+     */
+    private static boolean awaitListening(ServerProcess process, int port) {
+        try {
+            Await.until(process.pid() + " to listen on port " + port, Await.DEFAULT.dividedBy(3),
+                    () -> !process.isAlive() || listensOn(process.pid(), port));
+            return process.isAlive();
+        } catch (AssertionError e) {
+            return false;
+        }
+    }
+
+    /**
+     * xinetd (Debian package {@code xinetd}) in the foreground with the config file
+     * {@code config.apply(port)}, written in {@code directory}, once it is listening.
+     */
+    public static Started xinetd(Path directory, IntFunction<String> config) {
+        String xinetd = XINETD.stream().filter(Files::isExecutable).findFirst().map(Path::toString)
+                .orElseThrow(() -> new AssertionError("xinetd is in none of " + XINETD + ": apt-get install xinetd,"
+                        + " or unpack it beside openbsd-inetd as .ci/run does"));
+        return onFreePort(port -> {
+            Path file = directory.resolve("xinetd.conf");
             try {
-                Await.until("inetd (pid " + process.pid() + ") to listen on port " + port,
-                        Await.DEFAULT.dividedBy(3), () -> !process.isAlive() || listensOn(process.pid(), port));
-                listening = process.isAlive();
-            } catch (AssertionError e) {
-                listening = false; // the port is someone else's: try another
+                Files.writeString(file, config.apply(port));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
             }
-            return started(process, port, listening);
+            ServerProcess process = ServerProcess.start(List.of(xinetd, "-dontfork", "-f", file.toString(),
+                    "-filelog", directory.resolve("xinetd.log").toString()), Map.of());
+            return started(process, port, awaitListening(process, port));
         });
     }
 

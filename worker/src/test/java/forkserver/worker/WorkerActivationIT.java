@@ -24,8 +24,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * bin/worker alone, one process per connection, spawned by the real activators: systemd's
- * {@code Accept=yes} (as systemd-socket-activate --inetd -a does it) and openbsd-inetd
- * {@code nowait}, where fds 0, 1 and 2 are all the client's socket.
+ * {@code Accept=yes} (as systemd-socket-activate --inetd -a does it), openbsd-inetd
+ * {@code nowait} and xinetd, where fds 0, 1 and 2 are all the client's socket.
  */
 class WorkerActivationIT {
 
@@ -50,6 +50,25 @@ class WorkerActivationIT {
             // inetd -d says "1234 execv /usr/bin/env" for each child it starts.
             assertEquals(SESSIONS, inetd.process().matches(Pattern.compile("^\\d+ execv ")).size(),
                     "one worker per connection: " + inetd.process().stderr());
+        }
+    }
+
+    /** With the service file shipped in deploy/xinetd, and the chatty handler: only protocol bytes. */
+    @Test
+    void xinetdServesConcurrentSessionsWithTheShippedServiceFile(@TempDir Path directory) throws IOException {
+        String service = Deploy.localized("xinetd/forkserver-worker")
+                .replaceAll("user\\s*= \\S+", "user = " + System.getProperty("user.name"));
+        try (Activators.Started xinetd = Activators.xinetd(directory,
+                port -> service.replaceAll("port\\s*= \\d+", "port = " + port))) {
+            concurrentEchoSessions(xinetd.address());
+        }
+        String chatty = service.replace("FORKSERVER_WORKER_LOG=syslog", "FORKSERVER_WORKER_CLASSPATH="
+                + Project.home().resolve("worker/target/test-classes") + " FORKSERVER_HANDLER=" + ChattyEchoHandler.class.getName());
+        try (Activators.Started xinetd = Activators.xinetd(directory,
+                port -> chatty.replaceAll("port\\s*= \\d+", "port = " + port));
+             EchoClient client = EchoClient.connect(xinetd.address())) {
+            client.send("hello").send("done");
+            assertEquals("hello\nbye!\n", everything(client), "only protocol bytes, then end of stream");
         }
     }
 
