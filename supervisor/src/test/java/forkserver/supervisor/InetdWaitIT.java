@@ -3,6 +3,7 @@ package forkserver.supervisor;
 import forkserver.testkit.Activators;
 import forkserver.testkit.Await;
 import forkserver.testkit.EchoClient;
+import forkserver.testkit.FdListing;
 import forkserver.testkit.Project;
 import forkserver.testkit.ServerProcess;
 import org.junit.jupiter.api.Test;
@@ -14,8 +15,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Map;
-import java.util.TreeMap;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -29,7 +28,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class InetdWaitIT {
 
     private static final Pattern EXECV = Pattern.compile("^(\\d+) execv ");
-    private static final Pattern LS_LINE = Pattern.compile(" (\\d+) -> (.+)$");
 
     /**
      * The socket belongs to inetd: after the supervisor stops on SIGTERM, the next client makes
@@ -69,18 +67,12 @@ class InetdWaitIT {
     /** A child gets the connection and /dev/null, never the listening socket that was on fds 0 to 2. */
     @Test
     void aChildHoldsNoneOfTheListeningSocketsCopies(@TempDir Path directory) {
-        Path script = executable(directory.resolve("list-fds"), "#!/bin/sh\nls -l /proc/$$/fd\necho end\n");
+        Path script = executable(directory.resolve("list-fds"), "#!/bin/sh\n" + FdListing.LIST_FDS + "\n");
         String line = "wait " + System.getProperty("user.name") + " /usr/bin/env env JAVA_HOME=" + Project.javaHome()
                 + " " + Project.bin("supervisor") + " --stdio inout -- " + script;
         try (Activators.Started inetd = Activators.inetd(directory, line);
              EchoClient client = EchoClient.connect(inetd.address())) {
-            Map<Integer, String> fds = new TreeMap<>();
-            for (String text; !(text = client.readLine()).equals("end"); ) {
-                Matcher m = LS_LINE.matcher(text);
-                if (m.find()) {
-                    fds.put(Integer.parseInt(m.group(1)), m.group(2));
-                }
-            }
+            Map<Integer, String> fds = FdListing.parse(FdListing.linesUntilEnd(client));
             // fd 3 and up: the shell's own script file, if any; never a socket.
             fds.forEach((fd, target) -> assertTrue(fd <= 1 || !target.startsWith("socket:"), "fd " + fd + ": " + fds));
             assertTrue(fds.get(0).startsWith("socket:") && fds.get(0).equals(fds.get(1)), "the connection: " + fds);

@@ -2,6 +2,7 @@ package forkserver.supervisor;
 
 import forkserver.testkit.Activators;
 import forkserver.testkit.EchoClient;
+import forkserver.testkit.FdListing;
 import forkserver.testkit.Project;
 import forkserver.testkit.ServerProcess;
 import org.junit.jupiter.api.Test;
@@ -15,8 +16,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
@@ -33,7 +32,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class SocketActivationIT {
 
     private static final int SESSIONS = 5;
-    private static final Pattern LS_LINE = Pattern.compile(" (\\d+) -> (.+)$");
 
     static Stream<Arguments> modes() {
         return Stream.of(
@@ -84,20 +82,11 @@ class SocketActivationIT {
     @MethodSource("modes")
     void aChildGetsNeitherTheListeningSocketNorTheActivationVariables(List<String> mode, String how) {
         List<String> command = List.of(Project.bin("supervisor"), "--stdio", "inout", "--",
-                "/bin/sh", "-c", "ls -l /proc/$$/fd; env; echo end");
+                "/bin/sh", "-c", "env; " + FdListing.LIST_FDS);
         try (Activators.Started activator = Activators.systemdSocketActivate(mode, command, Map.of());
              EchoClient client = EchoClient.connect(activator.address())) {
-            List<String> lines = new ArrayList<>();
-            for (String line; !(line = client.readLine()).equals("end"); ) {
-                lines.add(line);
-            }
-            Map<Integer, String> fds = new TreeMap<>();
-            for (String line : lines) {
-                Matcher m = LS_LINE.matcher(line);
-                if (m.find()) {
-                    fds.put(Integer.parseInt(m.group(1)), m.group(2));
-                }
-            }
+            List<String> lines = FdListing.linesUntilEnd(client);
+            Map<Integer, String> fds = FdListing.parse(lines);
             assertEquals(List.of(0, 1, 2), List.copyOf(fds.keySet()), "descriptors: " + fds);
             assertTrue(fds.get(0).startsWith("socket:") && fds.get(0).equals(fds.get(1)), "fd 0 and 1 are the connection: " + fds);
             assertTrue(fds.get(2).startsWith("pipe:"), "fd 2 is the supervisor's stderr: " + fds);
