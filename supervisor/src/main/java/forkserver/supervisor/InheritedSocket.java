@@ -63,7 +63,7 @@ final class InheritedSocket {
         // not a parent that forgot to unset them.
         if (Long.toString(pid).equals(environment.get("LISTEN_PID"))) {
             String count = environment.get("LISTEN_FDS");
-            if (!"0".equals(count)) {
+            if (count != null && !"0".equals(count)) { // none passed: as sd_listen_fds() returning 0
                 if (!"1".equals(count)) {
                     throw new IllegalArgumentException("LISTEN_FDS=" + count + ": forkserver serves exactly one"
                             + " listening socket; give its .socket unit one ListenStream=");
