@@ -96,6 +96,18 @@ class SocketActivationIT {
         }
     }
 
+    /** As sd_listen_fds(3): LISTEN_PID of another process (a parent's leftovers) means no socket. */
+    @Test
+    void activationVariablesOfAnotherProcessAreIgnoredAndNotPassedOn() {
+        try (ServerProcess supervisor = ServerProcess.supervisor(Map.of("LISTEN_PID", "1", "LISTEN_FDS", "1"),
+                "--listen", "127.0.0.1:0", "--stdio", "inout", "--", "/bin/sh", "-c", "env; " + FdListing.LIST_FDS);
+             EchoClient client = EchoClient.connect(supervisor.awaitListening())) {
+            List<String> lines = FdListing.linesUntilEnd(client);
+            assertFalse(lines.stream().anyMatch(line -> line.startsWith("LISTEN_")), "no LISTEN_* variable: " + lines);
+            supervisor.awaitMatch(Pattern.compile("listening on 127\\.0\\.0\\.1:\\d+ \\(bound\\)"));
+        }
+    }
+
     @Test
     void listenTogetherWithAnInheritedSocketIsAUsageError() {
         Activators.Started activator = Activators.systemdSocketActivate(List.of(),
