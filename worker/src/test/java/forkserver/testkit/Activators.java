@@ -65,7 +65,7 @@ public final class Activators {
     /**
      * openbsd-inetd (Debian package {@code openbsd-inetd}) in the foreground ({@code -d}, which also
      * logs each spawn on stderr) with a config file in {@code directory} whose one line is
-     * {@code 127.0.0.1:PORT stream tcp LINE}, once it is listening. inetd launders the environment
+     * {@code 127.0.0.1:PORT stream tcp4 LINE}, once it is listening. inetd launders the environment
      * of its children (PATH and others): put what they need on the line, through env(1).
      */
     public static Started inetd(Path directory, String line) {
@@ -73,7 +73,7 @@ public final class Activators {
         return onFreePort(port -> {
             Path config = directory.resolve("inetd.conf");
             try {
-                Files.writeString(config, "127.0.0.1:" + port + " stream tcp " + line + "\n");
+                Files.writeString(config, "127.0.0.1:" + port + " stream tcp4 " + line + "\n");
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
