@@ -44,8 +44,10 @@ public final class Activators {
     }
 
     /**
-     * {@code systemd-socket-activate OPTIONS -l 127.0.0.1:PORT COMMAND...} (Debian package
-     * {@code systemd}), once it is listening.
+     * {@code systemd-socket-activate OPTIONS -E NAME=VALUE... -l 127.0.0.1:PORT COMMAND...}
+     * (Debian package {@code systemd}), once it is listening. Like systemd, it gives its children
+     * a fresh environment (PATH, HOME, USER, TERM and LISTEN_*): {@code env} and the test's
+     * JAVA_HOME go through {@code -E}, as a unit's Environment= would.
      */
     public static Started systemdSocketActivate(List<String> options, List<String> command, Map<String, String> env) {
         requireInstalled(SYSTEMD_SOCKET_ACTIVATE, "systemd");
@@ -53,9 +55,11 @@ public final class Activators {
             List<String> line = new ArrayList<>();
             line.add(SYSTEMD_SOCKET_ACTIVATE);
             line.addAll(options);
+            line.addAll(List.of("-E", "JAVA_HOME=" + Project.javaHome()));
+            env.forEach((name, value) -> line.addAll(List.of("-E", name + "=" + value)));
             line.addAll(List.of("-l", "127.0.0.1:" + port));
             line.addAll(command);
-            ServerProcess process = ServerProcess.start(line, env);
+            ServerProcess process = ServerProcess.start(line, Map.of());
             // "Listening on 127.0.0.1:PORT as 3." or "Failed to listen on ...: Address already in use".
             boolean listening = process.awaitLineOrExit(Pattern.compile("Listening on 127\\.0\\.0\\.1:" + port + " "));
             return started(process, port, listening);

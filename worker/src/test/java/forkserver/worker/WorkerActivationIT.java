@@ -42,6 +42,26 @@ class WorkerActivationIT {
         }
     }
 
+    /**
+     * As the shipped forkserver-worker@.service has it: the connection on fds 0 and 1
+     * (StandardOutput=socket), stderr to the journal (here: the activator's stderr). What a
+     * handler prints on System.out goes with stderr, not to the client.
+     */
+    @Test
+    void underSystemdAcceptYesStdoutGoesWhereStderrGoes() throws IOException {
+        Map<String, String> env = Map.of(
+                "FORKSERVER_WORKER_CLASSPATH", Project.home().resolve("worker/target/test-classes").toString(),
+                "FORKSERVER_HANDLER", ChattyEchoHandler.class.getName());
+        List<String> workerOnFdsZeroAndOne = List.of("/bin/sh", "-c", "exec \"$0\" >&0", Project.bin("worker"));
+        try (Activators.Started activator = Activators.systemdSocketActivate(List.of("--inetd", "-a"), workerOnFdsZeroAndOne, env);
+             EchoClient client = EchoClient.connect(activator.address())) {
+            client.send("hello").send("done");
+            assertEquals("hello\nbye!\n", everything(client), "only protocol bytes, then end of stream");
+            activator.process().awaitMatch(Pattern.compile(Pattern.quote(ChattyEchoHandler.DIAGNOSTIC + " on System.out")));
+            activator.process().awaitMatch(Pattern.compile(Pattern.quote(ChattyEchoHandler.DIAGNOSTIC + " on System.err")));
+        }
+    }
+
     /** With the line shipped in deploy/inetd/inetd.conf. */
     @Test
     void inetdNowaitServesConcurrentSessionsEachInItsOwnWorker(@TempDir Path directory) {
