@@ -8,7 +8,7 @@ import java.util.List;
  * What a supervisor is asked to do, as plain values: the command line's meaning, without the
  * command line. Tests build one directly.
  *
- * @param listen        where to bind (port 0: any free port)
+ * @param listen        where to bind (port 0: any free port); null when an activator passed the socket
  * @param backlog       the listen queue's length
  * @param command       the program and arguments run once per connection
  * @param stdio         which of the child's descriptors are the connection

@@ -20,13 +20,15 @@ final class Listener implements Closeable {
 
     private final int fd;
     private final InetSocketAddress address;
+    private final String how;
     private final int wakeRead;
     private final int wakeWrite;
     private volatile boolean woken;
 
-    private Listener(int fd, InetSocketAddress address) throws ErrnoException {
+    private Listener(int fd, InetSocketAddress address, String how) throws ErrnoException {
         this.fd = fd;
         this.address = address;
+        this.how = how;
         int[] pipe = Posix.pipe();
         this.wakeRead = pipe[0];
         this.wakeWrite = pipe[1];
@@ -53,11 +55,25 @@ final class Listener implements Closeable {
             }
             Posix.bind(fd, address);
             Posix.listen(fd, backlog);
-            return new Listener(fd, Posix.getsockname(fd));
+            return new Listener(fd, Posix.getsockname(fd), "bound");
         } catch (IOException e) {
             Posix.close(fd);
             throw e;
         }
+    }
+
+    /**
+     * Accepts on the socket an activator passed (systemd, inetd {@code wait}); it is already
+     * close-on-exec and non-blocking. {@link #close()} closes our descriptor only: the socket
+     * itself stays open, and listening, in the activator.
+     */
+    static Listener inherit(InheritedSocket socket) throws ErrnoException {
+        return new Listener(socket.fd(), Posix.getsockname(socket.fd()), socket.how());
+    }
+
+    /** How the socket came: {@code bound}, or from an activator ({@link InheritedSocket#how()}). */
+    String how() {
+        return how;
     }
 
     /** The address actually bound (with the chosen port when asked for port 0). */

@@ -49,9 +49,11 @@ public final class Main implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    @Option(names = {"-l", "--listen"}, paramLabel = "HOST:PORT", defaultValue = DEFAULT_LISTEN,
+    // No picocli default: given together with a socket from an activator, it is a usage error.
+    @Option(names = {"-l", "--listen"}, paramLabel = "HOST:PORT",
             description = "Address to listen on; IPv6 in brackets ([::1]:9090); port 0 picks a free one."
-                    + " Default: ${DEFAULT-VALUE}.")
+                    + " Default: " + DEFAULT_LISTEN + ", unless systemd (LISTEN_FDS) or inetd (a listening"
+                    + " socket on fd 0) passed the socket.")
     private String listen;
 
     @Option(names = {"-c", "--max-children"}, paramLabel = "N", defaultValue = "40",
@@ -183,13 +185,15 @@ public final class Main implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        // Before anything else touches fds 0 to 3: the activator's socket may be on one of them.
+        InheritedSocket inherited = inheritedSocket(System.getenv());
         Map<String, String> environment;
         Config config;
         Privileges privileges;
         EventLog log;
         try {
-            environment = childEnvironment(System.getenv());
-            config = config(environment);
+            environment = childEnvironment(InheritedSocket.withoutActivationVariables(System.getenv()));
+            config = config(environment, inherited != null);
             privileges = Privileges.resolve(user, group);
             log = new EventLog(System.err, choice("--log-format", logFormat, EventLog.Format.class));
         } catch (IllegalArgumentException e) {
@@ -197,10 +201,11 @@ public final class Main implements Callable<Integer> {
         }
         Supervisor supervisor;
         try {
-            supervisor = Supervisor.open(config, environment, log);
+            supervisor = Supervisor.open(config, inherited, environment, log);
         } catch (IOException e) {
             String reason = e instanceof forkserver.supervisor.posix.ErrnoException errno ? errno.reason() : e.getMessage();
-            System.err.println("forkserver: cannot listen on " + HostPort.format(config.listen()) + ": " + reason);
+            String where = inherited != null ? "the socket " + inherited.how() : HostPort.format(config.listen());
+            System.err.println("forkserver: cannot listen on " + where + ": " + reason);
             return EXIT_FAILURE;
         } catch (IllegalArgumentException e) {
             throw usageError(e); // a broken --rules file
@@ -220,9 +225,27 @@ public final class Main implements Callable<Integer> {
         return new ParameterException(spec.commandLine(), e.getMessage(), e);
     }
 
-    /** The options as a {@link Config}; a bad value is an IllegalArgumentException naming the option. */
-    private Config config(Map<String, String> environment) {
-        InetSocketAddress address = HostPort.parse(listen);
+    /** The socket systemd or inetd passed, if any; one that cannot be served is a usage error. */
+    private InheritedSocket inheritedSocket(Map<String, String> environment) throws IOException {
+        InheritedSocket inherited;
+        try {
+            inherited = InheritedSocket.detect(environment, ProcessHandle.current().pid());
+        } catch (IllegalArgumentException e) {
+            throw usageError(e);
+        }
+        if (inherited != null && listen != null) {
+            throw new ParameterException(spec.commandLine(), "--listen " + listen + " given, but the socket was"
+                    + " passed by the activator (" + inherited.how() + "); drop one of the two");
+        }
+        return inherited;
+    }
+
+    /**
+     * The options as a {@link Config}; a bad value is an IllegalArgumentException naming the
+     * option. With an inherited socket there is no address to bind (null).
+     */
+    private Config config(Map<String, String> environment, boolean inherited) {
+        InetSocketAddress address = inherited ? null : HostPort.parse(listen != null ? listen : DEFAULT_LISTEN);
         StdioMode mode = switch (stdio) {
             case "in" -> StdioMode.IN;
             case "inout" -> StdioMode.INOUT;

@@ -45,20 +45,24 @@ final class Supervisor {
     }
 
     /**
-     * Reads the access rules, binds the listening socket and prepares the spawner; no
-     * connection is accepted until {@link #serve()}. {@code environment} is what every child
+     * Reads the access rules, binds the listening socket (or takes over {@code inherited} when an
+     * activator passed one; then {@code config.listen()} is not used) and prepares the spawner;
+     * no connection is accepted until {@link #serve()}. {@code environment} is what every child
      * inherits, before the connection's own variables.
      *
      * @throws IllegalArgumentException when the rules file is broken (nothing is bound then)
      */
-    static Supervisor open(Config config, Map<String, String> environment, EventLog log) throws IOException {
+    static Supervisor open(Config config, InheritedSocket inherited, Map<String, String> environment, EventLog log)
+            throws IOException {
         AccessRules rules;
         try {
             rules = config.admission().loadRules();
         } catch (RuleFile.Invalid e) {
             throw new IllegalArgumentException("--rules: " + e.getMessage(), e);
         }
-        Listener listener = Listener.bind(config.listen(), config.backlog(), config.reusePort());
+        Listener listener = inherited != null
+                ? Listener.inherit(inherited)
+                : Listener.bind(config.listen(), config.backlog(), config.reusePort());
         try {
             return new Supervisor(config, log, listener, new Spawner(config.command(), config.stdio(), environment),
                     rules);
@@ -74,7 +78,7 @@ final class Supervisor {
 
     /** Accepts and spawns until {@link #stop} is called. */
     void serve() {
-        log.listening("bound", HostPort.format(address()), config.maxChildren(), String.join(" ", config.command()));
+        log.listening(listener.how(), HostPort.format(address()), config.maxChildren(), String.join(" ", config.command()));
         while (admission.awaitTurn()) {
             Accepted connection;
             try {

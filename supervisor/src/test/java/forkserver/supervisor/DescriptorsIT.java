@@ -1,6 +1,7 @@
 package forkserver.supervisor;
 
 import forkserver.testkit.EchoClient;
+import forkserver.testkit.FdListing;
 import forkserver.testkit.ServerProcess;
 import org.junit.jupiter.api.Test;
 
@@ -8,14 +9,11 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -23,7 +21,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** A child holds its own connection and stdio, and no other socket: not the listener, not another client's. */
 class DescriptorsIT {
 
-    private static final Pattern LS_LINE = Pattern.compile(" (\\d+) -> (.+)$");
 
     @Test
     void aWorkerHoldsOnlyItsConnectionAndStdio() throws IOException {
@@ -56,21 +53,10 @@ class DescriptorsIT {
     void aGenericProgramGetsFdsZeroToTwoAndNothingElse() {
         // The child shell has ls list the shell's descriptors onto the connection (fd 1 with
         // --stdio inout). ls runs in a process of its own, so its own descriptors do not count.
-        String listFds = "ls -l /proc/$$/fd; echo end";
         try (ServerProcess supervisor = ServerProcess.supervisor(
-                "--listen", "127.0.0.1:0", "--stdio", "inout", "--", "/bin/sh", "-c", listFds);
+                "--listen", "127.0.0.1:0", "--stdio", "inout", "--", "/bin/sh", "-c", FdListing.LIST_FDS);
              EchoClient client = EchoClient.connect(supervisor.awaitListening())) {
-            List<String> lines = new ArrayList<>();
-            for (String line; !(line = client.readLine()).equals("end"); ) {
-                lines.add(line);
-            }
-            Map<Integer, String> fds = new TreeMap<>();
-            for (String line : lines) {
-                Matcher m = LS_LINE.matcher(line);
-                if (m.find()) {
-                    fds.put(Integer.parseInt(m.group(1)), m.group(2));
-                }
-            }
+            Map<Integer, String> fds = FdListing.parse(FdListing.linesUntilEnd(client));
             assertEquals(List.of(0, 1, 2), List.copyOf(fds.keySet()), "descriptors: " + fds);
             assertEquals(fds.get(0), fds.get(1), "fd 0 and 1 are the same connection");
             assertTrue(fds.get(0).startsWith("socket:"));

@@ -95,6 +95,21 @@ public final class ServerProcess implements AutoCloseable {
                 });
     }
 
+    /**
+     * Waits until a line of stderr matches (true) or the process has exited and said all it had
+     * to say without one (false).
+     */
+    public boolean awaitLineOrExit(Pattern pattern) {
+        return Await.value(name + " to log a line matching " + pattern + " or exit; it logged " + stderr,
+                Await.DEFAULT, () -> {
+                    boolean exited = !process.isAlive() && drained();
+                    if (stderr.stream().anyMatch(line -> pattern.matcher(line).find())) {
+                        return true;
+                    }
+                    return exited ? false : null;
+                });
+    }
+
     /** Waits until stderr has {@code count} lines matching {@code pattern}. */
     public List<Matcher> awaitMatches(Pattern pattern, int count) {
         return Await.value(name + " to log " + count + " lines matching " + pattern + "; it logged " + stderr,

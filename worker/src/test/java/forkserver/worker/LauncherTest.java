@@ -70,6 +70,16 @@ class LauncherTest {
         }
     }
 
+    /** systemd (Accept=yes) sets REMOTE_ADDR and REMOTE_PORT and no UCSPI variable. */
+    @Test
+    void readsSystemdsVariablesWhenTheUcspiOnesAreAbsent() throws IOException {
+        try (SocketPair sockets = SocketPair.open()) {
+            Connection connection = new Connection(sockets.server(), Map.of("REMOTE_ADDR", "192.0.2.9", "REMOTE_PORT", "4711"));
+            assertEquals("192.0.2.9", connection.remoteIp());
+            assertEquals(4711, connection.remotePort());
+        }
+    }
+
     @Test
     void anUnknownHandlerIsAUsageErrorAndNothingReachesTheClient() throws IOException {
         try (SocketPair sockets = SocketPair.open()) {

@@ -7,6 +7,7 @@ import org.junit.jupiter.api.Test;
 import java.io.File;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -24,6 +25,15 @@ class WorkerScriptIT {
         assertEquals(List.of("forkserver worker: fd 0 is a pipe, not a connected TCP socket; run the worker under"
                 + " bin/supervisor, inetd (nowait) or systemd socket activation (Accept=yes)"), result.stderrLines());
         assertEquals("", result.stdout());
+    }
+
+    @Test
+    void aBadLogSettingIsRefusedWithOneLine() {
+        Command.Result result = Command.run(List.of(Project.bin("worker")), "", Duration.ofSeconds(60),
+                Map.of("FORKSERVER_WORKER_LOG", "loud"));
+        assertEquals(Launcher.EXIT_USAGE, result.exitValue(), result.stderr());
+        assertEquals(List.of("forkserver worker: FORKSERVER_WORKER_LOG='loud': expected drop or syslog"),
+                result.stderrLines());
     }
 
     @Test

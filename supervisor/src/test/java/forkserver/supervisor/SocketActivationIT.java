@@ -1,0 +1,138 @@
+package forkserver.supervisor;
+
+import forkserver.testkit.Activators;
+import forkserver.testkit.EchoClient;
+import forkserver.testkit.FdListing;
+import forkserver.testkit.Project;
+import forkserver.testkit.ServerProcess;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * bin/supervisor started by systemd-socket-activate with the listening socket: on fd 3 with
+ * LISTEN_FDS (plain mode, as a .socket unit with Accept=no), and on fd 0 ({@code --inetd}, as
+ * Accept=no with StandardInput=socket, or inetd {@code wait}). systemd-socket-activate execs the
+ * supervisor when the first client connects, so the supervisor's pid is the tool's.
+ */
+class SocketActivationIT {
+
+    private static final int SESSIONS = 5;
+
+    static Stream<Arguments> modes() {
+        return Stream.of(
+                Arguments.of(List.of(), "systemd LISTEN_FDS fd 3"),
+                Arguments.of(List.of("--inetd"), "inherited on fd 0"));
+    }
+
+    @ParameterizedTest
+    @MethodSource("modes")
+    void servesConcurrentSessionsOnTheInheritedSocketAndStopsOnSigterm(List<String> mode, String how) {
+        try (Activators.Started activator = Activators.systemdSocketActivate(mode, List.of(Project.bin("supervisor")), Map.of())) {
+            ServerProcess supervisor = activator.process();
+            List<EchoClient> clients = new ArrayList<>();
+            try {
+                for (int i = 0; i < SESSIONS; i++) {
+                    clients.add(EchoClient.connect(activator.address()));
+                }
+                supervisor.awaitMatch(Pattern.compile("forkserver: listening on 127\\.0\\.0\\.1:"
+                        + activator.address().getPort() + " \\(" + Pattern.quote(how) + "\\) "));
+                for (int i = 0; i < SESSIONS; i++) {
+                    clients.get(i).send("session " + i);
+                }
+                Set<Long> pids = new HashSet<>();
+                for (int i = 0; i < SESSIONS; i++) {
+                    assertEquals("session " + i, clients.get(i).readLine());
+                    pids.add(supervisor.awaitChildPidOf(clients.get(i).localPort()));
+                }
+                assertEquals(SESSIONS, pids.size(), "one child per connection");
+                for (EchoClient client : clients) {
+                    assertEquals("bye!", client.roundTrip("done"));
+                }
+            } finally {
+                clients.forEach(EchoClient::close);
+            }
+            supervisor.awaitMatches(Pattern.compile("forkserver: end pid=\\d+ status=0"), SESSIONS);
+
+            supervisor.signal("TERM");
+            assertEquals(0, supervisor.awaitExit(Duration.ofSeconds(60)), "exit status after SIGTERM");
+            assertTrue(supervisor.stderr().contains("forkserver: stopped"), supervisor.stderr().toString());
+        }
+    }
+
+    /**
+     * A child holds its connection and the supervisor's stderr, nothing else: not the listening
+     * socket (which was on fd 0 or fd 3), and not systemd's LISTEN_* variables.
+     */
+    @ParameterizedTest
+    @MethodSource("modes")
+    void aChildGetsNeitherTheListeningSocketNorTheActivationVariables(List<String> mode, String how) {
+        List<String> command = List.of(Project.bin("supervisor"), "--stdio", "inout", "--",
+                "/bin/sh", "-c", "env; " + FdListing.LIST_FDS);
+        try (Activators.Started activator = Activators.systemdSocketActivate(mode, command, Map.of());
+             EchoClient client = EchoClient.connect(activator.address())) {
+            List<String> lines = FdListing.linesUntilEnd(client);
+            Map<Integer, String> fds = FdListing.parse(lines);
+            assertEquals(List.of(0, 1, 2), List.copyOf(fds.keySet()), "descriptors: " + fds);
+            assertTrue(fds.get(0).startsWith("socket:") && fds.get(0).equals(fds.get(1)), "fd 0 and 1 are the connection: " + fds);
+            assertTrue(fds.get(2).startsWith("pipe:"), "fd 2 is the supervisor's stderr: " + fds);
+            assertFalse(lines.stream().anyMatch(line -> line.startsWith("LISTEN_")), "no LISTEN_* variable: " + lines);
+            assertTrue(lines.contains("TCPLOCALPORT=" + activator.address().getPort()), lines.toString());
+            activator.process().awaitMatch(Pattern.compile(Pattern.quote("(" + how + ")")));
+        }
+    }
+
+    /** As sd_listen_fds(3): LISTEN_PID of another process (a parent's leftovers) means no socket. */
+    @Test
+    void activationVariablesOfAnotherProcessAreIgnoredAndNotPassedOn() {
+        try (ServerProcess supervisor = ServerProcess.supervisor(Map.of("LISTEN_PID", "1", "LISTEN_FDS", "1"),
+                "--listen", "127.0.0.1:0", "--stdio", "inout", "--", "/bin/sh", "-c", "env; " + FdListing.LIST_FDS);
+             EchoClient client = EchoClient.connect(supervisor.awaitListening())) {
+            List<String> lines = FdListing.linesUntilEnd(client);
+            assertFalse(lines.stream().anyMatch(line -> line.startsWith("LISTEN_")), "no LISTEN_* variable: " + lines);
+            supervisor.awaitMatch(Pattern.compile("listening on 127\\.0\\.0\\.1:\\d+ \\(bound\\)"));
+        }
+    }
+
+    @Test
+    void listenTogetherWithAnInheritedSocketIsAUsageError() {
+        Activators.Started activator = Activators.systemdSocketActivate(List.of(),
+                List.of(Project.bin("supervisor"), "--listen", "127.0.0.1:0"), Map.of());
+        assertUsageError(activator, "--listen 127.0.0.1:0 given, but the socket was passed by the activator"
+                + " (systemd LISTEN_FDS fd 3); drop one of the two");
+    }
+
+    @Test
+    void twoSocketsAreAUsageError() {
+        int other = Activators.freePort();
+        Activators.Started activator = Activators.systemdSocketActivate(List.of("-l", "127.0.0.1:" + other),
+                List.of(Project.bin("supervisor")), Map.of());
+        assertUsageError(activator, "LISTEN_FDS=2: forkserver serves exactly one listening socket");
+    }
+
+    /** The first client makes systemd-socket-activate exec the supervisor, which refuses with one line. */
+    private static void assertUsageError(Activators.Started activator, String expected) {
+        try (activator) {
+            EchoClient.connect(activator.address()).close();
+            int status = activator.process().awaitExit(Duration.ofSeconds(60));
+            List<String> ours = activator.process().stderr().stream().filter(line -> line.startsWith("forkserver")).toList();
+            assertEquals(Main.EXIT_USAGE, status, ours.toString());
+            assertEquals(1, ours.size(), "one line: " + ours);
+            assertTrue(ours.getFirst().contains(expected), "'" + expected + "' in " + ours);
+        }
+    }
+}
