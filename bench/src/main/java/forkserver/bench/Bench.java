@@ -71,8 +71,7 @@ public final class Bench {
         String when = ZonedDateTime.now(ZoneOffset.UTC).format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm 'UTC'"));
         Function<Integer, ServerContext> contexts = contexts(home, echo.command());
         List<Figures> rows = new ArrayList<>();
-        try (Progress progress = new Progress(err, System.console() != null && System.console().isTerminal(),
-                models.size(), estimate)) {
+        try (Progress progress = new Progress(err, Boolean.getBoolean("forkserver.bench.terminal"), models.size(), estimate)) {
             for (Model model : models) {
                 progress.nextModel();
                 rows.add(new Measure(model, contexts, work, outDir.resolve("logs"), timed, progress).run());

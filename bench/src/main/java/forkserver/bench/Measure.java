@@ -62,7 +62,8 @@ final class Measure {
         ProcessTree.Memory idle;
         ProcessTree.Memory held;
         List<Long> roundTrips;
-        try (ModelServer server = start("latency", false)) {
+        ModelServer server = start("latency", false);
+        try {
             progress.phase(model.name(), "warm-up, then " + work.sessions() + " sequential sessions");
             for (int i = 0; i < work.warmup(); i++) {
                 Session.run(server.address(), "warm-up " + i);
@@ -95,6 +96,10 @@ final class Measure {
             } finally {
                 open.forEach(Session::close);
             }
+        } catch (Session.Failure e) {
+            throw explained(e, server);
+        } finally {
+            server.close();
         }
         int k = work.connections();
         double pss = (held.pssKiB() - idle.pssKiB()) / (double) k;
@@ -103,10 +108,13 @@ final class Measure {
         TimeReport baseline = null;
         if (timed) {
             progress.phase(model.name(), "idle server under /usr/bin/time (the baseline)");
-            try (ModelServer server = start("idle", true)) {
-                settle(server.run());
-                server.run().stop();
-                baseline = server.run().timeReport();
+            ModelServer idleServer = start("idle", true);
+            try {
+                settle(idleServer.run());
+                idleServer.run().stop();
+                baseline = idleServer.run().timeReport();
+            } finally {
+                idleServer.close();
             }
         }
 
@@ -114,14 +122,19 @@ final class Measure {
         int sessions;
         long cpu;
         TimeReport sustained;
-        try (ModelServer server = start("sustained", timed)) {
-            settle(server.run());
-            long cpuBefore = ProcessTree.cpuMillis(server.run().pid());
-            sessions = sustain(server.address());
-            settle(server.run());
-            cpu = ProcessTree.cpuMillis(server.run().pid()) - cpuBefore;
-            server.run().stop();
-            sustained = server.run().timeReport();
+        ModelServer loadServer = start("sustained", timed);
+        try {
+            settle(loadServer.run());
+            long cpuBefore = ProcessTree.cpuMillis(loadServer.run().pid());
+            sessions = sustain(loadServer.address());
+            settle(loadServer.run());
+            cpu = ProcessTree.cpuMillis(loadServer.run().pid()) - cpuBefore;
+            loadServer.run().stop();
+            sustained = loadServer.run().timeReport();
+        } catch (Session.Failure e) {
+            throw explained(e, loadServer);
+        } finally {
+            loadServer.close();
         }
         double outsideCpu = Double.NaN;
         double voluntary = Double.NaN;
@@ -134,6 +147,15 @@ final class Measure {
         }
         return new Figures(model.name(), null, p50, p99, burst, pss, rss, Stats.percentileMillis(roundTrips, 50),
                 sessions / (double) work.seconds(), cpu / (double) sessions, outsideCpu, voluntary, involuntary);
+    }
+
+    /**
+     * A failed session, with how the server ended if it did so on its own: on a shared machine
+     * another program may signal it (by a stale pid, say), and the row should say so.
+     */
+    private static Session.Failure explained(Session.Failure e, ModelServer server) {
+        String ended = server.run().endedEarly(Duration.ofSeconds(2));
+        return ended.isEmpty() ? e : new Session.Failure(e.getMessage() + " (" + ended + ")", e);
     }
 
     private ModelServer start(String purpose, boolean underTime) {

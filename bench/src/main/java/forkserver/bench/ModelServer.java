@@ -47,7 +47,8 @@ public record ModelServer(ServerRun run, InetSocketAddress address) implements A
             } catch (Session.Failure e) {
                 boolean refused = e.getCause() instanceof ConnectException;
                 if (!refused || !run.isAlive() || System.nanoTime() > deadline) {
-                    throw new IllegalStateException(name + " did not serve (see " + log + "): " + e.getMessage(), e);
+                    String ended = run.isAlive() ? "" : " (" + run.endedEarly(Duration.ZERO) + ")";
+                    throw new IllegalStateException(name + " did not serve (see " + log + "): " + e.getMessage() + ended, e);
                 }
             }
             try {

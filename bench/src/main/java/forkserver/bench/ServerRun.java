@@ -30,8 +30,8 @@ import java.util.concurrent.TimeoutException;
  *
  * <p>The command runs as {@code setsid [/usr/bin/time -v -o FILE] SERVER...}: {@code setsid}
  * makes it the leader of a new process group that every child it spawns joins (the supervisor's
- * workers, tcpserver's and systemd's children), so one {@code kill -KILL -- -PGID} ends the whole
- * tree even after a parent died and its children were orphaned. That is also why the bench does
+ * workers, tcpserver's and systemd's children), so killing every process of that group ends the
+ * whole tree even after a parent died and its children were orphaned. That is also why the bench does
  * not use commons-exec's ShutdownHookProcessDestroyer, which destroys the first process only:
  * {@link #ON_EXIT} kills every group still running when the bench's JVM exits (Ctrl-C included),
  * and commons-exec's watchdog bounds a server's life should the bench hang.
@@ -51,15 +51,17 @@ public final class ServerRun implements AutoCloseable {
     }
 
     private final Process root;          // setsid's pid: the process group's id
-    private final long serverPid;        // the server itself (time's child when timed)
+    // The server itself (time's child when timed). A handle, not a number: it remembers the
+    // process's start time, so that a signal never reaches another process that got the same pid.
+    private final ProcessHandle server;
     private final Path timeFile;         // /usr/bin/time's report, or null
     private final DefaultExecuteResultHandler exit;
     private final OutputStream log;
     private boolean stopped;
 
-    private ServerRun(Process root, long serverPid, Path timeFile, DefaultExecuteResultHandler exit, OutputStream log) {
+    private ServerRun(Process root, ProcessHandle server, Path timeFile, DefaultExecuteResultHandler exit, OutputStream log) {
         this.root = root;
-        this.serverPid = serverPid;
+        this.server = server;
         this.timeFile = timeFile;
         this.exit = exit;
         this.log = log;
@@ -91,11 +93,8 @@ public final class ServerRun implements AutoCloseable {
         try {
             executor.execute(line, env, exit);
             Process root = launched.get(START.toSeconds(), TimeUnit.SECONDS);
-            long serverPid = root.pid();
-            if (timeFile != null) {
-                serverPid = awaitChild(root, exit);
-            }
-            return new ServerRun(root, serverPid, timeFile, exit, output);
+            ProcessHandle serverProcess = timeFile == null ? root.toHandle() : awaitChild(root, exit);
+            return new ServerRun(root, serverProcess, timeFile, exit, output);
         } catch (IOException e) {
             throw new UncheckedIOException("starting " + command, e);
         } catch (ExecutionException | TimeoutException e) {
@@ -108,11 +107,32 @@ public final class ServerRun implements AutoCloseable {
 
     /** The server's pid: the root of the tree whose memory and CPU the bench reads. */
     public long pid() {
-        return serverPid;
+        return server.pid();
     }
 
     public boolean isAlive() {
         return !exit.hasResult();
+    }
+
+    /**
+     * How the server ended ("killed by signal 15") if it ends within {@code wait} without being
+     * stopped, for a failure's message; empty when it still runs.
+     */
+    public String endedEarly(Duration wait) {
+        if (stopped) {
+            return "";
+        }
+        try {
+            exit.waitFor(wait);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return exit.hasResult() ? describe(exit.getExitValue()) : "";
+    }
+
+    private static String describe(int status) {
+        return status > 128 && status < 160 ? "the server was killed by signal " + (status - 128)
+                : "the server exited with status " + status;
     }
 
     /**
@@ -124,7 +144,7 @@ public final class ServerRun implements AutoCloseable {
             return;
         }
         stopped = true;
-        ProcessHandle.of(serverPid).ifPresent(ProcessHandle::destroy);
+        server.destroy();
         try {
             exit.waitFor(STOP);
         } catch (InterruptedException e) {
@@ -156,29 +176,35 @@ public final class ServerRun implements AutoCloseable {
         stop();
     }
 
-    private static long awaitChild(Process root, DefaultExecuteResultHandler exit) throws InterruptedException {
+    private static ProcessHandle awaitChild(Process root, DefaultExecuteResultHandler exit) throws InterruptedException {
         long deadline = System.nanoTime() + START.toNanos();
         while (System.nanoTime() < deadline && !exit.hasResult()) {
             var child = root.children().findFirst();
             if (child.isPresent()) {
-                return child.get().pid();
+                return child.get();
             }
             Thread.sleep(5);
         }
         throw new IllegalStateException("the server under " + TimeReport.PROGRAM + " did not start");
     }
 
-    /** SIGKILL to every process of the group; an empty group is no error. */
+    /**
+     * SIGKILL to every process of the group, found by the group id in /proc/PID/stat. While one
+     * member lives the kernel does not hand the id to a new process, so each one found is ours;
+     * each is killed through its handle, which checks its start time.
+     */
     static void killGroup(long pgid) {
+        ProcessHandle.allProcesses().filter(p -> processGroup(p.pid()) == pgid).forEach(ProcessHandle::destroyForcibly);
+    }
+
+    private static long processGroup(long pid) {
         try {
-            Process kill = new ProcessBuilder("kill", "-s", "KILL", "--", "-" + pgid)
-                    .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                    .redirectError(ProcessBuilder.Redirect.DISCARD).start();
-            kill.waitFor(10, TimeUnit.SECONDS);
-        } catch (IOException e) {
-            // no kill(1): the watchdog and the servers' own ends remain
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+            // Fields after "(comm)", which may hold blanks: state, ppid, pgrp. (Read by lines: the
+            // JDK's readString trusts a /proc file's size, which may be 0 or wrong.)
+            String stat = Files.readAllLines(Path.of("/proc", Long.toString(pid), "stat")).getFirst();
+            return Long.parseLong(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[2]);
+        } catch (IOException | RuntimeException e) {
+            return -1; // gone, or not ours to read
         }
     }
 

@@ -38,11 +38,11 @@ public record Workload(int warmup, int sessions, int connections, int roundTrips
 
     /**
      * A rough guess of one model's time in seconds, for the estimate printed before a run: three
-     * server starts, the sessions at what a connection typically costs that kind of model on two
-     * cores, and the sustained run.
+     * server starts (a JVM's second at most), the sessions at what a connection typically costs
+     * that kind of model on two cores, and the sustained run.
      */
     public double estimateSeconds(Model model) {
-        double start = model.name().equals("process") || model.perConnection() == Model.Start.NOTHING ? 1.0 : 0.5;
+        double start = 1.0;
         double perConnection = switch (model.perConnection()) {
             case JVM -> 0.12;
             case PROCESS -> 0.01;
