@@ -35,6 +35,7 @@ final class Chart {
         chart.getStyler().setYAxisLogarithmic(true);
         chart.getStyler().setXAxisLabelRotation(30);
         chart.getStyler().setLabelsVisible(true); // the value on each bar
+        chart.getStyler().setYAxisDecimalPattern("#,##0.###");
         // A log axis cannot show zero or less (an event loop's memory may not grow measurably).
         List<Figures> shown = rows.stream().filter(f -> figure.applyAsDouble(f) > 0).toList();
         if (shown.isEmpty()) {
