@@ -5,6 +5,8 @@ import org.knowm.xchart.CategoryChart;
 import org.knowm.xchart.CategoryChartBuilder;
 
 import java.io.IOException;
+import java.math.BigDecimal;
+import java.math.MathContext;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.function.ToDoubleFunction;
@@ -47,7 +49,12 @@ final class Chart {
         double least = shown.stream().mapToDouble(figure).min().orElseThrow();
         chart.getStyler().setYAxisMin(Math.pow(10, Math.floor(Math.log10(least))));
         chart.addSeries(unit, shown.stream().map(Figures::model).toList(),
-                shown.stream().map(f -> (Number) figure.applyAsDouble(f)).toList());
+                shown.stream().map(f -> (Number) threeFigures(figure.applyAsDouble(f))).toList());
         return chart;
+    }
+
+    /** 1835.333 → 1840: the bar's label says no more than the measurement can. */
+    private static double threeFigures(double value) {
+        return new BigDecimal(value).round(new MathContext(3)).doubleValue();
     }
 }
