@@ -55,13 +55,35 @@ final class Measure {
         }
     }
 
+    /** What the first server measured: latency and memory. */
+    private record Latency(double p50, double p99, double burstMs, double pssPerConn, double rssPerConn,
+                           double heldRoundTripP50) {
+    }
+
+    /** What the sustained server measured; {@code outside} is null when not timed. */
+    private record Load(int sessions, double seconds, long cpuMillis, TimeReport outside) {
+    }
+
     private Figures measure() {
-        double p50;
-        double p99;
-        double burst;
-        ProcessTree.Memory idle;
-        ProcessTree.Memory held;
-        List<Long> roundTrips;
+        Latency latency = latencyAndMemory();
+        TimeReport idle = timed ? idleBaseline() : null;
+        Load load = sustained();
+        double cpuOutside = Double.NaN;
+        double voluntary = Double.NaN;
+        double involuntary = Double.NaN;
+        if (idle != null && load.outside() != null) {
+            TimeReport sessions = load.outside().minus(idle);
+            cpuOutside = sessions.cpuMillis() / load.sessions();
+            voluntary = sessions.voluntarySwitches() / (double) load.sessions();
+            involuntary = sessions.involuntarySwitches() / (double) load.sessions();
+        }
+        return new Figures(model.name(), null, latency.p50(), latency.p99(), latency.burstMs(), latency.pssPerConn(),
+                latency.rssPerConn(), latency.heldRoundTripP50(), load.sessions() / load.seconds(),
+                load.cpuMillis() / (double) load.sessions(), cpuOutside, voluntary, involuntary);
+    }
+
+    /** Sequential sessions, a burst, then held connections, on one server. */
+    private Latency latencyAndMemory() {
         ModelServer server = start("latency", false);
         try {
             progress.phase(model.name(), "warm-up, then " + work.sessions() + " sequential sessions");
@@ -72,20 +94,19 @@ final class Measure {
             for (int i = 0; i < work.sessions(); i++) {
                 firstEchoes.add(Session.run(server.address(), "session " + i));
             }
-            p50 = Stats.percentileMillis(firstEchoes, 50);
-            p99 = Stats.percentileMillis(firstEchoes, 99);
 
             progress.phase(model.name(), "burst of " + work.connections() + " new connections");
             long started = System.nanoTime();
             all(work.connections(), i -> Session.run(server.address(), "burst " + i));
-            burst = (System.nanoTime() - started) / 1e6;
+            double burstMs = (System.nanoTime() - started) / 1e6;
 
             progress.phase(model.name(), work.connections() + " held connections");
             settle(server.run());
-            idle = ProcessTree.memory(server.run().pid());
+            ProcessTree.Memory before = ProcessTree.memory(server.run().pid());
             List<Session> open = all(work.connections(), i -> Session.open(server.address(), "held " + i));
+            List<Long> roundTrips = new ArrayList<>();
+            ProcessTree.Memory held;
             try {
-                roundTrips = new ArrayList<>();
                 for (int trip = 0; trip < work.roundTrips(); trip++) {
                     for (int i = 0; i < open.size(); i++) {
                         roundTrips.add(open.get(i).roundTrip("held " + i + " line " + trip));
@@ -96,57 +117,46 @@ final class Measure {
             } finally {
                 open.forEach(Session::close);
             }
+            double k = work.connections();
+            return new Latency(Stats.percentileMillis(firstEchoes, 50), Stats.percentileMillis(firstEchoes, 99), burstMs,
+                    (held.pssKiB() - before.pssKiB()) / k, (held.rssKiB() - before.rssKiB()) / k,
+                    Stats.percentileMillis(roundTrips, 50));
         } catch (Session.Failure e) {
             throw explained(e, server);
         } finally {
             server.close();
         }
-        int k = work.connections();
-        double pss = (held.pssKiB() - idle.pssKiB()) / (double) k;
-        double rss = (held.rssKiB() - idle.rssKiB()) / (double) k;
+    }
 
-        TimeReport baseline = null;
-        if (timed) {
-            progress.phase(model.name(), "idle server under /usr/bin/time (the baseline)");
-            ModelServer idleServer = start("idle", true);
-            try {
-                settle(idleServer.run());
-                idleServer.run().stop();
-                baseline = idleServer.run().timeReport();
-            } finally {
-                idleServer.close();
-            }
+    /** A server started, probed once and stopped under /usr/bin/time: what starting and stopping cost. */
+    private TimeReport idleBaseline() {
+        progress.phase(model.name(), "idle server under /usr/bin/time (the baseline)");
+        try (ModelServer server = start("idle", true)) {
+            settle(server.run());
+            server.run().stop();
+            return server.run().timeReport();
         }
+    }
 
+    /** The sustained run, its CPU read from /proc around it, under /usr/bin/time when timed. */
+    private Load sustained() {
         progress.phase(model.name(), "sustained for " + work.seconds() + " s by " + work.concurrency() + " clients");
-        int sessions;
-        long cpu;
-        TimeReport sustained;
-        ModelServer loadServer = start("sustained", timed);
+        ModelServer server = start("sustained", timed);
         try {
-            settle(loadServer.run());
-            long cpuBefore = ProcessTree.cpuMillis(loadServer.run().pid());
-            sessions = sustain(loadServer.address());
-            settle(loadServer.run());
-            cpu = ProcessTree.cpuMillis(loadServer.run().pid()) - cpuBefore;
-            loadServer.run().stop();
-            sustained = loadServer.run().timeReport();
+            settle(server.run());
+            long cpuBefore = ProcessTree.cpuMillis(server.run().pid());
+            long started = System.nanoTime();
+            int sessions = sustain(server.address());
+            double seconds = (System.nanoTime() - started) / 1e9; // sessions still running at the deadline finish
+            settle(server.run());
+            long cpu = ProcessTree.cpuMillis(server.run().pid()) - cpuBefore;
+            server.run().stop();
+            return new Load(sessions, seconds, cpu, server.run().timeReport());
         } catch (Session.Failure e) {
-            throw explained(e, loadServer);
+            throw explained(e, server);
         } finally {
-            loadServer.close();
+            server.close();
         }
-        double outsideCpu = Double.NaN;
-        double voluntary = Double.NaN;
-        double involuntary = Double.NaN;
-        if (baseline != null && sustained != null) {
-            TimeReport load = sustained.minus(baseline);
-            outsideCpu = load.cpuMillis() / sessions;
-            voluntary = load.voluntarySwitches() / (double) sessions;
-            involuntary = load.involuntarySwitches() / (double) sessions;
-        }
-        return new Figures(model.name(), null, p50, p99, burst, pss, rss, Stats.percentileMillis(roundTrips, 50),
-                sessions / (double) work.seconds(), cpu / (double) sessions, outsideCpu, voluntary, involuntary);
     }
 
     /**
