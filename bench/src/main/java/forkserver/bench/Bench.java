@@ -47,7 +47,8 @@ public final class Bench {
             return 0;
         }
         Path home = home();
-        Path outDir = home.resolve(options.out() == null ? Options.DEFAULT_OUT : options.out());
+        // --out as the user typed it (relative to where they are); the default inside the project.
+        Path outDir = options.out() == null ? home.resolve(Options.DEFAULT_OUT) : options.out().toAbsolutePath();
         Workload work = options.workload();
         NativeEcho.Program echo = NativeEcho.prepare(home);
         boolean timed = Files.isExecutable(Path.of(TimeReport.PROGRAM));

@@ -1,5 +1,6 @@
 package forkserver.bench;
 
+import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -50,7 +51,7 @@ final class Measure {
     Figures run() {
         try {
             return measure();
-        } catch (Session.Failure | IllegalStateException e) {
+        } catch (Session.Failure | IllegalStateException | UncheckedIOException e) {
             return Figures.failed(model.name(), e.getMessage());
         }
     }
