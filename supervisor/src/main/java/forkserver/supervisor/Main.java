@@ -323,11 +323,17 @@ public final class Main implements Callable<Integer> {
         }
     }
 
-    /** The kernel's cap on a listen queue; asking for more is silently truncated to it anyway. */
+    static final String SOMAXCONN = "/proc/sys/net/core/somaxconn";
+
+    /**
+     * The kernel's cap on a listen queue; asking for more is silently truncated to it anyway.
+     * Read by lines: {@code Files.readString} trusts the size /proc reports and returned "4" of
+     * "4096", which made a backlog of 4 (a burst of clients then waited for SYN retransmissions).
+     */
     static int somaxconn() {
         try {
-            return Integer.parseInt(Files.readString(Path.of("/proc/sys/net/core/somaxconn")).strip());
-        } catch (IOException | NumberFormatException e) {
+            return Integer.parseInt(Files.readAllLines(Path.of(SOMAXCONN)).getFirst().strip());
+        } catch (IOException | RuntimeException e) {
             return 4096;
         }
     }

@@ -1,0 +1,142 @@
+package forkserver.bench;
+
+import forkserver.worker.EchoHandler;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Function;
+import java.util.stream.Stream;
+
+/**
+ * The bench: picks the models that can run here, measures each in turn, then prints the table
+ * and writes the files. Exit status 0 when every model passed, 1 when one failed a session
+ * (its row says why), 2 for a usage error.
+ */
+public final class Bench {
+
+    private static final String HOST = "127.0.0.1";
+
+    private Bench() {
+    }
+
+    public static int run(String[] args, PrintStream out, PrintStream err) {
+        Options options;
+        try {
+            options = Options.parse(args);
+        } catch (IllegalArgumentException e) {
+            err.println("bench: " + e.getMessage());
+            return 2;
+        }
+        if (options.help()) {
+            out.print(Options.USAGE);
+            return 0;
+        }
+        if (options.list()) {
+            Models.ALL.forEach(m -> out.println(m.name() + "\t" + m.description()
+                    + (m.requires() == null || onPath(m.requires()) ? "" : " (not here: no " + m.requires() + " on PATH)")));
+            return 0;
+        }
+        Path home = home();
+        // --out as the user typed it (relative to where they are); the default inside the project.
+        Path outDir = options.out() == null ? home.resolve(Options.DEFAULT_OUT) : options.out().toAbsolutePath();
+        Workload work = options.workload();
+        NativeEcho.Program echo = NativeEcho.prepare(home);
+        boolean timed = Files.isExecutable(Path.of(TimeReport.PROGRAM));
+
+        List<Model> models = new ArrayList<>();
+        List<String> notRun = new ArrayList<>();
+        for (Model model : options.models() == null ? Models.ALL : options.models().stream().map(Models::named).toList()) {
+            if (model.requires() == null || onPath(model.requires())) {
+                models.add(model);
+            } else {
+                notRun.add(model.name() + " (no " + model.requires() + " on PATH)");
+            }
+        }
+        double estimate = models.stream().mapToDouble(work::estimateSeconds).sum();
+        err.println("bench: " + models.size() + " models, " + work + "; about " + Progress.clock(estimate)
+                + " (min:s)" + (options.quick() ? "" : "; --quick takes under 2 minutes"));
+        err.println("bench: native echo program: " + echo.note() + (timed ? "" : "; no " + TimeReport.PROGRAM
+                + ": no context switches, no outside check"));
+
+        String command = String.join(" ", Stream.concat(Stream.of("bin/bench"), Stream.of(args)).toList());
+        String when = ZonedDateTime.now(ZoneOffset.UTC).format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm 'UTC'"));
+        Function<Integer, ServerContext> contexts = contexts(home, echo.command());
+        List<Figures> rows = new ArrayList<>();
+        try (Progress progress = new Progress(err, Boolean.getBoolean("forkserver.bench.terminal"), models.size(), estimate)) {
+            for (Model model : models) {
+                progress.nextModel();
+                rows.add(new Measure(model, contexts, work, outDir.resolve("logs"), timed, progress).run());
+            }
+        }
+
+        String report = "`" + command + "` on " + when + ", " + machine() + "; " + work + ".\n\n"
+                + Report.table(rows, work) + "\n"
+                + Report.ratios(rows) + "\n\n"
+                + Report.outsideCheck(rows) + "\n"
+                + (notRun.isEmpty() ? "" : "\nNot run here: " + String.join(", ", notRun) + ".\n");
+        out.print(report);
+        try {
+            Files.createDirectories(outDir);
+            Files.writeString(outDir.resolve("bench.md"), report);
+            Files.writeString(outDir.resolve("bench.csv"), Report.csv(rows));
+            Chart.write(rows, "forkserver bench " + when.substring(0, 10), outDir.resolve("bench.png"));
+        } catch (IOException e) {
+            err.println("bench: cannot write the results into " + outDir + ": " + e.getMessage());
+            return 1;
+        }
+        err.println("bench: wrote bench.md, bench.csv and bench.png into " + outDir);
+        return rows.stream().allMatch(Figures::ok) ? 0 : 1;
+    }
+
+    /** A server context for each port: this JDK, the bench's and the worker's classes, loopback. */
+    static Function<Integer, ServerContext> contexts(Path home, List<String> nativeEcho) {
+        String classpath = codeSource(Bench.class) + File.pathSeparator + codeSource(EchoHandler.class);
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        return port -> new ServerContext(home, java, classpath, nativeEcho, HOST, port);
+    }
+
+    /** The project root: {@code -Dforkserver.home} (bin/bench and Maven set it), else the working directory. */
+    static Path home() {
+        String property = System.getProperty("forkserver.home");
+        return Path.of(property != null ? property : "").toAbsolutePath().normalize();
+    }
+
+    static boolean onPath(String program) {
+        String path = System.getenv("PATH");
+        return path != null && Stream.of(path.split(File.pathSeparator))
+                .anyMatch(dir -> !dir.isEmpty() && Files.isExecutable(Path.of(dir, program)));
+    }
+
+    private static String codeSource(Class<?> type) {
+        try {
+            return Path.of(type.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
+        } catch (URISyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** "Linux 6.1.0 amd64, 2 cores, 24 GiB, Java 25.0.3+9-LTS": what the figures depend on. */
+    private static String machine() {
+        String memory = "";
+        try (Stream<String> lines = Files.lines(Path.of("/proc/meminfo"))) {
+            memory = lines.filter(l -> l.startsWith("MemTotal:")).findFirst()
+                    .map(l -> ", " + Math.round(Long.parseLong(l.replaceAll("[^0-9]", "")) / 1048576.0) + " GiB")
+                    .orElse("");
+        } catch (IOException | UncheckedIOException e) {
+            // leave it out
+        }
+        return System.getProperty("os.name") + " " + System.getProperty("os.version") + " " + System.getProperty("os.arch")
+                + ", " + Runtime.getRuntime().availableProcessors() + " cores" + memory
+                + ", Java " + System.getProperty("java.runtime.version");
+    }
+}

@@ -1,0 +1,77 @@
+package forkserver.bench;
+
+import forkserver.bench.servers.EventLoop;
+import forkserver.bench.servers.ThreadPerConnection;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * Every model the bench knows, in the order of the table. Adding one is adding an entry: a name,
+ * a sentence, and the command line of a server that speaks the echo protocol on
+ * {@code context.host():context.port()}.
+ */
+public final class Models {
+
+    public static final List<Model> ALL = List.of(
+            new Model("process", "bin/supervisor: one worker JVM per connection",
+                    Model.Start.JVM, null, c -> supervisor(c)),
+            new Model("process-native", "bin/supervisor --stdio inout: one native echo process per connection",
+                    Model.Start.PROCESS, null, c -> supervisor(c, Stream.concat(Stream.of("--stdio", "inout", "--"), c.nativeEcho().stream()).toList())),
+            new Model("thread", "one JVM, one platform thread per connection",
+                    Model.Start.NOTHING, null, c -> javaServer(c, ThreadPerConnection.class, "platform")),
+            new Model("virtual", "one JVM, one virtual thread per connection",
+                    Model.Start.NOTHING, null, c -> javaServer(c, ThreadPerConnection.class, "virtual")),
+            new Model("eventloop", "one JVM, one thread, a NIO Selector for every connection",
+                    Model.Start.NOTHING, null, c -> javaServer(c, EventLoop.class)),
+            new Model("tcpserver-native", "ucspi-tcp's tcpserver running the native echo program",
+                    Model.Start.PROCESS, "tcpserver", c -> tcpserver(c, c.nativeEcho())),
+            new Model("tcpserver-worker", "ucspi-tcp's tcpserver running bin/worker",
+                    Model.Start.JVM, "tcpserver", c -> tcpserver(c, List.of(c.bin("worker")))),
+            new Model("systemd-native", "systemd-socket-activate --inetd running the native echo program",
+                    Model.Start.PROCESS, "systemd-socket-activate", c -> socketActivate(c, c.nativeEcho())),
+            new Model("systemd-worker", "systemd-socket-activate --inetd running bin/worker",
+                    Model.Start.JVM, "systemd-socket-activate", c -> socketActivate(c, List.of(c.bin("worker")))));
+
+    /** More children than any workload opens, so that the limit never queues a client. */
+    static final String MAX_CHILDREN = "1000";
+
+    private Models() {
+    }
+
+    public static Model named(String name) {
+        return ALL.stream().filter(m -> m.name().equals(name)).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("unknown model '" + name + "' (known: "
+                        + String.join(", ", ALL.stream().map(Model::name).toList()) + ")"));
+    }
+
+    private static List<String> supervisor(ServerContext c, List<String> more) {
+        return join(List.of(c.bin("supervisor"), "--listen", c.address(), "--max-children", MAX_CHILDREN,
+                "--shutdown-grace", "2s", "--kill-grace", "1s"), more);
+    }
+
+    private static List<String> supervisor(ServerContext c) {
+        return supervisor(c, List.of());
+    }
+
+    private static List<String> javaServer(ServerContext c, Class<?> main, String... first) {
+        return join(c.javaServer(main), join(List.of(first), List.of(c.host(), Integer.toString(c.port()))));
+    }
+
+    /** -H -R: no DNS or ident look-up of the client, -l 0: nor of the server's own name. */
+    private static List<String> tcpserver(ServerContext c, List<String> program) {
+        return join(List.of("tcpserver", "-H", "-R", "-l", "0", "-c", MAX_CHILDREN, c.host(), Integer.toString(c.port())), program);
+    }
+
+    /** --inetd: the connection is the program's fd 0 and 1; -a: a new process per connection. */
+    private static List<String> socketActivate(ServerContext c, List<String> program) {
+        return join(List.of("systemd-socket-activate", "--inetd", "-a", "--listen", c.address()), program);
+    }
+
+    private static List<String> join(List<String> a, List<String> b) {
+        List<String> all = new ArrayList<>(a);
+        all.addAll(b);
+        return all;
+    }
+}

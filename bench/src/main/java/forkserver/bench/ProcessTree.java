@@ -1,0 +1,92 @@
+package forkserver.bench;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * What a server's whole process tree (the server and every descendant) uses now, read from
+ * {@code /proc}. A process that exits between listing and reading is skipped.
+ */
+public final class ProcessTree {
+
+    /** /proc/PID/stat counts CPU time in USER_HZ ticks, 100 a second on Linux whatever the kernel's HZ. */
+    private static final long MILLIS_PER_TICK = 10;
+
+    /** Memory of the tree in KiB: PSS shares each shared page among its users, RSS counts it in each. */
+    public record Memory(long pssKiB, long rssKiB, int processes) {
+    }
+
+    private ProcessTree() {
+    }
+
+    /** The process and its descendants. */
+    public static List<Long> pids(long root) {
+        return ProcessHandle.of(root).stream()
+                .flatMap(p -> Stream.concat(Stream.of(p), p.descendants()))
+                .map(ProcessHandle::pid).toList();
+    }
+
+    /** Descendants only: a process-per-connection server's live children (and theirs). */
+    public static long descendants(long root) {
+        return ProcessHandle.of(root).map(p -> p.descendants().count()).orElse(0L);
+    }
+
+    /** Sums {@code Pss:} and {@code Rss:} of /proc/PID/smaps_rollup over the tree. */
+    public static Memory memory(long root) {
+        long pss = 0;
+        long rss = 0;
+        int processes = 0;
+        for (long pid : pids(root)) {
+            List<String> lines = read(Path.of("/proc", Long.toString(pid), "smaps_rollup"));
+            if (lines.isEmpty()) {
+                continue;
+            }
+            processes++;
+            for (String line : lines) {
+                if (line.startsWith("Pss:")) {
+                    pss += kib(line);
+                } else if (line.startsWith("Rss:")) {
+                    rss += kib(line);
+                }
+            }
+        }
+        return new Memory(pss, rss, processes);
+    }
+
+    /**
+     * CPU time (user + system) of the tree in milliseconds, children it has reaped included: each
+     * live process's utime + stime, plus its cutime + cstime, which the kernel adds up for every
+     * child the process waited for (the supervisor's JDK reaper waits for each worker).
+     */
+    public static long cpuMillis(long root) {
+        long ticks = 0;
+        for (long pid : pids(root)) {
+            List<String> lines = read(Path.of("/proc", Long.toString(pid), "stat"));
+            if (lines.isEmpty()) {
+                continue;
+            }
+            // Fields after "(comm)", which may hold blanks: state is field 3, utime 14 ... cstime 17.
+            String stat = lines.getFirst();
+            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            for (int field = 14; field <= 17; field++) {
+                ticks += Long.parseLong(fields[field - 3]);
+            }
+        }
+        return ticks * MILLIS_PER_TICK;
+    }
+
+    private static long kib(String line) {
+        return Long.parseLong(line.replaceAll("[^0-9]", ""));
+    }
+
+    private static List<String> read(Path file) {
+        try {
+            return Files.readAllLines(file);
+        } catch (IOException e) {
+            return List.of(); // the process is gone
+        }
+    }
+}

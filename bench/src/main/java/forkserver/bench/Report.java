@@ -1,0 +1,112 @@
+package forkserver.bench;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+
+/** The results as text: the Markdown table, the ratios line, the outside check, the CSV. */
+final class Report {
+
+    private Report() {
+    }
+
+    static String table(List<Figures> rows, Workload work) {
+        StringBuilder s = new StringBuilder();
+        s.append("| model | first echo p50 ms | first echo p99 ms | burst of ").append(work.connections())
+                .append(": all answered ms | PSS per held conn KiB | RSS per held conn KiB | held round trip p50 ms"
+                        + " | sessions/s | CPU ms per session | context switches per session (vol+invol) |\n");
+        s.append("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+        for (Figures f : rows) {
+            if (!f.ok()) {
+                s.append("| ").append(f.model()).append(" | FAILED: ").append(f.failure().replace('|', '/').replace('\n', ' '))
+                        .append(" |||||||||\n");
+                continue;
+            }
+            String switches = Double.isNaN(f.voluntaryPerConn()) ? "n/a"
+                    : number(f.voluntaryPerConn()) + "+" + number(f.involuntaryPerConn());
+            s.append("| ").append(String.join(" | ", f.model(), number(f.firstEchoP50Ms()), number(f.firstEchoP99Ms()),
+                    number(f.burstMs()), number(f.pssPerConnKiB()), number(f.rssPerConnKiB()),
+                    number(f.heldRoundTripP50Ms()), number(f.connectionsPerSec()), number(f.cpuMsPerConn()), switches))
+                    .append(" |\n");
+        }
+        return s.toString();
+    }
+
+    /** "a process costs N× the memory and M× the first-echo latency of a thread; ..." from this run's rows. */
+    static String ratios(List<Figures> rows) {
+        List<String> parts = new ArrayList<>();
+        compare(rows, "process", "thread", "a process (a JVM each)").ifPresent(parts::add);
+        compare(rows, "process-native", "thread", "a native process").ifPresent(parts::add);
+        compare(rows, "thread", "virtual", "a platform thread").ifPresent(parts::add);
+        compare(rows, "thread", "eventloop", "a platform thread").ifPresent(parts::add);
+        if (parts.isEmpty()) {
+            return "No ratios: they need the process or thread models and one to compare with, all passing.";
+        }
+        return "Measured ratios: " + String.join("; ", parts) + ".";
+    }
+
+    private static Optional<String> compare(List<Figures> rows, String a, String b, String what) {
+        Optional<Figures> x = find(rows, a);
+        Optional<Figures> y = find(rows, b);
+        if (x.isEmpty() || y.isEmpty()) {
+            return Optional.empty();
+        }
+        Figures p = x.get();
+        Figures q = y.get();
+        String article = b.equals("eventloop") ? "an event loop" : b.equals("virtual") ? "a virtual thread" : "a thread";
+        return Optional.of(what + " costs " + times(p.pssPerConnKiB(), q.pssPerConnKiB()) + " the memory, "
+                + times(p.firstEchoP50Ms(), q.firstEchoP50Ms()) + " the first-echo latency and "
+                + times(p.cpuMsPerConn(), q.cpuMsPerConn()) + " the CPU per connection of " + article);
+    }
+
+    /** The CPU per session measured inside (/proc) and outside (/usr/bin/time -v), side by side. */
+    static String outsideCheck(List<Figures> rows) {
+        List<String> pairs = rows.stream().filter(f -> f.ok() && !Double.isNaN(f.outsideCpuMsPerConn()))
+                .map(f -> f.model() + " " + number(f.cpuMsPerConn()) + " vs " + number(f.outsideCpuMsPerConn()))
+                .toList();
+        if (pairs.isEmpty()) {
+            return "Outside check: not made (" + TimeReport.PROGRAM + " is missing).";
+        }
+        return "Outside check, CPU ms per session from /proc vs " + TimeReport.PROGRAM
+                + " -v (sustained server minus an idle one): " + String.join(", ", pairs) + ".";
+    }
+
+    static String csv(List<Figures> rows) {
+        StringBuilder s = new StringBuilder("model,status,first_echo_p50_ms,first_echo_p99_ms,burst_ms,pss_per_conn_kib,"
+                + "rss_per_conn_kib,held_round_trip_p50_ms,sessions_per_s,cpu_ms_per_session,"
+                + "cpu_ms_per_session_time_v,voluntary_switches_per_session,involuntary_switches_per_session\n");
+        for (Figures f : rows) {
+            s.append(f.model()).append(',').append(f.ok() ? "ok" : "failed");
+            for (double v : new double[] {f.firstEchoP50Ms(), f.firstEchoP99Ms(), f.burstMs(), f.pssPerConnKiB(),
+                    f.rssPerConnKiB(), f.heldRoundTripP50Ms(), f.connectionsPerSec(), f.cpuMsPerConn(),
+                    f.outsideCpuMsPerConn(), f.voluntaryPerConn(), f.involuntaryPerConn()}) {
+                s.append(',').append(Double.isNaN(v) ? "" : String.format(Locale.ROOT, "%.4f", v));
+            }
+            s.append('\n');
+        }
+        return s.toString();
+    }
+
+    /** Three significant figures or so: 152, 15.2, 1.52, 0.152, 0.015. */
+    static String number(double v) {
+        if (Double.isNaN(v)) {
+            return "n/a";
+        }
+        double a = Math.abs(v);
+        String format = a >= 100 ? "%.0f" : a >= 10 ? "%.1f" : a >= 1 ? "%.2f" : "%.3f";
+        return String.format(Locale.ROOT, format, v);
+    }
+
+    static String times(double a, double b) {
+        if (!(a > 0) || !(b > 0)) {
+            return "(n/a)×";
+        }
+        double r = a / b;
+        return String.format(Locale.ROOT, r >= 10 ? "%.0f×" : "%.1f×", r);
+    }
+
+    private static Optional<Figures> find(List<Figures> rows, String model) {
+        return rows.stream().filter(f -> f.model().equals(model) && f.ok()).findFirst();
+    }
+}
