@@ -34,7 +34,8 @@ import java.util.regex.Pattern;
  * </ol>
  *
  * The three latency series are interleaved (A B C A B C ...), so drift of a shared machine hits
- * them alike. Usage: {@code WorkerStartupBench HOME [CONNECTIONS]}; prints a Markdown report.
+ * them alike. Usage: {@code WorkerStartupBench HOME [CONNECTIONS [HELD HELD]]} (defaults 100, 20
+ * and 100); prints a Markdown report.
  */
 public final class WorkerStartupBench {
 
@@ -43,6 +44,8 @@ public final class WorkerStartupBench {
     public static void main(String[] args) throws Exception {
         Path home = Path.of(args.length > 0 ? args[0] : ".").toAbsolutePath().normalize();
         int connections = args.length > 1 ? Integer.parseInt(args[1]) : 100;
+        int fewHeld = args.length > 2 ? Integer.parseInt(args[2]) : 20;
+        int manyHeld = args.length > 3 ? Integer.parseInt(args[3]) : 100;
         Path work = Files.createDirectories(home.resolve("bench/target/startup"));
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> workerCommand = workerCommand(home);
@@ -71,8 +74,8 @@ public final class WorkerStartupBench {
                 }
             }
             System.err.println();
-            Memory at20 = heldMemory(home, 20);
-            Memory at100 = heldMemory(home, 100);
+            Memory at20 = heldMemory(home, fewHeld);
+            Memory at100 = heldMemory(home, manyHeld);
             report(home, connections, workerCommand, floor, plain, tunedMs, plainMs, floorMs, at20, at100);
         }
     }
@@ -206,7 +209,8 @@ public final class WorkerStartupBench {
         StringBuilder out = new StringBuilder();
         out.append("## Worker start-up: measured ").append(LocalDate.now()).append("\n\n");
         out.append("Machine: ").append(machine()).append("  \n");
-        out.append("Command: `bin/bench-startup ").append(n).append("` (").append(n)
+        out.append("Command: `bin/bench-startup ").append(n).append(" ").append(at20.held()).append(" ")
+                .append(at100.held()).append("` (").append(n)
                 .append(" sequential connections per series, interleaved, after 10 of warm-up)\n\n");
         out.append("| series | p50 ms | p99 ms |\n| --- | ---: | ---: |\n");
         row(out, "1. first echo, bin/supervisor + default worker", tuned);

@@ -1,0 +1,46 @@
+package forkserver.bench;
+
+import forkserver.testkit.Command;
+import forkserver.testkit.Project;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** bin/bench-startup with a tiny workload: every series and figure is there and plausible. */
+class StartupBenchSmokeIT {
+
+    private static final Pattern SERIES = Pattern.compile("^\\| (\\d)\\. .* \\| (\\d+\\.\\d) \\| (\\d+\\.\\d) \\|$");
+    private static final Pattern MEMORY = Pattern.compile("^\\| (\\d+) \\| (\\d+\\.\\d) MiB \\| (\\d+\\.\\d) MiB \\| (\\d+\\.\\d) MiB \\|$");
+
+    @Test
+    void aTinyRunReportsTheThreeSeriesTheRatiosAndMemory() {
+        Command.Result result = Command.run(List.of(Project.bin("bench-startup"), "3", "2", "3"), "", Duration.ofMinutes(5));
+        assertFalse(result.killedByWatchdog());
+        assertEquals(0, result.exitValue(), result.stdout() + result.stderr());
+        List<String> lines = result.stdout().lines().toList();
+
+        List<Matcher> series = lines.stream().map(SERIES::matcher).filter(Matcher::matches).toList();
+        assertEquals(3, series.size(), result.stdout());
+        for (Matcher m : series) {
+            double p50 = Double.parseDouble(m.group(2));
+            assertTrue(p50 > 0 && p50 <= Double.parseDouble(m.group(3)), m.group());
+        }
+        assertTrue(result.stdout().contains("Ratios of medians: (1)/(3) = **"), result.stdout());
+
+        List<Matcher> memory = lines.stream().map(MEMORY::matcher).filter(Matcher::matches).toList();
+        assertEquals(List.of("2", "3"), memory.stream().map(m -> m.group(1)).toList(), result.stdout());
+        for (Matcher m : memory) {
+            double pss = Double.parseDouble(m.group(2));
+            // A JVM worker's own pages: more than a native program's, less than a whole JVM's RSS.
+            assertTrue(pss > 1 && pss < Double.parseDouble(m.group(3)), m.group());
+        }
+        assertTrue(result.stdout().contains("-XX:AOTCache="), "the worker ran with its AOT cache");
+    }
+}
