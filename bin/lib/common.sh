@@ -56,7 +56,7 @@ forkserver_ensure_built() {
         done
         if [ "$missing" = 2 ]; then
             echo "forkserver: building the jars (first use)..." >&2
-            cd "$FORKSERVER_HOME" && mvn -q -B -DskipTests package >&2
+            cd "$FORKSERVER_HOME" && mvn -q -B -Dstyle.color=never -DskipTests package >&2
         fi
     ) 9>"$FORKSERVER_HOME/.build.lock" || forkserver_die "the build failed (see above)"
 }
