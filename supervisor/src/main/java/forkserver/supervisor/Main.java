@@ -199,7 +199,7 @@ public final class Main implements Callable<Integer> {
         try {
             supervisor = Supervisor.open(config, environment, log);
         } catch (IOException e) {
-            String reason = e instanceof forkserver.supervisor.posix.ErrnoException errno ? errno.reason() : e.getMessage();
+            String reason = e instanceof forkserver.posix.ErrnoException errno ? errno.reason() : e.getMessage();
             System.err.println("forkserver: cannot listen on " + HostPort.format(config.listen()) + ": " + reason);
             return EXIT_FAILURE;
         } catch (IllegalArgumentException e) {
@@ -271,7 +271,7 @@ public final class Main implements Callable<Integer> {
             privileges.drop();
             return true;
         } catch (IOException | IllegalStateException e) {
-            String reason = e instanceof forkserver.supervisor.posix.ErrnoException errno
+            String reason = e instanceof forkserver.posix.ErrnoException errno
                     ? errno.call() + ": " + errno.reason() : e.getMessage();
             System.err.println("forkserver: cannot drop privileges to"
                     + (privileges.user() != null ? " user " + privileges.user() : "")

@@ -1,6 +1,6 @@
 package forkserver.supervisor;
 
-import forkserver.supervisor.posix.ErrnoException;
+import forkserver.posix.ErrnoException;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
