@@ -137,6 +137,12 @@ public final class Main implements Callable<Integer> {
                     + " client sent nothing for DURATION. Default: none.")
     private String idleTimeout;
 
+    @Option(names = "--spares", paramLabel = "N", defaultValue = "0",
+            description = "Keep N worker processes started, warm and waiting; a connection is handed to one"
+                    + " (descriptor passing) and a replacement starts after it. With no spare ready a child is"
+                    + " spawned as usual. Needs the default COMMAND (forkserver's worker). Default: ${DEFAULT-VALUE}.")
+    private int spares;
+
     @Option(names = "--reuse-port",
             description = "SO_REUSEPORT: several supervisors may listen on the same port; the kernel spreads"
                     + " connections among them.")
@@ -228,12 +234,18 @@ public final class Main implements Callable<Integer> {
             case "inout" -> StdioMode.INOUT;
             default -> throw new IllegalArgumentException("--stdio must be 'in' or 'inout', got '" + stdio + "'");
         };
+        if (spares > 0 && !command.isEmpty()) {
+            throw new IllegalArgumentException("--spares needs forkserver's worker as COMMAND (give no COMMAND;"
+                    + " choose its handler with FORKSERVER_HANDLER): a spare must take its connection through"
+                    + " forkserver's launcher, and '" + command.getFirst() + "' is not it");
+        }
         List<String> argv = command.isEmpty()
                 ? DefaultWorker.command(DefaultWorker.home())
                 : Commands.resolve(command, environment.get("PATH"));
         return new Config(address, backlog != null ? backlog : somaxconn(), argv, mode, maxChildren,
                 duration("--shutdown-grace", shutdownGrace), duration("--kill-grace", killGrace),
-                admissionPolicy(), maxLifetime == null ? null : duration("--max-lifetime", maxLifetime), reusePort);
+                admissionPolicy(), maxLifetime == null ? null : duration("--max-lifetime", maxLifetime), reusePort,
+                spares);
     }
 
     private AdmissionPolicy admissionPolicy() {

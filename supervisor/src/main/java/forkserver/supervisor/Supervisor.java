@@ -9,7 +9,8 @@ import java.util.Map;
 
 /**
  * The life of a connection, in order: the {@link Listener} accepts it once {@link Admission}
- * allows, the {@link Spawner} starts its child, {@link Children} reaps and logs it, the
+ * allows, a ready {@link Spares spare} takes it or the {@link Spawner} starts its child,
+ * {@link Children} reaps and logs it, the
  * {@link EventLog} says so. {@link #serve()} runs that loop until {@link #stop}; {@link #drain()}
  * then stops the children.
  */
@@ -28,6 +29,7 @@ final class Supervisor {
     private final Rejector rejector;
     private final Spawner spawner;
     private final Children children;
+    private final Spares spares;
     private final Totals totals = new Totals();
     private volatile String stopSignal;
 
@@ -42,6 +44,7 @@ final class Supervisor {
         this.rejector = new Rejector(policy.overLimit() == Admission.OverLimit.REJECT ? policy.rejectMessage() : null);
         this.spawner = spawner;
         this.children = new Children(admission, totals, log, config.maxLifetime(), config.killGrace());
+        this.spares = new Spares(config.spares(), spawner, log);
     }
 
     /**
@@ -75,6 +78,7 @@ final class Supervisor {
     /** Accepts and spawns until {@link #stop} is called. */
     void serve() {
         log.listening("bound", HostPort.format(address()), config.maxChildren(), String.join(" ", config.command()));
+        spares.start();
         while (admission.awaitTurn()) {
             Accepted connection;
             try {
@@ -107,8 +111,17 @@ final class Supervisor {
 
     private void spawnFor(Accepted connection, Admission.Ticket ticket) {
         Process child;
+        String via = null;
         try {
-            child = spawner.spawn(connection, ticket.environment());
+            if (spares.target() > 0) {
+                child = spares.handOff(connection, Spawner.connectionEnvironment(connection, ticket.environment()));
+                via = child != null ? "spare" : "spawn";
+            } else {
+                child = null;
+            }
+            if (child == null) {
+                child = spawner.spawn(connection, ticket.environment());
+            }
         } catch (IOException | RuntimeException e) {
             admission.release(ticket);
             log.spawnFailed(HostPort.format(connection.remote()), e.getMessage());
@@ -118,7 +131,7 @@ final class Supervisor {
             // exits, and a failed spawn must not leave the client hanging.
             connection.close();
         }
-        children.started(child, connection, ticket);
+        children.started(child, connection, ticket, via);
     }
 
     /**
@@ -138,7 +151,9 @@ final class Supervisor {
 
     /** SIGUSR1: logs the children now, the busiest sources, and the totals since start. */
     void logStatus() {
-        log.status(new LogLine.Count(admission.running(), admission.limit()), admission.topSources(STATUS_TOP_SOURCES),
+        log.status(new LogLine.Count(admission.running(), admission.limit()),
+                spares.target() > 0 ? new LogLine.Count(spares.ready(), spares.target()) : null,
+                admission.topSources(STATUS_TOP_SOURCES),
                 totals.accepted(), totals.rejectedByReason(), totals.exitedByStatus());
     }
 
@@ -158,6 +173,7 @@ final class Supervisor {
      */
     int drain() throws IOException {
         log.stopping(stopSignal, children.count(), config.shutdownGrace());
+        spares.stop(config.killGrace()); // idle: nothing to drain
         int leftBehind = children.stopAll(config.shutdownGrace(), config.killGrace());
         listener.close();
         log.stopped(leftBehind);
