@@ -36,8 +36,9 @@ final class Spares {
     /**
      * How long after a hand-off the replacement may start. Measured on 2 cores (README, "Spare
      * workers"): starting it at once slowed the first echo of the connection just handed over.
+     * The property exists for bin/bench-spares, which compares the choice with 0.
      */
-    static final Duration REFILL_DELAY = Duration.ofMillis(150);
+    static final Duration REFILL_DELAY = Duration.ofMillis(Long.getLong("forkserver.spares.refill-delay-ms", 150));
     /**
      * How long a spare may take to acknowledge its hand-off (it answers within a millisecond when
      * well); one that does not is stopped and the connection goes elsewhere.
