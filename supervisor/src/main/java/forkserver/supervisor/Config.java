@@ -19,13 +19,16 @@ import java.util.List;
  * @param maxLifetime   how long a child may run before it is stopped, or null
  * @param reusePort     SO_REUSEPORT: several supervisors may listen on one port
  * @param spares        worker processes kept started and waiting for a connection (0: none)
+ * @param spareCommand  how a spare is started (the worker's command in spare mode); empty
+ *                      without spares
  */
 record Config(InetSocketAddress listen, int backlog, List<String> command, StdioMode stdio, int maxChildren,
               Duration shutdownGrace, Duration killGrace, AdmissionPolicy admission, Duration maxLifetime,
-              boolean reusePort, int spares) {
+              boolean reusePort, int spares, List<String> spareCommand) {
 
     Config {
         command = List.copyOf(command);
+        spareCommand = List.copyOf(spareCommand);
         if (command.isEmpty()) {
             throw new IllegalArgumentException("no command to run");
         }
@@ -37,6 +40,9 @@ record Config(InetSocketAddress listen, int backlog, List<String> command, Stdio
         }
         if (spares < 0) {
             throw new IllegalArgumentException("--spares must be 0 or more, got " + spares);
+        }
+        if (spares > 0 && spareCommand.isEmpty()) {
+            throw new IllegalArgumentException("--spares needs the worker's command in spare mode");
         }
         if (spares > 0 && stdio != StdioMode.IN) {
             throw new IllegalArgumentException("--spares works with --stdio in only (forkserver's worker reads fd 0)");

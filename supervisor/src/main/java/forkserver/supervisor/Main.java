@@ -245,7 +245,7 @@ public final class Main implements Callable<Integer> {
         return new Config(address, backlog != null ? backlog : somaxconn(), argv, mode, maxChildren,
                 duration("--shutdown-grace", shutdownGrace), duration("--kill-grace", killGrace),
                 admissionPolicy(), maxLifetime == null ? null : duration("--max-lifetime", maxLifetime), reusePort,
-                spares);
+                spares, spares > 0 ? DefaultWorker.command(DefaultWorker.home(), true) : List.of());
     }
 
     private AdmissionPolicy admissionPolicy() {

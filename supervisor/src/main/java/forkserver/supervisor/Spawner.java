@@ -29,6 +29,7 @@ final class Spawner {
     static final String SPARE_VARIABLE = "FORKSERVER_SPARE";
 
     private final List<String> command;
+    private final List<String> spareCommand;
     private final StdioMode stdio;
     private final Map<String, String> baseEnvironment;
     private final int devNull;
@@ -40,8 +41,10 @@ final class Spawner {
      * Parks the supervisor's fd 0 on /dev/null and keeps a copy of its stdout. Call after the
      * listening socket has been moved off fd 0, if it was there.
      */
-    Spawner(List<String> command, StdioMode stdio, Map<String, String> baseEnvironment) throws ErrnoException {
+    Spawner(List<String> command, List<String> spareCommand, StdioMode stdio, Map<String, String> baseEnvironment)
+            throws ErrnoException {
         this.command = List.copyOf(command);
+        this.spareCommand = List.copyOf(spareCommand);
         this.stdio = stdio;
         this.baseEnvironment = Map.copyOf(baseEnvironment);
         this.devNull = Posix.open("/dev/null", Posix.O_RDWR | Posix.O_CLOEXEC);
@@ -55,18 +58,18 @@ final class Spawner {
      * connection's descriptor; the child has its own copy.
      */
     Process spawn(Accepted connection, Map<String, String> admitted) throws IOException {
-        return start(connectionEnvironment(connection, admitted), connection.fd(), stdio == StdioMode.INOUT);
+        return start(command, connectionEnvironment(connection, admitted), connection.fd(), stdio == StdioMode.INOUT);
     }
 
     /**
-     * Starts a spare worker: the command with {@code FORKSERVER_SPARE=1}, and {@code pairEnd} (its
+     * Starts a spare worker: the spare command with {@code FORKSERVER_SPARE=1}, and {@code pairEnd} (its
      * end of a private socketpair, over which it will be handed its connection) on fd 0. The
      * caller still owns {@code pairEnd} and closes it once this returns.
      */
     Process spawnSpare(int pairEnd) throws IOException {
         Map<String, String> environment = new HashMap<>(baseEnvironment);
         environment.put(SPARE_VARIABLE, "1");
-        return start(environment, pairEnd, false);
+        return start(spareCommand, environment, pairEnd, false);
     }
 
     /**
@@ -80,8 +83,9 @@ final class Spawner {
         return variables;
     }
 
-    private Process start(Map<String, String> connectionVariables, int fd0, boolean alsoFd1) throws IOException {
-        ProcessBuilder builder = new ProcessBuilder(command)
+    private Process start(List<String> argv, Map<String, String> connectionVariables, int fd0, boolean alsoFd1)
+            throws IOException {
+        ProcessBuilder builder = new ProcessBuilder(argv)
                 .redirectInput(Redirect.INHERIT)
                 .redirectOutput(Redirect.INHERIT)
                 .redirectError(Redirect.INHERIT);

@@ -63,8 +63,8 @@ final class Supervisor {
         }
         Listener listener = Listener.bind(config.listen(), config.backlog(), config.reusePort());
         try {
-            return new Supervisor(config, log, listener, new Spawner(config.command(), config.stdio(), environment),
-                    rules);
+            Spawner spawner = new Spawner(config.command(), config.spareCommand(), config.stdio(), environment);
+            return new Supervisor(config, log, listener, spawner, rules);
         } catch (IOException | RuntimeException e) {
             listener.close();
             throw e;
