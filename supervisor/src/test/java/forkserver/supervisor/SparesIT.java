@@ -208,6 +208,27 @@ class SparesIT {
     }
 
     @Test
+    void onlyASpareLoadsTheNativeBindings() {
+        // The worker's stderr is the supervisor's: its class-loading log lands in the same lines.
+        Map<String, String> classLog = Map.of("FORKSERVER_WORKER_JAVA_OPTS", "-Xlog:class+load=info:stderr");
+        Pattern launcher = Pattern.compile("forkserver\\.worker\\.Launcher source:");
+        Pattern nativeBindings = Pattern.compile("(forkserver\\.posix\\.|java\\.lang\\.foreign\\.)\\S+ source:");
+        try (ServerProcess onDemand = ServerProcess.supervisor(classLog, "--listen", "127.0.0.1:0");
+             EchoClient client = EchoClient.connect(onDemand.awaitListening())) {
+            assertEquals("bye!", client.roundTrip("done"));
+            assertTrue(client.atEndOfStream());
+            onDemand.awaitMatch(Pattern.compile("end pid="));
+            onDemand.awaitMatch(launcher);
+            assertEquals(List.of(), onDemand.matches(nativeBindings).stream().map(Matcher::group).toList(),
+                    "an on-demand worker loads no FFM class");
+        }
+        try (ServerProcess spares = ServerProcess.supervisor(classLog, "--listen", "127.0.0.1:0", "--spares", "1")) {
+            awaitReady(spares, 1);
+            spares.awaitMatch(Pattern.compile("forkserver\\.posix\\.Posix source:"));
+        }
+    }
+
+    @Test
     void sparesNeedForkserversWorker() {
         try (ServerProcess supervisor = ServerProcess.supervisor("--listen", "127.0.0.1:0", "--spares", "2",
                 "--", "/bin/cat")) {
