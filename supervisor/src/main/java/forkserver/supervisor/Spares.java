@@ -22,21 +22,23 @@ import java.util.concurrent.TimeoutException;
  * <p>Each spare's fd 0 is its end of a private {@code socketpair(AF_UNIX, SOCK_SEQPACKET)}; the
  * supervisor keeps the other end, {@link Spare#channel}. A ready spare has sent one byte; on a
  * connection, {@link #handOff} sends it the accepted socket ({@code SCM_RIGHTS}) with the
- * variables an on-demand child would find in its environment, and closes our end. SEQPACKET
- * rather than a stream: one hand-off is one record, never split, never merged with another, so
- * the spare reads it with one {@code recvmsg}.
+ * variables an on-demand child would find in its environment, and once it acknowledges closes
+ * our end. SEQPACKET rather than a stream: one hand-off is one record, never split, never merged
+ * with another, so the spare reads it with one {@code recvmsg}.
  *
  * <p>One thread, {@code forkserver-spares}, starts the spares one at a time (it waits for each
- * to be ready before the next), and not before {@link #REFILL_DELAY} after the last hand-off:
- * a JVM starting takes a core for ~100 ms, and the connection just handed over should have it.
- * When no spare is ready the caller spawns on demand: a client never waits for a refill.
+ * to be ready before the next), and only once no connection has come for {@link #REFILL_DELAY}:
+ * a JVM starting takes a core for a good part of a second, and the connection just handed over
+ * should have it; under a load faster than that, refills would only compete with the children
+ * spawned meanwhile, so the pool waits for a pause. When no spare is ready the caller spawns on
+ * demand: a client never waits for a refill.
  */
 final class Spares {
 
     /**
-     * How long after a hand-off the replacement may start. Measured on 2 cores (README, "Spare
-     * workers"): starting it at once slowed the first echo of the connection just handed over.
-     * The property exists for bin/bench-spares, which compares the choice with 0.
+     * How long without a connection before a spare may start. Measured on 2 cores (README,
+     * "Spare workers"): starting it at once slowed the first echo of the connection just handed
+     * over. The property exists for bin/bench-spares, which compares the choice with 0.
      */
     static final Duration REFILL_DELAY = Duration.ofMillis(Long.getLong("forkserver.spares.refill-delay-ms", 150));
     /**
@@ -73,11 +75,11 @@ final class Spares {
     private final int target;
     private final Spawner spawner;
     private final EventLog log;
-    // Guards ready, all, lastHandOffNanos, stopped; the refill thread waits on it.
+    // Guards ready, all, lastConnectionNanos, stopped; the refill thread waits on it.
     private final Object lock = new Object();
     private final Deque<Spare> ready = new ArrayDeque<>(); // oldest first: the warmest
     private final List<Spare> all = new ArrayList<>(); // every spare not yet taken, for stop()
-    private long lastHandOffNanos;
+    private long lastConnectionNanos;
     private boolean stopped;
     private final Thread refiller;
 
@@ -85,7 +87,7 @@ final class Spares {
         this.target = target;
         this.spawner = spawner;
         this.log = log;
-        this.lastHandOffNanos = System.nanoTime() - REFILL_DELAY.toNanos();
+        this.lastConnectionNanos = System.nanoTime() - REFILL_DELAY.toNanos();
         this.refiller = Thread.ofPlatform().daemon().name("forkserver-spares").unstarted(this::refill);
     }
 
@@ -115,6 +117,9 @@ final class Spares {
      */
     Process handOff(Accepted connection, Map<String, String> variables) {
         byte[] message = encode(variables);
+        synchronized (lock) {
+            lastConnectionNanos = System.nanoTime(); // a spare or a spawn: either way, not quiet
+        }
         while (true) {
             Spare spare;
             synchronized (lock) {
@@ -124,7 +129,6 @@ final class Spares {
                 }
                 spare.state = State.TAKEN;
                 all.remove(spare);
-                lastHandOffNanos = System.nanoTime();
                 lock.notifyAll(); // one fewer: the refill thread counts again
             }
             try {
@@ -213,15 +217,15 @@ final class Spares {
     }
 
     /**
-     * Waits until the pool has room, the refill delay since the last hand-off has passed, and
-     * {@code backoff} too; false once stopped.
+     * Waits until the pool has room, no connection has come for the refill delay, and
+     * {@code backoff} has passed; false once stopped.
      */
     private boolean awaitRoomFor(Duration backoff) {
         long notBefore = System.nanoTime() + backoff.toNanos();
         synchronized (lock) {
             while (!stopped) {
                 long now = System.nanoTime();
-                long wait = Math.max(notBefore - now, lastHandOffNanos + REFILL_DELAY.toNanos() - now);
+                long wait = Math.max(notBefore - now, lastConnectionNanos + REFILL_DELAY.toNanos() - now);
                 if (all.size() >= target) {
                     waitOn(0);
                 } else if (wait > 0) {
