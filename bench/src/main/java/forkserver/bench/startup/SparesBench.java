@@ -176,7 +176,7 @@ public final class SparesBench {
                 .append(" sequential connections per series, interleaved, after 5 of warm-up; client: connect, send a line,")
                 .append(" read it back)\n\n");
         out.append("| series | p50 ms | p99 ms |\n| --- | ---: | ---: |\n");
-        WorkerStartupBench.row(out, "1. `--spares " + spares + "`, spares ready (refill delay 150 ms)", ready);
+        WorkerStartupBench.row(out, "1. `--spares " + spares + "`, spares ready (refill after 150 ms without a connection)", ready);
         WorkerStartupBench.row(out, "2. `--spares " + spares + "`, spares ready, refill at once (delay 0)", eager);
         WorkerStartupBench.row(out, "3. on demand (default worker, AOT cache)", onDemand);
         WorkerStartupBench.row(out, "4. fork+exec: `bin/supervisor --stdio inout -- cat`", cat);
