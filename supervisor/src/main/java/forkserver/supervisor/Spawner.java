@@ -92,6 +92,9 @@ final class Spawner {
         Map<String, String> environment = builder.environment();
         environment.clear();
         environment.putAll(baseEnvironment);
+        // Only a spare is told it is one: a worker spawned for a client, told so by an inherited
+        // variable, would wait for a hand-off on its client's socket.
+        environment.remove(SPARE_VARIABLE);
         environment.putAll(connectionVariables);
         synchronized (handOff) {
             Posix.dup2(fd0, 0);

@@ -229,6 +229,17 @@ class SparesIT {
     }
 
     @Test
+    void aWorkerSpawnedForAClientIsNeverASpare() {
+        // FORKSERVER_SPARE inherited from the supervisor's environment must not make a worker
+        // spawned for a client wait for a hand-off (or write the protocol's bytes to the client).
+        try (ServerProcess supervisor = ServerProcess.supervisor(Map.of("FORKSERVER_SPARE", "1"),
+                "--listen", "127.0.0.1:0");
+             EchoClient client = EchoClient.connect(supervisor.awaitListening())) {
+            assertEquals("plain", client.roundTrip("plain"));
+        }
+    }
+
+    @Test
     void sparesNeedForkserversWorker() {
         try (ServerProcess supervisor = ServerProcess.supervisor("--listen", "127.0.0.1:0", "--spares", "2",
                 "--", "/bin/cat")) {

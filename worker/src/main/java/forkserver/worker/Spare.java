@@ -56,6 +56,11 @@ final class Spare {
      */
     static Map<String, String> awaitConnection(Map<String, String> environment) {
         try {
+            // Before any byte is written: under inetd or a spawn fd 0 is a client, who must
+            // never read a byte of this protocol.
+            if (Posix.getsockopt(0, Posix.SOL_SOCKET, Posix.SO_DOMAIN) != Posix.AF_UNIX) {
+                throw new IllegalStateException("fd 0 is not a UNIX socket");
+            }
             warmUp(environment);
             Posix.sendByte(0, READY);
             Posix.ReceivedFd received = Posix.receiveFd(0, MAX_MESSAGE);
