@@ -259,6 +259,9 @@ final class Spares {
         Spare spare = new Spare(process, pair[0]);
         synchronized (lock) {
             all.add(spare);
+            if (stopped) {
+                process.destroy(); // started while stop() took its list: not one left behind
+            }
         }
         process.onExit().thenRun(() -> exited(spare));
         return spare;
