@@ -1,7 +1,10 @@
+import forkserver.posix.Posix;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -13,10 +16,16 @@ import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Makes the worker's AOT cache (JEP 483/514) at build time from a training run of the real
- * worker serving a real socket: bin/worker is started exactly as inetd would start it, with a
- * connected TCP socket on fd 0 (bash's /dev/tcp connects it), and this program plays an echo
- * session as the client. The JVM writes the cache when the worker exits.
+ * Makes the worker's AOT caches (JEP 483/514) at build time from training runs of the real
+ * worker serving a real socket. For the on-demand cache bin/worker is started exactly as inetd
+ * would start it, with a connected TCP socket on fd 0 (bash's /dev/tcp connects it), and this
+ * program plays an echo session as the client. For the spare cache it is started as
+ * {@code bin/supervisor --spares} starts a spare, with a socketpair on fd 0, and this program
+ * hands it a TCP connection as the supervisor does (through forkserver.posix, hence the posix
+ * jar on this program's class path). The JVM writes each cache when its worker exits.
+ *
+ * <p>Two caches, not one: a cache's classes are all loaded at start-up, and an on-demand worker
+ * must not pay for the FFM classes only a spare uses.
  *
  * <p>Run by Maven after the worker jar is packaged ({@code java worker/aot/Training.java HOME}),
  * so the cache is rebuilt whenever the jar is. The old cache is deleted first: a training run
@@ -25,15 +34,33 @@ import java.util.concurrent.TimeUnit;
 public class Training {
 
     static final String CACHE = "worker/target/forkserver-worker.aot";
+    static final String SPARE_CACHE = "worker/target/forkserver-spare.aot";
 
     public static void main(String[] args) throws Exception {
         Path home = Path.of(args.length > 0 ? args[0] : ".").toAbsolutePath().normalize();
-        Path cache = home.resolve(CACHE);
-        Path fresh = home.resolve(CACHE + ".new");
-        Path log = home.resolve(CACHE + ".log");
+        Files.deleteIfExists(home.resolve(SPARE_CACHE)); // made after the on-demand one, never with a stale one
+        train(home, CACHE, false);
+        train(home, SPARE_CACHE, true);
+    }
+
+    static void train(Path home, String cacheName, boolean spare) throws Exception {
+        Path cache = home.resolve(cacheName);
+        Path fresh = home.resolve(cacheName + ".new");
+        Path log = home.resolve(cacheName + ".log");
         Files.deleteIfExists(cache);
         Files.deleteIfExists(fresh);
 
+        if (spare) {
+            trainSpare(home, fresh, log);
+        } else {
+            trainOnDemand(home, fresh, log);
+        }
+        Files.move(fresh, cache, StandardCopyOption.ATOMIC_MOVE);
+        System.out.println("AOT cache for the worker" + (spare ? " in spare mode" : "") + ": " + cache + " ("
+                + Files.size(cache) / 1024 + " KiB)");
+    }
+
+    static void trainOnDemand(Path home, Path fresh, Path log) throws Exception {
         try (ServerSocket listener = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             listener.setSoTimeout(120_000);
             ProcessBuilder worker = new ProcessBuilder("bash", "-c",
@@ -46,17 +73,69 @@ public class Training {
                 client.setSoTimeout(120_000);
                 session(client);
             }
-            if (!process.waitFor(120, TimeUnit.SECONDS)) {
-                process.destroyForcibly();
-                throw new IllegalStateException("the training worker did not exit");
-            }
-            if (process.exitValue() != 0 || !Files.isRegularFile(fresh)) {
-                throw new IllegalStateException("the training worker failed (exit " + process.exitValue() + "): "
-                        + Files.readString(log));
-            }
+            awaitCache(process, fresh, log);
         }
-        Files.move(fresh, cache, StandardCopyOption.ATOMIC_MOVE);
-        System.out.println("AOT cache for the worker: " + cache + " (" + Files.size(cache) / 1024 + " KiB)");
+    }
+
+    /**
+     * A spare's life: started with its end of a socketpair on fd 0 (dup2'd onto our own fd 0 for
+     * the start, as the supervisor's Spawner does), ready byte, a TCP connection handed over with
+     * SCM_RIGHTS and its variables, acknowledgement, then the same session as on demand.
+     */
+    static void trainSpare(Path home, Path fresh, Path log) throws Exception {
+        int[] pair = Posix.socketpair(Posix.AF_UNIX, Posix.SOCK_SEQPACKET);
+        int savedStdin = Posix.dupCloexec(0, 3);
+        ProcessBuilder worker = new ProcessBuilder(home.resolve("bin/worker").toString())
+                .redirectInput(ProcessBuilder.Redirect.INHERIT)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectError(log.toFile());
+        worker.environment().put("FORKSERVER_SPARE", "1");
+        worker.environment().put("FORKSERVER_WORKER_JAVA_OPTS", "-XX:AOTCacheOutput=" + fresh);
+        Process process;
+        Posix.dup2(pair[1], 0);
+        try {
+            process = worker.start();
+        } finally {
+            Posix.dup2(savedStdin, 0);
+            Posix.close(savedStdin);
+            Posix.close(pair[1]);
+        }
+        int listener = Posix.socket(Posix.AF_INET, Posix.SOCK_STREAM | Posix.SOCK_CLOEXEC, 0);
+        try (Socket client = new Socket()) {
+            expect(Posix.receiveByte(pair[0]), 'R', log);
+            Posix.bind(listener, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+            Posix.listen(listener, 1);
+            client.connect(Posix.getsockname(listener), 120_000);
+            client.setSoTimeout(120_000);
+            Posix.AcceptedSocket accepted = Posix.accept(listener);
+            String facts = "TCPREMOTEIP=127.0.0.1\0TCPREMOTEPORT=" + client.getLocalPort() + "\0TCPCONNNUM=0\0";
+            Posix.sendFd(pair[0], accepted.fd(), facts.getBytes(StandardCharsets.UTF_8));
+            expect(Posix.receiveByte(pair[0]), 'A', log);
+            Posix.close(accepted.fd());
+            session(client);
+        } finally {
+            Posix.close(listener);
+            Posix.close(pair[0]);
+        }
+        awaitCache(process, fresh, log);
+    }
+
+    private static void expect(int got, char wanted, Path log) throws IOException {
+        if (got != wanted) {
+            throw new IllegalStateException("the training spare sent " + got + ", not '" + wanted + "': "
+                    + Files.readString(log));
+        }
+    }
+
+    private static void awaitCache(Process process, Path fresh, Path log) throws Exception {
+        if (!process.waitFor(120, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+            throw new IllegalStateException("the training worker did not exit");
+        }
+        if (process.exitValue() != 0 || !Files.isRegularFile(fresh)) {
+            throw new IllegalStateException("the training worker failed (exit " + process.exitValue() + "): "
+                    + Files.readString(log));
+        }
     }
 
     /** The conversation every connection has: lines, a line longer than one buffer, done. */

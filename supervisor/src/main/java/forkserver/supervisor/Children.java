@@ -57,14 +57,17 @@ final class Children {
         timers.setRemoveOnCancelPolicy(true);
     }
 
-    /** Registers a child just spawned for {@code connection}; its ticket is released at exit. */
-    void started(Process process, Accepted connection, Admission.Ticket ticket) {
+    /**
+     * Registers a child just spawned for {@code connection}, or the spare just handed it
+     * ({@code via}: "spare" or "spawn" with --spares, else null); its ticket is released at exit.
+     */
+    void started(Process process, Accepted connection, Admission.Ticket ticket, String via) {
         Child child = new Child(process, connection, ticket);
         running.put(process.pid(), child);
         LogLine.Count perSource = admission.perSourceLimit() == SourceLimits.UNLIMITED ? null
                 : new LogLine.Count(ticket.openFromSource() + 1, admission.perSourceLimit());
         log.start(process.pid(), child.remote, child.local, new LogLine.Count(running.size(), admission.limit()),
-                perSource);
+                perSource, via);
         if (maxLifetime != null) {
             child.lifetime = timers.schedule(() -> outlived(child), maxLifetime.toNanos(), TimeUnit.NANOSECONDS);
         }

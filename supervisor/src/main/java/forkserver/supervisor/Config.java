@@ -18,13 +18,17 @@ import java.util.List;
  * @param admission     who gets a child, and what happens to the others
  * @param maxLifetime   how long a child may run before it is stopped, or null
  * @param reusePort     SO_REUSEPORT: several supervisors may listen on one port
+ * @param spares        worker processes kept started and waiting for a connection (0: none)
+ * @param spareCommand  how a spare is started (the worker's command in spare mode); empty
+ *                      without spares
  */
 record Config(InetSocketAddress listen, int backlog, List<String> command, StdioMode stdio, int maxChildren,
               Duration shutdownGrace, Duration killGrace, AdmissionPolicy admission, Duration maxLifetime,
-              boolean reusePort) {
+              boolean reusePort, int spares, List<String> spareCommand) {
 
     Config {
         command = List.copyOf(command);
+        spareCommand = List.copyOf(spareCommand);
         if (command.isEmpty()) {
             throw new IllegalArgumentException("no command to run");
         }
@@ -33,6 +37,15 @@ record Config(InetSocketAddress listen, int backlog, List<String> command, Stdio
         }
         if (maxLifetime != null && maxLifetime.isZero()) {
             throw new IllegalArgumentException("--max-lifetime must be longer than 0");
+        }
+        if (spares < 0) {
+            throw new IllegalArgumentException("--spares must be 0 or more, got " + spares);
+        }
+        if (spares > 0 && spareCommand.isEmpty()) {
+            throw new IllegalArgumentException("--spares needs the worker's command in spare mode");
+        }
+        if (spares > 0 && stdio != StdioMode.IN) {
+            throw new IllegalArgumentException("--spares works with --stdio in only (forkserver's worker reads fd 0)");
         }
         if (backlog < 1) {
             throw new IllegalArgumentException("--backlog must be at least 1, got " + backlog);

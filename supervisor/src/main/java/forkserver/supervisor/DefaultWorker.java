@@ -24,15 +24,28 @@ final class DefaultWorker {
 
     /** The worker's command line, from {@code HOME/bin/worker --print-command}. */
     static List<String> command(Path home) {
+        return command(home, false);
+    }
+
+    /**
+     * The worker's command line; for a {@code spare}, the one {@code bin/worker} prints with
+     * {@code FORKSERVER_SPARE=1} (it differs by the AOT cache, trained on the hand-off).
+     */
+    static List<String> command(Path home, boolean spare) {
         Path script = home.resolve(SCRIPT);
         if (!Files.isExecutable(script)) {
             throw new IllegalArgumentException("no default worker: " + script + " is missing; give a COMMAND");
         }
         try {
-            Process process = new ProcessBuilder(script.toString(), "--print-command")
+            ProcessBuilder builder = new ProcessBuilder(script.toString(), "--print-command")
                     .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-                    .redirectError(ProcessBuilder.Redirect.INHERIT)
-                    .start();
+                    .redirectError(ProcessBuilder.Redirect.INHERIT);
+            if (spare) {
+                builder.environment().put(Spawner.SPARE_VARIABLE, "1");
+            } else {
+                builder.environment().remove(Spawner.SPARE_VARIABLE);
+            }
+            Process process = builder.start();
             byte[] output = process.getInputStream().readAllBytes();
             if (!process.waitFor(5, TimeUnit.MINUTES) || process.exitValue() != 0 || output.length == 0) {
                 process.destroyForcibly();

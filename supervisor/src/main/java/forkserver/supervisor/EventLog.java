@@ -34,14 +34,52 @@ final class EventLog {
                 .jsonOnly("address", address).jsonOnly("how", how).with("max-children", maxChildren).with("command", command));
     }
 
-    /** A child started; {@code perSource} is null without {@code --max-per-source}. */
-    void start(long pid, String remote, String local, LogLine.Count children, LogLine.Count perSource) {
+    /**
+     * A child started; {@code perSource} is null without {@code --max-per-source}; {@code via}
+     * (with {@code --spares} only, else null) says whether a spare took the connection or a
+     * process was spawned for it.
+     */
+    void start(long pid, String remote, String local, LogLine.Count children, LogLine.Count perSource, String via) {
         LogLine line = new LogLine("start").with("pid", pid).with("remote", remote).with("local", local)
                 .with("children", children);
         if (perSource != null) {
             line.with("per-source", perSource);
         }
+        if (via != null) {
+            line.with("via", via);
+        }
         emit(line);
+    }
+
+    /** A spare worker is warm and waits for a connection; {@code spares}: how many are ready now. */
+    void spareReady(long pid, Duration startup, LogLine.Count spares) {
+        emit(new LogLine("spare-ready").with("pid", pid).with("startup", startup).with("spares", spares));
+    }
+
+    /**
+     * A spare ended before it had a connection ({@code was}: starting or ready); it is replaced.
+     * {@code exitValue} is null when it would not even die.
+     */
+    void spareExit(long pid, Integer exitValue, String was, Duration age, LogLine.Count spares) {
+        LogLine line = new LogLine("spare-exit").with("pid", pid);
+        if (exitValue == null) {
+            line.with("status", "running");
+        } else if (ExitStatus.signal(exitValue) != null) {
+            line.with("signal", ExitStatus.signal(exitValue));
+        } else {
+            line.with("status", exitValue);
+        }
+        emit(line.with("was", was).with("age", age).with("spares", spares));
+    }
+
+    /** No spare could be started (no descriptors, the command cannot run); retried later. */
+    void spareFailed(String reason) {
+        emit(new LogLine("spare-failed").with("reason", reason));
+    }
+
+    /** A spare chosen for a connection did not take it; the connection goes to the next one or a new child. */
+    void handOffFailed(long pid, String remote, String reason) {
+        emit(new LogLine("handoff-failed").with("pid", pid).with("remote", remote).with("reason", reason));
     }
 
     /** A child ended; {@code reason} is why the supervisor stopped it, or null if it ended by itself. */
@@ -86,10 +124,14 @@ final class EventLog {
     }
 
     /** SIGUSR1: where things stand, and totals since start. */
-    void status(LogLine.Count children, Map<String, Integer> topSources, long accepted,
+    /** {@code spares} (ready now against --spares) is null without --spares. */
+    void status(LogLine.Count children, LogLine.Count spares, Map<String, Integer> topSources, long accepted,
                 Map<String, Long> rejected, Map<String, Long> exited) {
-        emit(new LogLine("status").with("children", children).with("top", topSources).with("accepted", accepted)
-                .with("rejected", rejected).with("exited", exited));
+        LogLine line = new LogLine("status").with("children", children);
+        if (spares != null) {
+            line.with("spares", spares);
+        }
+        emit(line.with("top", topSources).with("accepted", accepted).with("rejected", rejected).with("exited", exited));
     }
 
     void spawnFailed(String remote, String reason) {

@@ -1,7 +1,7 @@
 package forkserver.supervisor;
 
-import forkserver.supervisor.posix.ErrnoException;
-import forkserver.supervisor.posix.Posix;
+import forkserver.posix.ErrnoException;
+import forkserver.posix.Posix;
 
 import java.io.IOException;
 import java.nio.file.Files;

@@ -139,6 +139,12 @@ public final class Main implements Callable<Integer> {
                     + " client sent nothing for DURATION. Default: none.")
     private String idleTimeout;
 
+    @Option(names = "--spares", paramLabel = "N", defaultValue = "0",
+            description = "Keep N worker processes started, warm and waiting; a connection is handed to one"
+                    + " (descriptor passing) and a replacement starts after it. With no spare ready a child is"
+                    + " spawned as usual. Needs the default COMMAND (forkserver's worker). Default: ${DEFAULT-VALUE}.")
+    private int spares;
+
     @Option(names = "--reuse-port",
             description = "SO_REUSEPORT: several supervisors may listen on the same port; the kernel spreads"
                     + " connections among them.")
@@ -203,7 +209,7 @@ public final class Main implements Callable<Integer> {
         try {
             supervisor = Supervisor.open(config, inherited, environment, log);
         } catch (IOException e) {
-            String reason = e instanceof forkserver.supervisor.posix.ErrnoException errno ? errno.reason() : e.getMessage();
+            String reason = e instanceof forkserver.posix.ErrnoException errno ? errno.reason() : e.getMessage();
             String where = inherited != null ? "the socket " + inherited.how() : HostPort.format(config.listen());
             System.err.println("forkserver: cannot listen on " + where + ": " + reason);
             return EXIT_FAILURE;
@@ -251,12 +257,18 @@ public final class Main implements Callable<Integer> {
             case "inout" -> StdioMode.INOUT;
             default -> throw new IllegalArgumentException("--stdio must be 'in' or 'inout', got '" + stdio + "'");
         };
+        if (spares > 0 && !command.isEmpty()) {
+            throw new IllegalArgumentException("--spares needs forkserver's worker as COMMAND (give no COMMAND;"
+                    + " choose its handler with FORKSERVER_HANDLER): a spare must take its connection through"
+                    + " forkserver's launcher, and '" + command.getFirst() + "' is not it");
+        }
         List<String> argv = command.isEmpty()
                 ? DefaultWorker.command(DefaultWorker.home())
                 : Commands.resolve(command, environment.get("PATH"));
         return new Config(address, backlog != null ? backlog : somaxconn(), argv, mode, maxChildren,
                 duration("--shutdown-grace", shutdownGrace), duration("--kill-grace", killGrace),
-                admissionPolicy(), maxLifetime == null ? null : duration("--max-lifetime", maxLifetime), reusePort);
+                admissionPolicy(), maxLifetime == null ? null : duration("--max-lifetime", maxLifetime), reusePort,
+                spares, spares > 0 ? DefaultWorker.command(DefaultWorker.home(), true) : List.of());
     }
 
     private AdmissionPolicy admissionPolicy() {
@@ -294,7 +306,7 @@ public final class Main implements Callable<Integer> {
             privileges.drop();
             return true;
         } catch (IOException | IllegalStateException e) {
-            String reason = e instanceof forkserver.supervisor.posix.ErrnoException errno
+            String reason = e instanceof forkserver.posix.ErrnoException errno
                     ? errno.call() + ": " + errno.reason() : e.getMessage();
             System.err.println("forkserver: cannot drop privileges to"
                     + (privileges.user() != null ? " user " + privileges.user() : "")

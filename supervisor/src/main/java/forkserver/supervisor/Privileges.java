@@ -1,7 +1,7 @@
 package forkserver.supervisor;
 
-import forkserver.supervisor.posix.ErrnoException;
-import forkserver.supervisor.posix.Posix;
+import forkserver.posix.ErrnoException;
+import forkserver.posix.Posix;
 
 /**
  * {@code --user NAME} and {@code --group NAME}: the unprivileged identity the supervisor takes

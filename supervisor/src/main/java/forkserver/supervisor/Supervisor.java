@@ -1,6 +1,6 @@
 package forkserver.supervisor;
 
-import forkserver.supervisor.posix.ErrnoException;
+import forkserver.posix.ErrnoException;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -9,7 +9,8 @@ import java.util.Map;
 
 /**
  * The life of a connection, in order: the {@link Listener} accepts it once {@link Admission}
- * allows, the {@link Spawner} starts its child, {@link Children} reaps and logs it, the
+ * allows, a ready {@link Spares spare} takes it or the {@link Spawner} starts its child,
+ * {@link Children} reaps and logs it, the
  * {@link EventLog} says so. {@link #serve()} runs that loop until {@link #stop}; {@link #drain()}
  * then stops the children.
  */
@@ -28,6 +29,7 @@ final class Supervisor {
     private final Rejector rejector;
     private final Spawner spawner;
     private final Children children;
+    private final Spares spares;
     private final Totals totals = new Totals();
     private volatile String stopSignal;
 
@@ -42,6 +44,7 @@ final class Supervisor {
         this.rejector = new Rejector(policy.overLimit() == Admission.OverLimit.REJECT ? policy.rejectMessage() : null);
         this.spawner = spawner;
         this.children = new Children(admission, totals, log, config.maxLifetime(), config.killGrace());
+        this.spares = new Spares(config.spares(), spawner, log);
     }
 
     /**
@@ -64,8 +67,8 @@ final class Supervisor {
                 ? Listener.inherit(inherited)
                 : Listener.bind(config.listen(), config.backlog(), config.reusePort());
         try {
-            return new Supervisor(config, log, listener, new Spawner(config.command(), config.stdio(), environment),
-                    rules);
+            Spawner spawner = new Spawner(config.command(), config.spareCommand(), config.stdio(), environment);
+            return new Supervisor(config, log, listener, spawner, rules);
         } catch (IOException | RuntimeException e) {
             listener.close();
             throw e;
@@ -79,6 +82,7 @@ final class Supervisor {
     /** Accepts and spawns until {@link #stop} is called. */
     void serve() {
         log.listening(listener.how(), HostPort.format(address()), config.maxChildren(), String.join(" ", config.command()));
+        spares.start();
         while (admission.awaitTurn()) {
             Accepted connection;
             try {
@@ -111,8 +115,17 @@ final class Supervisor {
 
     private void spawnFor(Accepted connection, Admission.Ticket ticket) {
         Process child;
+        String via = null;
         try {
-            child = spawner.spawn(connection, ticket.environment());
+            if (spares.target() > 0) {
+                child = spares.handOff(connection, Spawner.connectionEnvironment(connection, ticket.environment()));
+                via = child != null ? "spare" : "spawn";
+            } else {
+                child = null;
+            }
+            if (child == null) {
+                child = spawner.spawn(connection, ticket.environment());
+            }
         } catch (IOException | RuntimeException e) {
             admission.release(ticket);
             log.spawnFailed(HostPort.format(connection.remote()), e.getMessage());
@@ -122,7 +135,7 @@ final class Supervisor {
             // exits, and a failed spawn must not leave the client hanging.
             connection.close();
         }
-        children.started(child, connection, ticket);
+        children.started(child, connection, ticket, via);
     }
 
     /**
@@ -142,7 +155,9 @@ final class Supervisor {
 
     /** SIGUSR1: logs the children now, the busiest sources, and the totals since start. */
     void logStatus() {
-        log.status(new LogLine.Count(admission.running(), admission.limit()), admission.topSources(STATUS_TOP_SOURCES),
+        log.status(new LogLine.Count(admission.running(), admission.limit()),
+                spares.target() > 0 ? new LogLine.Count(spares.ready(), spares.target()) : null,
+                admission.topSources(STATUS_TOP_SOURCES),
                 totals.accepted(), totals.rejectedByReason(), totals.exitedByStatus());
     }
 
@@ -162,6 +177,7 @@ final class Supervisor {
      */
     int drain() throws IOException {
         log.stopping(stopSignal, children.count(), config.shutdownGrace());
+        spares.stop(config.killGrace()); // idle: nothing to drain
         int leftBehind = children.stopAll(config.shutdownGrace(), config.killGrace());
         listener.close();
         log.stopped(leftBehind);

@@ -1,5 +1,6 @@
 package forkserver.supervisor;
 
+import forkserver.testkit.Descriptors;
 import forkserver.testkit.EchoClient;
 import forkserver.testkit.FdListing;
 import forkserver.testkit.ServerProcess;
@@ -7,20 +8,15 @@ import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
-import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** A child holds its own connection and stdio, and no other socket: not the listener, not another client's. */
 class DescriptorsIT {
-
 
     @Test
     void aWorkerHoldsOnlyItsConnectionAndStdio() throws IOException {
@@ -30,14 +26,14 @@ class DescriptorsIT {
             assertEquals("a", first.roundTrip("a"));
             assertEquals("b", second.roundTrip("b"));
             for (EchoClient client : List.of(first, second)) {
-                Map<Integer, String> fds = descriptors(supervisor.awaitChildPidOf(client.localPort()));
+                Map<Integer, String> fds = Descriptors.of(supervisor.awaitChildPidOf(client.localPort()));
                 String connection = fds.get(0);
                 assertTrue(connection.startsWith("socket:"), "fd 0 is the connection: " + fds);
                 // The JVM opens files of its own (its modules image, the jar, /dev/null), a copy of
                 // fd 0 (System.inheritedChannel) and a UNIX socket of its own (NIO's pre-close
                 // descriptor). What it must not hold is any other TCP socket: another client's
                 // connection or the listening socket.
-                Set<String> tcp = tcpSocketInodes();
+                Set<String> tcp = Descriptors.tcpSocketInodes();
                 fds.forEach((fd, target) -> {
                     if (tcp.contains(target)) {
                         assertEquals(connection, target, "fd " + fd + " is another TCP socket: " + fds);
@@ -62,32 +58,5 @@ class DescriptorsIT {
             assertTrue(fds.get(0).startsWith("socket:"));
             assertTrue(fds.get(2).startsWith("pipe:"), "stderr is the supervisor's: " + fds);
         }
-    }
-
-    /** Every TCP socket of the machine, as {@code socket:[inode]} like /proc/PID/fd shows them. */
-    private static Set<String> tcpSocketInodes() throws IOException {
-        Set<String> inodes = new HashSet<>();
-        for (String table : new String[] {"/proc/net/tcp", "/proc/net/tcp6"}) {
-            List<String> lines = Files.readAllLines(Path.of(table));
-            for (String line : lines.subList(1, lines.size())) {
-                String[] fields = line.trim().split("\\s+");
-                inodes.add("socket:[" + fields[9] + "]");
-            }
-        }
-        return inodes;
-    }
-
-    private static Map<Integer, String> descriptors(long pid) throws IOException {
-        Map<Integer, String> fds = new TreeMap<>();
-        try (var entries = Files.list(Path.of("/proc", Long.toString(pid), "fd"))) {
-            for (Path entry : entries.toList()) {
-                try {
-                    fds.put(Integer.parseInt(entry.getFileName().toString()), Files.readSymbolicLink(entry).toString());
-                } catch (IOException e) {
-                    // closed between listing and reading
-                }
-            }
-        }
-        return fds;
     }
 }

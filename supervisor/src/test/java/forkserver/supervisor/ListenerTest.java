@@ -1,6 +1,6 @@
 package forkserver.supervisor;
 
-import forkserver.supervisor.posix.Posix;
+import forkserver.posix.Posix;
 import org.junit.jupiter.api.Test;
 
 import java.lang.reflect.Field;

@@ -9,7 +9,8 @@ import java.util.Map;
 /**
  * The worker's entry point: takes the connection on fd 0 with {@link System#inheritedChannel()}
  * and runs a handler on it, as under inetd ({@code nowait}), systemd ({@code Accept=yes}) or
- * forkserver's supervisor.
+ * forkserver's supervisor. With {@code FORKSERVER_SPARE=1} it first waits, warm, for the
+ * supervisor to hand it its connection ({@link Spare}).
  *
  * <p>Usage: {@code Launcher [HANDLER]}, HANDLER being {@code echo} (the default) or the name of a
  * class that implements {@link Handler}; {@code FORKSERVER_HANDLER} names it when no argument
@@ -34,9 +35,14 @@ public final class Launcher {
     }
 
     public static void main(String[] args) throws IOException {
-        String handler = args.length > 0 ? args[0] : System.getenv("FORKSERVER_HANDLER");
+        Map<String, String> environment = System.getenv();
+        if (Spare.MODE.equals(environment.get("FORKSERVER_SPARE"))) {
+            // Started before its connection: waits for the supervisor to hand it over onto fd 0.
+            environment = Spare.awaitConnection(environment);
+        }
+        String handler = args.length > 0 ? args[0] : environment.get("FORKSERVER_HANDLER");
         Channel inherited = System.inheritedChannel();
-        String idleTimeout = System.getenv("FORKSERVER_IDLE_TIMEOUT");
+        String idleTimeout = environment.get("FORKSERVER_IDLE_TIMEOUT");
         IdleTimeoutChannel watched = null;
         if (idleTimeout != null && inherited instanceof SocketChannel channel && channel.isConnected()) {
             try {
@@ -47,7 +53,7 @@ public final class Launcher {
             }
             inherited = watched;
         }
-        int status = serve(inherited, handler, System.getenv(), System.err);
+        int status = serve(inherited, handler, environment, System.err);
         if (watched != null && watched.expired()) {
             status = EXIT_IDLE;
         }

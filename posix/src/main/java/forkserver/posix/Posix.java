@@ -1,4 +1,4 @@
-package forkserver.supervisor.posix;
+package forkserver.posix;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -13,6 +13,7 @@ import java.net.InetSocketAddress;
 import java.util.Arrays;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
@@ -30,9 +31,11 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
  */
 public final class Posix {
 
+    public static final int AF_UNIX = 1;
     public static final int AF_INET = 2;
     public static final int AF_INET6 = 10;
     public static final int SOCK_STREAM = 1;
+    public static final int SOCK_SEQPACKET = 5;
     public static final int SOCK_NONBLOCK = 0x800;
     public static final int SOCK_CLOEXEC = 0x80000;
     public static final int SOL_SOCKET = 1;
@@ -55,6 +58,10 @@ public final class Posix {
     public static final short POLLIN = 1;
     public static final int MSG_DONTWAIT = 0x40;
     public static final int MSG_NOSIGNAL = 0x4000;
+    public static final int MSG_TRUNC = 0x20;
+    public static final int MSG_CTRUNC = 0x8;
+    public static final int MSG_CMSG_CLOEXEC = 0x40000000;
+    public static final int SCM_RIGHTS = 1;
     public static final int SHUT_WR = 1;
 
     public static final int EINTR = 4;
@@ -64,6 +71,9 @@ public final class Posix {
     public static final int ENOBUFS = 105;
     public static final int ENOMEM = 12;
     public static final int ECONNABORTED = 103;
+    public static final int EPIPE = 32;
+    public static final int ECONNRESET = 104;
+    public static final int ECONNREFUSED = 111;
 
     private static final Linker LINKER = Linker.nativeLinker();
     private static final SymbolLookup LIBC = LINKER.defaultLookup();
@@ -115,6 +125,15 @@ public final class Posix {
     // ssize_t recv(int fd, void *buffer, size_t length, int flags);
     private static final MethodHandle RECV =
             capturing("recv", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
+    // int socketpair(int domain, int type, int protocol, int fds[2]);
+    private static final MethodHandle SOCKETPAIR =
+            capturing("socketpair", JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
+    // ssize_t sendmsg(int fd, const struct msghdr *message, int flags);
+    private static final MethodHandle SENDMSG =
+            capturing("sendmsg", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
+    // ssize_t recvmsg(int fd, struct msghdr *message, int flags);
+    private static final MethodHandle RECVMSG =
+            capturing("recvmsg", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
     // int shutdown(int fd, int how);
     private static final MethodHandle SHUTDOWN = capturing("shutdown", JAVA_INT, JAVA_INT, JAVA_INT);
     // struct passwd *getpwnam(const char *name);  (NULL: no such user, or the lookup failed)
@@ -315,6 +334,100 @@ public final class Posix {
                 result = (long) RECV.invokeExact(state, fd, buffer, buffer.byteSize(), MSG_DONTWAIT);
             } while (result > 0 && ++rounds < 64);
             return result < 0 && (errno(state) == EAGAIN || errno(state) == EINTR) ? 0 : check("recv", (int) Math.min(result, 0), state);
+        });
+    }
+
+    /**
+     * {@code socketpair(domain, type | SOCK_CLOEXEC, 0)}: two connected descriptors, both
+     * close-on-exec, that no other process can reach (no address, no path).
+     */
+    public static int[] socketpair(int domain, int type) throws ErrnoException {
+        return call((arena, state) -> {
+            MemorySegment fds = arena.allocate(JAVA_INT, 2);
+            check("socketpair", (int) SOCKETPAIR.invokeExact(state, domain, type | SOCK_CLOEXEC, 0, fds), state);
+            return new int[] {fds.getAtIndex(JAVA_INT, 0), fds.getAtIndex(JAVA_INT, 1)};
+        });
+    }
+
+    /**
+     * {@code sendmsg(socket, {body, SCM_RIGHTS: fd}, MSG_NOSIGNAL)}: passes a copy of {@code fd}
+     * to the process at the other end of {@code socket}, with {@code body} as the message's
+     * bytes. A peer that is gone fails with EPIPE or ECONNRESET, never a SIGPIPE; the caller
+     * still owns {@code fd}.
+     */
+    public static void sendFd(int socket, int fd, byte[] body) throws ErrnoException {
+        call((arena, state) -> {
+            MemorySegment message = Msghdr.allocate(arena, arena.allocateFrom(JAVA_BYTE, body),
+                    Msghdr.rights(arena, fd));
+            long sent;
+            do {
+                sent = (long) SENDMSG.invokeExact(state, socket, message, MSG_NOSIGNAL);
+            } while (sent < 0 && errno(state) == EINTR);
+            check("sendmsg", (int) Math.min(sent, 0), state);
+            if (sent != body.length) {
+                // SOCK_SEQPACKET sends a record whole or not at all.
+                throw new IllegalStateException("sendmsg sent " + sent + " of " + body.length + " bytes");
+            }
+            return 0;
+        });
+    }
+
+    /** What {@link #receiveFd} received: a descriptor (-1 when none came) and the message's bytes. */
+    public record ReceivedFd(int fd, byte[] body) {
+    }
+
+    /**
+     * {@code recvmsg(socket, ..., MSG_CMSG_CLOEXEC)}: waits for one message of at most
+     * {@code maxBody} bytes and the descriptor it carries, which arrives close-on-exec (no
+     * window where an exec could leak it). Returns null at end of file (the sender closed its end).
+     */
+    public static ReceivedFd receiveFd(int socket, int maxBody) throws ErrnoException {
+        return call((arena, state) -> {
+            MemorySegment body = arena.allocate(maxBody);
+            MemorySegment control = arena.allocate(Msghdr.RIGHTS_SPACE, 8);
+            MemorySegment message = Msghdr.allocate(arena, body, control);
+            long received;
+            do {
+                received = (long) RECVMSG.invokeExact(state, socket, message, MSG_CMSG_CLOEXEC);
+            } while (received < 0 && errno(state) == EINTR);
+            check("recvmsg", (int) Math.min(received, 0), state);
+            int fd = Msghdr.receivedFd(message, control);
+            if (received == 0 && fd < 0) {
+                return null;
+            }
+            if ((Msghdr.flags(message) & (MSG_TRUNC | MSG_CTRUNC)) != 0) {
+                if (fd >= 0) {
+                    int ignored = (int) CLOSE.invokeExact(state, fd);
+                }
+                throw new IllegalStateException("recvmsg: the message was longer than " + maxBody
+                        + " bytes or carried more than one descriptor");
+            }
+            return new ReceivedFd(fd, body.asSlice(0, received).toArray(JAVA_BYTE));
+        });
+    }
+
+    /** Writes one byte, waiting if need be; a peer that is gone fails with EPIPE, never a SIGPIPE. */
+    public static void sendByte(int socket, byte value) throws ErrnoException {
+        call((arena, state) -> {
+            long sent;
+            do {
+                sent = (long) SEND.invokeExact(state, socket, arena.allocateFrom(JAVA_BYTE, value),
+                        1L, MSG_NOSIGNAL);
+            } while (sent < 0 && errno(state) == EINTR);
+            return check("send", (int) Math.min(sent, 0), state);
+        });
+    }
+
+    /** Waits for one byte: returns it (0 to 255), or -1 at end of file. */
+    public static int receiveByte(int socket) throws ErrnoException {
+        return call((arena, state) -> {
+            MemorySegment buffer = arena.allocate(1);
+            long received;
+            do {
+                received = (long) RECV.invokeExact(state, socket, buffer, 1L, 0);
+            } while (received < 0 && errno(state) == EINTR);
+            check("recv", (int) Math.min(received, 0), state);
+            return received == 0 ? -1 : Byte.toUnsignedInt(buffer.get(JAVA_BYTE, 0));
         });
     }
 

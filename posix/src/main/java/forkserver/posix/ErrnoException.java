@@ -1,4 +1,4 @@
-package forkserver.supervisor.posix;
+package forkserver.posix;
 
 import java.io.IOException;
 

@@ -1,4 +1,4 @@
-package forkserver.supervisor.posix;
+package forkserver.posix;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

@@ -1,0 +1,343 @@
+package forkserver.bench.startup;
+
+import java.io.BufferedReader;
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * What {@code --spares} buys (issue 7), side by side in one run, as a Markdown report:
+ *
+ * <ol>
+ *   <li>first echo (connect → first echoed line) with N spares ready (the supervisor's status
+ *       line says N/N before each connection), with the refill delay the supervisor ships;</li>
+ *   <li>the same with the replacement started at once (refill delay 0), to show the choice;</li>
+ *   <li>on demand: the default worker spawned per connection;</li>
+ *   <li>fork+exec baselines with the same client: {@code bin/supervisor --stdio inout -- cat}, and
+ *       {@code tcpserver 127.0.0.1 PORT cat} when ucspi-tcp is installed;</li>
+ *   <li>bursts of N simultaneous connections with N spares ready, against (1)'s median;</li>
+ *   <li>back to back: connections one after the other without waiting for refills (a load above
+ *       the refill rate), spares against on demand;</li>
+ *   <li>PSS and RSS of an idle spare.</li>
+ * </ol>
+ *
+ * The sequential series are interleaved (1 2 3 4 ...), so drift of a shared machine hits them
+ * alike. Usage: {@code SparesBench HOME [CONNECTIONS [SPARES]]}.
+ */
+public final class SparesBench {
+
+    private static final Pattern LISTENING = Pattern.compile("listening on ([0-9.]+):(\\d+)");
+    private static final Pattern STATUS_SPARES = Pattern.compile("status .*spares=(\\d+)/(\\d+)");
+
+    public static void main(String[] args) throws Exception {
+        Path home = Path.of(args.length > 0 ? args[0] : ".").toAbsolutePath().normalize();
+        int connections = args.length > 1 ? Integer.parseInt(args[1]) : 50;
+        int spares = args.length > 2 ? Integer.parseInt(args[2]) : 4;
+        String tcpserver = List.of("/usr/bin/tcpserver", "/usr/local/bin/tcpserver").stream()
+                .filter(p -> Files.isExecutable(Path.of(p))).findFirst().orElse(null);
+
+        try (Server ready = Server.supervisor(home, "", "--spares", "" + spares);
+             Server eager = Server.supervisor(home, "-Dforkserver.spares.refill-delay-ms=0", "--spares", "" + spares);
+             Server onDemand = Server.supervisor(home, "");
+             Server cat = Server.supervisor(home, "", "--stdio", "inout", "--", "cat");
+             Server ucspi = tcpserver == null ? null : Server.tcpserver(tcpserver)) {
+            ready.awaitSpares(spares);
+            eager.awaitSpares(spares);
+            for (int i = 0; i < 5; i++) { // warm-up: page cache, the supervisors' JIT
+                ready.awaitSpares(spares);
+                firstLine(ready.address);
+                eager.awaitSpares(spares);
+                firstLine(eager.address);
+                firstLine(onDemand.address);
+                firstLine(cat.address);
+                if (ucspi != null) {
+                    firstLine(ucspi.address);
+                }
+            }
+            double[] readyMs = new double[connections];
+            double[] eagerMs = new double[connections];
+            double[] onDemandMs = new double[connections];
+            double[] catMs = new double[connections];
+            double[] ucspiMs = new double[connections];
+            for (int i = 0; i < connections; i++) {
+                ready.awaitSpares(spares);
+                readyMs[i] = firstLine(ready.address);
+                eager.awaitSpares(spares);
+                eagerMs[i] = firstLine(eager.address);
+                onDemandMs[i] = firstLine(onDemand.address);
+                catMs[i] = firstLine(cat.address);
+                if (ucspi != null) {
+                    ucspiMs[i] = firstLine(ucspi.address);
+                }
+                if (i % 10 == 9) {
+                    System.err.printf("\r%d/%d connections", i + 1, connections);
+                }
+            }
+            System.err.println();
+
+            int rounds = 10;
+            double[] burstMs = new double[rounds * spares];
+            double[] burstMax = new double[rounds];
+            for (int round = 0; round < rounds; round++) {
+                ready.awaitSpares(spares);
+                double[] burst = burst(ready.address, spares);
+                System.arraycopy(burst, 0, burstMs, round * spares, spares);
+                burstMax[round] = max(burst);
+            }
+
+            int backToBack = Math.max(20, spares * 5);
+            ready.awaitSpares(spares);
+            double[] sparesBackToBack = new double[backToBack];
+            for (int i = 0; i < backToBack; i++) {
+                sparesBackToBack[i] = firstLine(ready.address);
+            }
+            double[] onDemandBackToBack = new double[backToBack];
+            for (int i = 0; i < backToBack; i++) {
+                onDemandBackToBack[i] = firstLine(onDemand.address);
+            }
+
+            ready.awaitSpares(spares);
+            long[] idle = ready.idleSpareMemoryKib();
+
+            report(connections, spares, tcpserver != null, readyMs, eagerMs, onDemandMs, catMs, ucspiMs,
+                    burstMs, burstMax, sparesBackToBack, onDemandBackToBack, idle, ready.supervisorPssKib());
+        }
+    }
+
+    /** Milliseconds from connect to the first line echoed back; then the connection is closed. */
+    static double firstLine(InetSocketAddress server) throws IOException {
+        long start = System.nanoTime();
+        try (Socket socket = new Socket()) {
+            socket.setSoTimeout(30_000);
+            socket.connect(server, 10_000);
+            socket.getOutputStream().write("hello\n".getBytes(StandardCharsets.UTF_8));
+            BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
+            String echo = in.readLine();
+            double millis = (System.nanoTime() - start) / 1e6;
+            if (!"hello".equals(echo)) {
+                throw new IllegalStateException("expected hello, got " + echo + " from " + server);
+            }
+            return millis;
+        }
+    }
+
+    /** {@code count} clients connect at the same moment; each one's first-echo milliseconds. */
+    static double[] burst(InetSocketAddress server, int count) throws Exception {
+        ExecutorService clients = Executors.newFixedThreadPool(count);
+        try {
+            CountDownLatch go = new CountDownLatch(1);
+            List<Future<Double>> results = new ArrayList<>();
+            for (int i = 0; i < count; i++) {
+                results.add(clients.submit(() -> {
+                    go.await();
+                    return firstLine(server);
+                }));
+            }
+            go.countDown();
+            double[] millis = new double[count];
+            for (int i = 0; i < count; i++) {
+                millis[i] = results.get(i).get(60, TimeUnit.SECONDS);
+            }
+            return millis;
+        } finally {
+            clients.shutdownNow();
+        }
+    }
+
+    static void report(int n, int spares, boolean haveTcpserver, double[] ready, double[] eager, double[] onDemand,
+                       double[] cat, double[] ucspi, double[] burst, double[] burstMax, double[] sparesB2b,
+                       double[] onDemandB2b, long[] idle, long supervisorPss) throws IOException {
+        double readyP50 = WorkerStartupBench.percentile(ready, 50);
+        double baseline = WorkerStartupBench.percentile(haveTcpserver ? ucspi : cat, 50);
+        StringBuilder out = new StringBuilder();
+        out.append("## Spare workers: measured ").append(LocalDate.now()).append("\n\n");
+        out.append("Machine: ").append(WorkerStartupBench.machine()).append("  \n");
+        out.append("Command: `bin/bench-spares ").append(n).append(' ').append(spares).append("` (").append(n)
+                .append(" sequential connections per series, interleaved, after 5 of warm-up; client: connect, send a line,")
+                .append(" read it back)\n\n");
+        out.append("| series | p50 ms | p99 ms |\n| --- | ---: | ---: |\n");
+        WorkerStartupBench.row(out, "1. `--spares " + spares + "`, spares ready (refill after 150 ms without a connection)", ready);
+        WorkerStartupBench.row(out, "2. `--spares " + spares + "`, spares ready, refill at once (delay 0)", eager);
+        WorkerStartupBench.row(out, "3. on demand (default worker, AOT cache)", onDemand);
+        WorkerStartupBench.row(out, "4. fork+exec: `bin/supervisor --stdio inout -- cat`", cat);
+        if (haveTcpserver) {
+            WorkerStartupBench.row(out, "5. fork+exec: `tcpserver 127.0.0.1 PORT cat`", ucspi);
+        }
+        out.append(String.format(Locale.ROOT, "%nRatios of medians: (1)/(%s) = **%.2f** (target ≤ 1.5); (3)/(1) = **%.1f**.%n%n",
+                haveTcpserver ? "5" : "4", readyP50 / baseline, WorkerStartupBench.percentile(onDemand, 50) / readyP50));
+        out.append(String.format(Locale.ROOT,
+                "Bursts of %d simultaneous connections with %d spares ready (%d rounds): first echo p50 %.1f ms,"
+                        + " slowest of a burst: median %.1f ms, worst %.1f ms = **%.2f ×** (1)'s p50 (target ≤ 3).%n%n",
+                spares, spares, burstMax.length, WorkerStartupBench.percentile(burst, 50),
+                WorkerStartupBench.percentile(burstMax, 50), max(burstMax), max(burstMax) / readyP50));
+        out.append(String.format(Locale.ROOT,
+                "Back to back (%d connections, no pause: above the refill rate): p50 %.1f ms with spares, %.1f ms on demand.%n%n",
+                sparesB2b.length, WorkerStartupBench.percentile(sparesB2b, 50), WorkerStartupBench.percentile(onDemandB2b, 50)));
+        out.append(String.format(Locale.ROOT,
+                "Idle spare: PSS %.1f MiB, RSS %.1f MiB (mean of %d); supervisor PSS %.1f MiB.%n",
+                idle[0] / 1024.0 / idle[2], idle[1] / 1024.0 / idle[2], idle[2], supervisorPss / 1024.0));
+        System.out.print(out);
+    }
+
+    static double max(double[] values) {
+        double max = 0;
+        for (double value : values) {
+            max = Math.max(max, value);
+        }
+        return max;
+    }
+
+    /** A server process on a loopback port, its log kept; closing it stops it and its children. */
+    static final class Server implements AutoCloseable {
+        final Process process;
+        final InetSocketAddress address;
+        final List<String> log = new CopyOnWriteArrayList<>();
+
+        private Server(Process process, InetSocketAddress address) {
+            this.process = process;
+            this.address = address;
+        }
+
+        /** bin/supervisor on a free port; {@code javaOptions} for the supervisor's own JVM. */
+        static Server supervisor(Path home, String javaOptions, String... options) throws IOException {
+            List<String> argv = new ArrayList<>(List.of(home.resolve("bin/supervisor").toString(), "-l", "127.0.0.1:0",
+                    "--shutdown-grace", "0s", "--kill-grace", "2s"));
+            argv.addAll(List.of(options));
+            ProcessBuilder builder = new ProcessBuilder(argv).redirectInput(new File("/dev/null"))
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD);
+            builder.environment().put("FORKSERVER_JAVA_OPTS", javaOptions);
+            Process process = builder.start();
+            BufferedReader log = new BufferedReader(new InputStreamReader(process.getErrorStream(), StandardCharsets.UTF_8));
+            for (String line; (line = log.readLine()) != null; ) {
+                Matcher m = LISTENING.matcher(line);
+                if (m.find()) {
+                    Server server = new Server(process, new InetSocketAddress(InetAddress.getByName(m.group(1)),
+                            Integer.parseInt(m.group(2))));
+                    server.keepReading(log);
+                    return server;
+                }
+            }
+            throw new IllegalStateException("bin/supervisor exited without listening");
+        }
+
+        /** ucspi-tcp's tcpserver running cat, on a port that was free a moment ago. */
+        static Server tcpserver(String tcpserver) throws IOException, InterruptedException {
+            int port;
+            try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+                port = probe.getLocalPort();
+            }
+            Process process = new ProcessBuilder(tcpserver, "-R", "-H", "-l", "localhost", "127.0.0.1", "" + port, "cat")
+                    .redirectInput(new File("/dev/null")).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                    .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            InetSocketAddress address = new InetSocketAddress(InetAddress.getLoopbackAddress(), port);
+            for (int attempt = 0; attempt < 100; attempt++) {
+                try (Socket probe = new Socket()) {
+                    probe.connect(address, 1_000);
+                    return new Server(process, address);
+                } catch (IOException notYet) {
+                    Thread.sleep(50); // bench only: tcpserver says nothing when it is listening
+                }
+            }
+            process.destroyForcibly();
+            throw new IllegalStateException("tcpserver did not listen on " + address);
+        }
+
+        private void keepReading(BufferedReader reader) {
+            Thread.ofPlatform().daemon().start(() -> {
+                try {
+                    for (String line; (line = reader.readLine()) != null; ) {
+                        log.add(line);
+                    }
+                } catch (IOException ignored) {
+                    // the supervisor is gone
+                }
+            });
+        }
+
+        /** Asks for status lines (SIGUSR1) until one says {@code spares=N/N}. */
+        void awaitSpares(int spares) throws Exception {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+            while (System.nanoTime() < deadline) {
+                int seen = log.size();
+                new ProcessBuilder("kill", "-USR1", Long.toString(process.pid())).start().waitFor();
+                for (int wait = 0; wait < 200 && statusAfter(seen) == null; wait++) {
+                    Thread.sleep(5);
+                }
+                Matcher status = statusAfter(seen);
+                if (status != null && Integer.parseInt(status.group(1)) == spares) {
+                    return;
+                }
+                Thread.sleep(20);
+            }
+            throw new IllegalStateException("spares not ready in 120 s: " + log);
+        }
+
+        private Matcher statusAfter(int index) {
+            for (int i = index; i < log.size(); i++) {
+                Matcher m = STATUS_SPARES.matcher(log.get(i));
+                if (m.find()) {
+                    return m;
+                }
+            }
+            return null;
+        }
+
+        /** {total PSS KiB, total RSS KiB, count} of the idle spares (children holding no connection). */
+        long[] idleSpareMemoryKib() throws IOException {
+            long pss = 0;
+            long rss = 0;
+            long count = 0;
+            for (ProcessHandle child : process.children().toList()) {
+                pss += WorkerStartupBench.smaps(child.pid(), "Pss:");
+                rss += WorkerStartupBench.smaps(child.pid(), "Rss:");
+                count++;
+            }
+            return new long[] {pss, rss, Math.max(count, 1)};
+        }
+
+        long supervisorPssKib() throws IOException {
+            return WorkerStartupBench.smaps(process.pid(), "Pss:");
+        }
+
+        @Override
+        public void close() {
+            List<ProcessHandle> family = new ArrayList<>(process.descendants().toList());
+            process.destroy();
+            try {
+                if (!process.waitFor(20, TimeUnit.SECONDS)) {
+                    process.destroyForcibly();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            family.forEach(ProcessHandle::destroyForcibly);
+        }
+    }
+
+    private SparesBench() {
+    }
+
+    static {
+        Locale.setDefault(Locale.ROOT);
+    }
+}

@@ -1,0 +1,139 @@
+package forkserver.worker;
+
+import forkserver.posix.ErrnoException;
+import forkserver.posix.Posix;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Spare mode ({@code FORKSERVER_SPARE=1}, set by the supervisor's {@code --spares}): the worker
+ * is started before its connection exists, warms the path the connection will take, and then
+ * waits for the connection to be handed to it.
+ *
+ * <p>fd 0 is then not a client but this process's end of a private {@code socketpair}
+ * (AF_UNIX, SOCK_SEQPACKET) whose other end the supervisor holds. The conversation on it:
+ * <ol>
+ *   <li>the spare sends one byte, {@link #READY}, once warm;</li>
+ *   <li>the supervisor sends one message: the accepted TCP socket as {@code SCM_RIGHTS}, and as
+ *       its bytes the variables an on-demand child would have found in its environment
+ *       ({@code NAME=VALUE}, each ended by a NUL byte; UTF-8);</li>
+ *   <li>the spare answers {@link #ACKNOWLEDGED} before it reads a byte of the connection; only
+ *       then does the supervisor close its copy (a spare that died with the message unread has
+ *       taken nothing: the supervisor gives the connection to another process);</li>
+ *   <li>the spare {@code dup2}s the socket onto fd 0 (which closes its end of the pair) and from
+ *       there on is exactly an on-demand worker: {@link System#inheritedChannel()} takes fd 0.</li>
+ * </ol>
+ * End of file instead of a message means the supervisor stopped this idle spare: exit 0, quietly.
+ *
+ * <p>Only loaded in spare mode: it pulls in {@link Posix} and the FFM API, which an on-demand
+ * worker never loads.
+ */
+final class Spare {
+
+    /** The value of {@code FORKSERVER_SPARE} that selects spare mode. */
+    static final String MODE = "1";
+    /** What the spare sends once it is ready for its connection, and once it holds it. */
+    static final byte READY = 'R';
+    static final byte ACKNOWLEDGED = 'A';
+    /** The longest hand-off message taken: the connection's variables and a rule's. */
+    static final int MAX_MESSAGE = 64 * 1024;
+
+    private Spare() {
+    }
+
+    /**
+     * Warms up, says ready, and waits for the connection: returns with the connection on fd 0
+     * and {@code environment} overlaid with the connection's variables. Exits the process when
+     * the supervisor closes the pair first (0) or the hand-off is not what it should be (2).
+     */
+    static Map<String, String> awaitConnection(Map<String, String> environment) {
+        try {
+            // Before any byte is written: under inetd or a spawn fd 0 is a client, who must
+            // never read a byte of this protocol.
+            if (Posix.getsockopt(0, Posix.SOL_SOCKET, Posix.SO_DOMAIN) != Posix.AF_UNIX) {
+                throw new IllegalStateException("fd 0 is not a UNIX socket");
+            }
+            warmUp(environment);
+            Posix.sendByte(0, READY);
+            Posix.ReceivedFd received = Posix.receiveFd(0, MAX_MESSAGE);
+            if (received == null) {
+                System.exit(Launcher.EXIT_OK);
+            }
+            if (received.fd() < 0) {
+                System.err.println("forkserver worker: spare: the hand-off carried no descriptor");
+                System.exit(Launcher.EXIT_USAGE);
+            }
+            try {
+                Posix.sendByte(0, ACKNOWLEDGED);
+            } catch (ErrnoException e) {
+                // The supervisor gave up waiting for us and stops us; nothing to serve.
+                System.exit(Launcher.EXIT_OK);
+            }
+            // Onto fd 0, where System.inheritedChannel() looks; the received copy (close-on-exec,
+            // so never inherited by anything this handler runs) is closed right after.
+            Posix.dup2(received.fd(), 0);
+            Posix.close(received.fd());
+            Map<String, String> overlaid = new HashMap<>(environment);
+            overlaid.putAll(variables(received.body()));
+            return overlaid;
+        } catch (ErrnoException | RuntimeException e) {
+            System.err.println("forkserver worker: spare mode needs fd 0 to be the supervisor's socketpair"
+                    + " (bin/supervisor --spares sets FORKSERVER_SPARE): " + e.getMessage());
+            System.exit(Launcher.EXIT_USAGE);
+            throw new AssertionError(e);
+        }
+    }
+
+    /** The hand-off message's variables: {@code NAME=VALUE\0...}. */
+    static Map<String, String> variables(byte[] body) {
+        Map<String, String> variables = new HashMap<>();
+        for (String pair : new String(body, StandardCharsets.UTF_8).split("\0")) {
+            int equals = pair.indexOf('=');
+            if (equals > 0) {
+                variables.put(pair.substring(0, equals), pair.substring(equals + 1));
+            }
+        }
+        return variables;
+    }
+
+    /**
+     * Runs, before the connection exists, what its first milliseconds would otherwise pay for:
+     * the FFM downcalls of the hand-off (their first call links and spins classes), and the NIO
+     * socket classes with the echo handler over a private loopback connection. A failure here
+     * only costs speed later.
+     */
+    private static void warmUp(Map<String, String> environment) throws ErrnoException {
+        int[] pair = Posix.socketpair(Posix.AF_UNIX, Posix.SOCK_SEQPACKET);
+        int scratch = Posix.open("/dev/null", Posix.O_RDWR | Posix.O_CLOEXEC);
+        try {
+            Posix.sendFd(pair[0], scratch, "PROTO=TCP\0".getBytes(StandardCharsets.UTF_8));
+            Posix.ReceivedFd received = Posix.receiveFd(pair[1], MAX_MESSAGE);
+            Posix.dup2(received.fd(), scratch);
+            Posix.close(received.fd());
+            variables(received.body());
+        } finally {
+            Posix.close(scratch);
+            Posix.close(pair[0]);
+            Posix.close(pair[1]);
+        }
+        InetSocketAddress loopback = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
+        try (ServerSocketChannel server = ServerSocketChannel.open().bind(loopback, 1);
+             SocketChannel client = SocketChannel.open(server.getLocalAddress());
+             SocketChannel served = server.accept()) {
+            // Both lines fit in the socket buffers: the session runs to its end on this thread.
+            client.write(ByteBuffer.wrap("warm\ndone\n".getBytes(StandardCharsets.US_ASCII)));
+            new EchoHandler().serve(new Connection(served, environment));
+            served.shutdownOutput();
+        } catch (IOException e) {
+            // No loopback, or no port free: the first connection pays for these classes instead.
+        }
+    }
+}
