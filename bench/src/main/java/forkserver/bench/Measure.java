@@ -90,10 +90,12 @@ final class Measure {
             progress.phase(model.name(), "warm-up, then " + work.sessions() + " sequential sessions");
             for (int i = 0; i < work.warmup(); i++) {
                 Session.run(server.address(), "warm-up " + i);
+                pause(model.pace().toMillis());
             }
             List<Long> firstEchoes = new ArrayList<>();
             for (int i = 0; i < work.sessions(); i++) {
                 firstEchoes.add(Session.run(server.address(), "session " + i));
+                pause(model.pace().toMillis());
             }
 
             progress.phase(model.name(), "burst of " + work.connections() + " new connections");
@@ -244,9 +246,10 @@ final class Measure {
     }
 
     /** Waits until a process-per-connection server has reaped every child (no descendant left). */
-    private static void settle(ServerRun run) {
+    /** Waits until the server is back to its idle children (none, or its full pool of spares). */
+    private void settle(ServerRun run) {
         long deadline = System.nanoTime() + SETTLE.toNanos();
-        while (ProcessTree.descendants(run.pid()) > 0) {
+        while (ProcessTree.descendants(run.pid()) != model.idleChildren()) {
             if (System.nanoTime() > deadline) {
                 throw new IllegalStateException("children still running " + SETTLE.toSeconds() + " s after their sessions ended");
             }

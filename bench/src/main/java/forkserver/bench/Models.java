@@ -3,6 +3,7 @@ package forkserver.bench;
 import forkserver.bench.servers.EventLoop;
 import forkserver.bench.servers.ThreadPerConnection;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
@@ -14,9 +15,18 @@ import java.util.stream.Stream;
  */
 public final class Models {
 
+    /** Spare workers of the "spares" model. */
+    static final int SPARES = 4;
+
     public static final List<Model> ALL = List.of(
             new Model("process", "bin/supervisor: one worker JVM per connection",
                     Model.Start.JVM, null, c -> supervisor(c)),
+            // Spares are refilled one at a time once connections pause (150 ms), each a JVM start:
+            // 0.6 s between sessions (150 ms, then a ~0.2-0.4 s start) leaves the pool full again, as a server with spares is
+            // meant to run; back-to-back load degrades to the "process" row.
+            new Model("spares", "bin/supervisor --spares 4: prespawned worker JVMs take each connection by descriptor hand-off",
+                    Model.Start.JVM, null, c -> supervisor(c, List.of("--spares", Integer.toString(SPARES))),
+                    Duration.ofMillis(600), SPARES),
             new Model("process-native", "bin/supervisor --stdio inout: one native echo process per connection",
                     Model.Start.PROCESS, null, c -> supervisor(c, Stream.concat(Stream.of("--stdio", "inout", "--"), c.nativeEcho().stream()).toList())),
             new Model("thread", "one JVM, one platform thread per connection",

@@ -40,6 +40,7 @@ final class Report {
         compare(rows, "process-native", "thread", "a native process").ifPresent(parts::add);
         compare(rows, "thread", "virtual", "a platform thread").ifPresent(parts::add);
         compare(rows, "thread", "eventloop", "a platform thread").ifPresent(parts::add);
+        sparesLatency(rows).ifPresent(parts::add);
         if (parts.isEmpty()) {
             return "No ratios: they need the process or thread models and one to compare with, all passing.";
         }
@@ -58,6 +59,21 @@ final class Report {
         return Optional.of(what + " costs " + times(p.pssPerConnKiB(), q.pssPerConnKiB()) + " the memory, "
                 + times(p.firstEchoP50Ms(), q.firstEchoP50Ms()) + " the first-echo latency and "
                 + times(p.cpuMsPerConn(), q.cpuMsPerConn()) + " the CPU per connection of " + article);
+    }
+
+    /** Spares exist for the first byte: their first echo against fork+exec of C and against a JVM on demand. */
+    private static Optional<String> sparesLatency(List<Figures> rows) {
+        Optional<Figures> spares = find(rows, "spares");
+        Optional<Figures> forkExec = find(rows, "tcpserver-native");
+        Optional<Figures> onDemand = find(rows, "process");
+        if (spares.isEmpty() || (forkExec.isEmpty() && onDemand.isEmpty())) {
+            return Optional.empty();
+        }
+        double first = spares.get().firstEchoP50Ms();
+        List<String> against = new ArrayList<>();
+        forkExec.ifPresent(t -> against.add(times(first, t.firstEchoP50Ms()) + " the first-echo latency of tcpserver running a native program"));
+        onDemand.ifPresent(p -> against.add(times(first, p.firstEchoP50Ms()) + " that of a worker JVM started on demand"));
+        return Optional.of("a worker JVM with spares ready answers in " + String.join(" and ", against));
     }
 
     /** The CPU per session measured inside (/proc) and outside (/usr/bin/time -v), side by side. */

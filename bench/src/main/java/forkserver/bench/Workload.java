@@ -49,6 +49,7 @@ public record Workload(int warmup, int sessions, int connections, int roundTrips
             case NOTHING -> 0.002;
         };
         return 3 * start + (warmup + sessions + 2.0 * connections) * perConnection
+                + (warmup + sessions) * model.pace().toMillis() / 1000.0
                 + connections * roundTrips * 0.001 + seconds + 2;
     }
 

@@ -137,6 +137,13 @@ public final class SparesBench {
             if (!"hello".equals(echo)) {
                 throw new IllegalStateException("expected hello, got " + echo + " from " + server);
             }
+            // End the session and wait until the server's process has closed the connection (it
+            // exits at end of input), so that it does not still run while the next series is
+            // measured: a JVM finishing on 2 cores would slow whichever baseline comes next.
+            socket.shutdownOutput();
+            while (in.read() >= 0) {
+                // nothing more is expected
+            }
             return millis;
         }
     }
