@@ -82,7 +82,7 @@ class BenchSmokeIT {
     void aUsageErrorIsOneLineAndStatusTwo() {
         Command.Result result = Command.run(List.of(Project.bin("bench"), "--models", "threads"), "", Duration.ofMinutes(2));
         assertEquals(2, result.exitValue());
-        assertEquals(List.of("bench: unknown model 'threads' (known: process, process-native, thread, virtual, eventloop,"
+        assertEquals(List.of("bench: unknown model 'threads' (known: process, spares, process-native, thread, virtual, eventloop,"
                 + " tcpserver-native, tcpserver-worker, systemd-native, systemd-worker)"), result.stderrLines());
         assertEquals("", result.stdout());
     }
