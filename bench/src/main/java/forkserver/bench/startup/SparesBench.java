@@ -328,16 +328,7 @@ public final class SparesBench {
 
         @Override
         public void close() {
-            List<ProcessHandle> family = new ArrayList<>(process.descendants().toList());
-            process.destroy();
-            try {
-                if (!process.waitFor(20, TimeUnit.SECONDS)) {
-                    process.destroyForcibly();
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            family.forEach(ProcessHandle::destroyForcibly);
+            WorkerStartupBench.stopTree(process);
         }
     }
 

@@ -302,17 +302,25 @@ public final class WorkerStartupBench {
 
         @Override
         public void close() {
-            List<ProcessHandle> family = new ArrayList<>(process.descendants().toList());
-            process.destroy();
-            try {
-                if (!process.waitFor(20, TimeUnit.SECONDS)) {
-                    process.destroyForcibly();
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            family.forEach(ProcessHandle::destroyForcibly);
+            WorkerStartupBench.stopTree(process);
         }
+    }
+
+    /**
+     * Stops a server the way an operator would (SIGTERM, so a supervisor drains), SIGKILL after
+     * 20 s, then kills whatever it had started: its children are orphans by then.
+     */
+    static void stopTree(Process process) {
+        List<ProcessHandle> family = new ArrayList<>(process.descendants().toList());
+        process.destroy();
+        try {
+            if (!process.waitFor(20, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        family.forEach(ProcessHandle::destroyForcibly);
     }
 
     private WorkerStartupBench() {
