@@ -141,7 +141,8 @@ public final class Main implements Callable<Integer> {
 
     @Option(names = "--spares", paramLabel = "N", defaultValue = "0",
             description = "Keep N worker processes started, warm and waiting; a connection is handed to one"
-                    + " (descriptor passing) and a replacement starts after it. With no spare ready a child is"
+                    + " (descriptor passing) and a replacement starts once connections pause (150 ms). With no"
+                    + " spare ready a child is"
                     + " spawned as usual. Needs the default COMMAND (forkserver's worker). Default: ${DEFAULT-VALUE}.")
     private int spares;
 
