@@ -10,7 +10,7 @@ public final class ErrnoException extends IOException {
     private final String call;
     private final int errno;
 
-    ErrnoException(String call, int errno, String text) {
+    public ErrnoException(String call, int errno, String text) {
         super(call + ": " + text + " (errno " + errno + ")");
         this.call = call;
         this.errno = errno;
@@ -22,6 +22,11 @@ public final class ErrnoException extends IOException {
 
     public int errno() {
         return errno;
+    }
+
+    /** The errno's name, {@code EAGAIN}: what a one-line reason in the log says. */
+    public String name() {
+        return Errno.name(errno);
     }
 
     /** The C library's text alone, for one-line messages ("Address already in use"). */

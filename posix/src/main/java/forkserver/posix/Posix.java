@@ -17,6 +17,8 @@ import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
+import static forkserver.posix.Errno.EAGAIN;
+import static forkserver.posix.Errno.EINTR;
 
 /**
  * The only place forkserver calls the C library, through the Foreign Function &amp; Memory API.
@@ -63,17 +65,29 @@ public final class Posix {
     public static final int MSG_CMSG_CLOEXEC = 0x40000000;
     public static final int SCM_RIGHTS = 1;
     public static final int SHUT_WR = 1;
+    public static final int SIGKILL = 9;
+    public static final int SIGTERM = 15;
+    public static final int RLIMIT_NPROC = 6;
+    public static final int RLIMIT_NOFILE = 7;
+    /** {@code RLIM_INFINITY}, as {@link #getrlimit} reports it: no limit. */
+    public static final long RLIM_INFINITY = -1L;
 
-    public static final int EINTR = 4;
-    public static final int EAGAIN = 11;
-    public static final int ENFILE = 23;
-    public static final int EMFILE = 24;
-    public static final int ENOBUFS = 105;
-    public static final int ENOMEM = 12;
-    public static final int ECONNABORTED = 103;
-    public static final int EPIPE = 32;
-    public static final int ECONNRESET = 104;
-    public static final int ECONNREFUSED = 111;
+
+    private static final int P_PID = 1;
+    private static final int P_PIDFD = 3;
+    private static final int WNOHANG = 1;
+    private static final int WEXITED = 4;
+    private static final int WNOWAIT = 0x01000000;
+    private static final int CLD_EXITED = 1;
+    private static final int EPOLL_CLOEXEC = 0x80000;
+    private static final int EPOLL_CTL_ADD = 1;
+    private static final int EPOLL_CTL_DEL = 2;
+    private static final int EPOLLIN = 1;
+    // struct epoll_event { uint32_t events; epoll_data_t data; } is packed on x86-64 only (12
+    // bytes, data at 4); elsewhere, arm64 included, data is 8-aligned (16 bytes, data at 8).
+    private static final boolean PACKED_EPOLL_EVENT = "amd64".equals(System.getProperty("os.arch"));
+    private static final long EPOLL_EVENT_SIZE = PACKED_EPOLL_EVENT ? 12 : 16;
+    private static final long EPOLL_DATA_OFFSET = PACKED_EPOLL_EVENT ? 4 : 8;
 
     private static final Linker LINKER = Linker.nativeLinker();
     private static final SymbolLookup LIBC = LINKER.defaultLookup();
@@ -136,6 +150,23 @@ public final class Posix {
             capturing("recvmsg", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
     // int shutdown(int fd, int how);
     private static final MethodHandle SHUTDOWN = capturing("shutdown", JAVA_INT, JAVA_INT, JAVA_INT);
+    // int pidfd_open(pid_t pid, unsigned int flags);  (glibc 2.36; the descriptor is close-on-exec)
+    private static final MethodHandle PIDFD_OPEN = capturing("pidfd_open", JAVA_INT, JAVA_INT, JAVA_INT);
+    // int pidfd_send_signal(int pidfd, int sig, siginfo_t *info, unsigned int flags);
+    private static final MethodHandle PIDFD_SEND_SIGNAL =
+            capturing("pidfd_send_signal", JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
+    // int waitid(idtype_t idtype, id_t id, siginfo_t *info, int options);
+    private static final MethodHandle WAITID = capturing("waitid", JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
+    // int kill(pid_t pid, int sig);
+    private static final MethodHandle KILL = capturing("kill", JAVA_INT, JAVA_INT, JAVA_INT);
+    // int epoll_create1(int flags);
+    private static final MethodHandle EPOLL_CREATE1 = capturing("epoll_create1", JAVA_INT, JAVA_INT);
+    // int epoll_ctl(int epfd, int op, int fd, struct epoll_event *event);
+    private static final MethodHandle EPOLL_CTL = capturing("epoll_ctl", JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
+    // int epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeout_ms);
+    private static final MethodHandle EPOLL_WAIT = capturing("epoll_wait", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT);
+    // int getrlimit(int resource, struct rlimit *limit);
+    private static final MethodHandle GETRLIMIT = capturing("getrlimit", JAVA_INT, JAVA_INT, ADDRESS);
     // struct passwd *getpwnam(const char *name);  (NULL: no such user, or the lookup failed)
     private static final MethodHandle GETPWNAM = capturing("getpwnam", ADDRESS, ADDRESS);
     // struct group *getgrnam(const char *name);  (NULL: no such group, or the lookup failed)
@@ -290,8 +321,16 @@ public final class Posix {
      * Returns the index of the first readable (or hung-up) descriptor, or -1 on timeout or EINTR.
      */
     public static int pollReadable(int[] fds, int timeoutMillis) throws ErrnoException {
+        int[] ready = pollAll(fds, timeoutMillis);
+        return ready.length == 0 ? -1 : ready[0];
+    }
+
+    /**
+     * Waits until any of {@code fds} is readable (or hung up), or {@code timeoutMillis} passes
+     * (-1: no limit), and returns the indexes of all that are; none on timeout or EINTR.
+     */
+    public static int[] pollAll(int[] fds, int timeoutMillis) throws ErrnoException {
         return call((arena, state) -> {
-            // struct pollfd { int fd; short events; short revents; }
             MemorySegment pollfds = arena.allocate(8L * fds.length, 4);
             for (int i = 0; i < fds.length; i++) {
                 pollfds.set(JAVA_INT, 8L * i, fds[i]);
@@ -299,15 +338,16 @@ public final class Posix {
             }
             int ready = (int) POLL.invokeExact(state, pollfds, (long) fds.length, timeoutMillis);
             if (ready < 0 && errno(state) == EINTR) {
-                return -1;
+                return new int[0];
             }
             check("poll", ready, state);
-            for (int i = 0; i < fds.length; i++) {
+            int[] indexes = new int[ready];
+            for (int i = 0, found = 0; i < fds.length && found < ready; i++) {
                 if (pollfds.get(JAVA_SHORT, 8L * i + 6) != 0) {
-                    return i;
+                    indexes[found++] = i;
                 }
             }
-            return -1;
+            return indexes;
         });
     }
 
@@ -352,16 +392,28 @@ public final class Posix {
     /**
      * {@code sendmsg(socket, {body, SCM_RIGHTS: fd}, MSG_NOSIGNAL)}: passes a copy of {@code fd}
      * to the process at the other end of {@code socket}, with {@code body} as the message's
-     * bytes. A peer that is gone fails with EPIPE or ECONNRESET, never a SIGPIPE; the caller
-     * still owns {@code fd}.
+     * bytes, waiting for room if need be. A peer that is gone fails with EPIPE or ECONNRESET,
+     * never a SIGPIPE; the caller still owns {@code fd}.
      */
     public static void sendFd(int socket, int fd, byte[] body) throws ErrnoException {
+        sendFd(socket, fd, body, MSG_NOSIGNAL);
+    }
+
+    /**
+     * {@link #sendFd} that never waits ({@code MSG_DONTWAIT}): a peer whose queue is full fails
+     * with EAGAIN instead of holding the caller.
+     */
+    public static void sendFdNow(int socket, int fd, byte[] body) throws ErrnoException {
+        sendFd(socket, fd, body, MSG_NOSIGNAL | MSG_DONTWAIT);
+    }
+
+    private static void sendFd(int socket, int fd, byte[] body, int flags) throws ErrnoException {
         call((arena, state) -> {
             MemorySegment message = Msghdr.allocate(arena, arena.allocateFrom(JAVA_BYTE, body),
                     Msghdr.rights(arena, fd));
             long sent;
             do {
-                sent = (long) SENDMSG.invokeExact(state, socket, message, MSG_NOSIGNAL);
+                sent = (long) SENDMSG.invokeExact(state, socket, message, flags);
             } while (sent < 0 && errno(state) == EINTR);
             check("sendmsg", (int) Math.min(sent, 0), state);
             if (sent != body.length) {
@@ -420,12 +472,27 @@ public final class Posix {
 
     /** Waits for one byte: returns it (0 to 255), or -1 at end of file. */
     public static int receiveByte(int socket) throws ErrnoException {
+        return receiveByte(socket, 0);
+    }
+
+    /** {@link #receiveByte} without waiting: the byte, -1 at end of file, {@link #NOTHING_YET} when none is there. */
+    public static int receiveByteNow(int socket) throws ErrnoException {
+        return receiveByte(socket, MSG_DONTWAIT);
+    }
+
+    /** What {@link #receiveByteNow} returns when no byte is there yet. */
+    public static final int NOTHING_YET = -2;
+
+    private static int receiveByte(int socket, int flags) throws ErrnoException {
         return call((arena, state) -> {
             MemorySegment buffer = arena.allocate(1);
             long received;
             do {
-                received = (long) RECV.invokeExact(state, socket, buffer, 1L, 0);
+                received = (long) RECV.invokeExact(state, socket, buffer, 1L, flags);
             } while (received < 0 && errno(state) == EINTR);
+            if (received < 0 && errno(state) == EAGAIN && (flags & MSG_DONTWAIT) != 0) {
+                return NOTHING_YET;
+            }
             check("recv", (int) Math.min(received, 0), state);
             return received == 0 ? -1 : Byte.toUnsignedInt(buffer.get(JAVA_BYTE, 0));
         });
@@ -434,6 +501,133 @@ public final class Posix {
     /** {@code shutdown(fd, how)}. */
     public static void shutdown(int fd, int how) throws ErrnoException {
         call((arena, state) -> check("shutdown", (int) SHUTDOWN.invokeExact(state, fd, how), state));
+    }
+
+    /**
+     * {@code pidfd_open(pid, 0)}: a descriptor (close-on-exec) that refers to process {@code pid}
+     * for as long as it is held, whatever happens to the number: it becomes readable when the
+     * process has exited, and signals sent through it cannot reach another process that later
+     * gets the same pid.
+     */
+    public static int pidfdOpen(long pid) throws ErrnoException {
+        return call((arena, state) -> check("pidfd_open", (int) PIDFD_OPEN.invokeExact(state, (int) pid, 0), state));
+    }
+
+    /**
+     * {@code pidfd_send_signal(pidfd, signal, NULL, 0)}. Returns false when the process has
+     * already exited (ESRCH): nothing left to signal.
+     */
+    public static boolean pidfdSignal(int pidfd, int signal) throws ErrnoException {
+        return call((arena, state) -> {
+            int result = (int) PIDFD_SEND_SIGNAL.invokeExact(state, pidfd, signal, MemorySegment.NULL, 0);
+            if (result < 0 && errno(state) == Errno.ESRCH) {
+                return false;
+            }
+            check("pidfd_send_signal", result, state);
+            return true;
+        });
+    }
+
+    /** How a child ended, as {@code waitid} tells it: exited with a status, or killed by a signal. */
+    public record ChildExit(boolean signalled, int value) {
+
+        /** The JDK's (and a shell's) single number for it: the status, or 128 + the signal. */
+        public int exitValue() {
+            return signalled ? 128 + value : value;
+        }
+    }
+
+    /**
+     * {@code waitid(P_PIDFD, pidfd, ..., WEXITED | WNOHANG [| WNOWAIT])}: how the child ended, or
+     * null while it still runs. With {@code reap} false the child stays waitable (WNOWAIT), for
+     * the JDK's own reaper. Throws with ECHILD when someone else has already reaped it.
+     */
+    public static ChildExit waitExited(int pidfd, boolean reap) throws ErrnoException {
+        return call((arena, state) -> {
+            // siginfo_t (128 bytes): int si_signo, si_errno, si_code; (pad); pid_t si_pid @16;
+            // uid_t si_uid @20; int si_status @24. Zeroed: with WNOHANG and nothing to report
+            // the kernel leaves si_pid 0.
+            MemorySegment info = arena.allocate(128, 8);
+            int options = WEXITED | WNOHANG | (reap ? 0 : WNOWAIT);
+            check("waitid", (int) WAITID.invokeExact(state, P_PIDFD, pidfd, info, options), state);
+            if (info.get(JAVA_INT, 16) == 0) {
+                return null;
+            }
+            int code = info.get(JAVA_INT, 8);
+            return new ChildExit(code != CLD_EXITED, info.get(JAVA_INT, 24));
+        });
+    }
+
+    /**
+     * {@code kill(pid, signal)}. Only for a child that has not been reaped (whose pid therefore
+     * cannot have been reused); use {@link #pidfdSignal} otherwise.
+     */
+    public static void kill(long pid, int signal) throws ErrnoException {
+        call((arena, state) -> check("kill", (int) KILL.invokeExact(state, (int) pid, signal), state));
+    }
+
+    /** {@code waitid(P_PID, pid, ..., WEXITED)}: waits for child {@code pid} to end and reaps it. */
+    public static ChildExit reap(long pid) throws ErrnoException {
+        return call((arena, state) -> {
+            MemorySegment info = arena.allocate(128, 8);
+            int result;
+            do {
+                result = (int) WAITID.invokeExact(state, P_PID, (int) pid, info, WEXITED);
+            } while (result < 0 && errno(state) == EINTR);
+            check("waitid", result, state);
+            return new ChildExit(info.get(JAVA_INT, 8) != CLD_EXITED, info.get(JAVA_INT, 24));
+        });
+    }
+
+    /** {@code epoll_create1(EPOLL_CLOEXEC)}. */
+    public static int epollCreate() throws ErrnoException {
+        return call((arena, state) -> check("epoll_create1", (int) EPOLL_CREATE1.invokeExact(state, EPOLL_CLOEXEC), state));
+    }
+
+    /** {@code epoll_ctl(epfd, EPOLL_CTL_ADD, fd, {EPOLLIN, data = fd})}: watches {@code fd} for reading. */
+    public static void epollAdd(int epfd, int fd) throws ErrnoException {
+        call((arena, state) -> {
+            MemorySegment event = arena.allocate(EPOLL_EVENT_SIZE, 8);
+            event.set(JAVA_INT, 0, EPOLLIN);
+            event.set(JAVA_INT, EPOLL_DATA_OFFSET, fd);
+            return check("epoll_ctl", (int) EPOLL_CTL.invokeExact(state, epfd, EPOLL_CTL_ADD, fd, event), state);
+        });
+    }
+
+    /** {@code epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL)}. */
+    public static void epollRemove(int epfd, int fd) throws ErrnoException {
+        call((arena, state) ->
+                check("epoll_ctl", (int) EPOLL_CTL.invokeExact(state, epfd, EPOLL_CTL_DEL, fd, MemorySegment.NULL), state));
+    }
+
+    /**
+     * {@code epoll_wait}: waits up to {@code timeoutMillis} (-1: no limit) and returns the
+     * descriptors (as {@link #epollAdd} registered them) that are ready, at most {@code max};
+     * an empty array on timeout or EINTR.
+     */
+    public static int[] epollWait(int epfd, int max, int timeoutMillis) throws ErrnoException {
+        return call((arena, state) -> {
+            MemorySegment events = arena.allocate(EPOLL_EVENT_SIZE * max, 8);
+            int ready = (int) EPOLL_WAIT.invokeExact(state, epfd, events, max, timeoutMillis);
+            if (ready < 0 && errno(state) == EINTR) {
+                return new int[0];
+            }
+            check("epoll_wait", ready, state);
+            int[] fds = new int[ready];
+            for (int i = 0; i < ready; i++) {
+                fds[i] = events.get(JAVA_INT, EPOLL_EVENT_SIZE * i + EPOLL_DATA_OFFSET);
+            }
+            return fds;
+        });
+    }
+
+    /** {@code getrlimit(resource)}: {soft, hard}, each {@link #RLIM_INFINITY} when unlimited. */
+    public static long[] getrlimit(int resource) throws ErrnoException {
+        return call((arena, state) -> {
+            MemorySegment limit = arena.allocate(16, 8); // struct rlimit { rlim_t cur; rlim_t max; }
+            check("getrlimit", (int) GETRLIMIT.invokeExact(state, resource, limit), state);
+            return new long[] {limit.get(JAVA_LONG, 0), limit.get(JAVA_LONG, 8)};
+        });
     }
 
     /** A user's ids from the passwd database: {uid, primary gid}, or null when there is no such user. */
