@@ -1,10 +1,10 @@
 import forkserver.posix.Posix;
+import forkserver.posix.SpareProtocol;
 
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.Arrays;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -102,15 +103,16 @@ public class Training {
         }
         int listener = Posix.socket(Posix.AF_INET, Posix.SOCK_STREAM | Posix.SOCK_CLOEXEC, 0);
         try (Socket client = new Socket()) {
-            expect(Posix.receiveByte(pair[0]), 'R', log);
+            expect(Posix.receiveByte(pair[0]), SpareProtocol.READY, log);
             Posix.bind(listener, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
             Posix.listen(listener, 1);
             client.connect(Posix.getsockname(listener), 120_000);
             client.setSoTimeout(120_000);
             Posix.AcceptedSocket accepted = Posix.accept(listener);
-            String facts = "TCPREMOTEIP=127.0.0.1\0TCPREMOTEPORT=" + client.getLocalPort() + "\0TCPCONNNUM=0\0";
-            Posix.sendFd(pair[0], accepted.fd(), facts.getBytes(StandardCharsets.UTF_8));
-            expect(Posix.receiveByte(pair[0]), 'A', log);
+            Map<String, String> facts = Map.of("TCPREMOTEIP", "127.0.0.1",
+                    "TCPREMOTEPORT", Integer.toString(client.getLocalPort()), "TCPCONNNUM", "0");
+            Posix.sendFd(pair[0], accepted.fd(), SpareProtocol.encode(facts));
+            expect(Posix.receiveByte(pair[0]), SpareProtocol.ACKNOWLEDGED, log);
             Posix.close(accepted.fd());
             session(client);
         } finally {
@@ -120,9 +122,9 @@ public class Training {
         awaitCache(process, fresh, log);
     }
 
-    private static void expect(int got, char wanted, Path log) throws IOException {
+    private static void expect(int got, byte wanted, Path log) throws IOException {
         if (got != wanted) {
-            throw new IllegalStateException("the training spare sent " + got + ", not '" + wanted + "': "
+            throw new IllegalStateException("the training spare sent " + got + ", not '" + (char) wanted + "': "
                     + Files.readString(log));
         }
     }

@@ -51,7 +51,7 @@ class DescriptorPassingTest {
         int[] other = Posix.socketpair(Posix.AF_UNIX, Posix.SOCK_SEQPACKET);
         Posix.close(other[1]);
         ErrnoException gone = assertThrows(ErrnoException.class, () -> Posix.sendFd(other[0], pair[1], new byte[] {1}));
-        assertTrue(gone.errno() == Posix.EPIPE || gone.errno() == Posix.ECONNRESET, gone.getMessage());
+        assertTrue(gone.errno() == Errno.EPIPE || gone.errno() == Errno.ECONNRESET, gone.getMessage());
         Posix.close(other[0]);
         Posix.close(pair[1]);
     }

@@ -2,6 +2,7 @@ package forkserver.worker;
 
 import forkserver.posix.ErrnoException;
 import forkserver.posix.Posix;
+import forkserver.posix.SpareProtocol;
 
 import java.io.IOException;
 import java.net.InetAddress;
@@ -19,19 +20,11 @@ import java.util.Map;
  * waits for the connection to be handed to it.
  *
  * <p>fd 0 is then not a client but this process's end of a private {@code socketpair}
- * (AF_UNIX, SOCK_SEQPACKET) whose other end the supervisor holds. The conversation on it:
- * <ol>
- *   <li>the spare sends one byte, {@link #READY}, once warm;</li>
- *   <li>the supervisor sends one message: the accepted TCP socket as {@code SCM_RIGHTS}, and as
- *       its bytes the variables an on-demand child would have found in its environment
- *       ({@code NAME=VALUE}, each ended by a NUL byte; UTF-8);</li>
- *   <li>the spare answers {@link #ACKNOWLEDGED} before it reads a byte of the connection; only
- *       then does the supervisor close its copy (a spare that died with the message unread has
- *       taken nothing: the supervisor gives the connection to another process);</li>
- *   <li>the spare {@code dup2}s the socket onto fd 0 (which closes its end of the pair) and from
- *       there on is exactly an on-demand worker: {@link System#inheritedChannel()} takes fd 0.</li>
- * </ol>
- * End of file instead of a message means the supervisor stopped this idle spare: exit 0, quietly.
+ * (AF_UNIX, SOCK_SEQPACKET) whose other end the supervisor holds; {@link SpareProtocol} is the
+ * conversation on it. Once acknowledged, the spare {@code dup2}s the socket onto fd 0 (which
+ * closes its end of the pair) and from there on is exactly an on-demand worker:
+ * {@link System#inheritedChannel()} takes fd 0. End of file instead of a message means the
+ * supervisor stopped this idle spare: exit 0, quietly.
  *
  * <p>Only loaded in spare mode: it pulls in {@link Posix} and the FFM API, which an on-demand
  * worker never loads.
@@ -40,11 +33,6 @@ final class Spare {
 
     /** The value of {@code FORKSERVER_SPARE} that selects spare mode. */
     static final String MODE = "1";
-    /** What the spare sends once it is ready for its connection, and once it holds it. */
-    static final byte READY = 'R';
-    static final byte ACKNOWLEDGED = 'A';
-    /** The longest hand-off message taken: the connection's variables and a rule's. */
-    static final int MAX_MESSAGE = 64 * 1024;
 
     private Spare() {
     }
@@ -62,8 +50,8 @@ final class Spare {
                 throw new IllegalStateException("fd 0 is not a UNIX socket");
             }
             warmUp(environment);
-            Posix.sendByte(0, READY);
-            Posix.ReceivedFd received = Posix.receiveFd(0, MAX_MESSAGE);
+            Posix.sendByte(0, SpareProtocol.READY);
+            Posix.ReceivedFd received = Posix.receiveFd(0, SpareProtocol.MAX_MESSAGE);
             if (received == null) {
                 System.exit(Launcher.EXIT_OK);
             }
@@ -72,7 +60,7 @@ final class Spare {
                 System.exit(Launcher.EXIT_USAGE);
             }
             try {
-                Posix.sendByte(0, ACKNOWLEDGED);
+                Posix.sendByte(0, SpareProtocol.ACKNOWLEDGED);
             } catch (ErrnoException e) {
                 // The supervisor gave up waiting for us and stops us; nothing to serve.
                 System.exit(Launcher.EXIT_OK);
@@ -82,7 +70,7 @@ final class Spare {
             Posix.dup2(received.fd(), 0);
             Posix.close(received.fd());
             Map<String, String> overlaid = new HashMap<>(environment);
-            overlaid.putAll(variables(received.body()));
+            overlaid.putAll(SpareProtocol.decode(received.body()));
             return overlaid;
         } catch (ErrnoException | RuntimeException e) {
             System.err.println("forkserver worker: spare mode needs fd 0 to be the supervisor's socketpair"
@@ -90,18 +78,6 @@ final class Spare {
             System.exit(Launcher.EXIT_USAGE);
             throw new AssertionError(e);
         }
-    }
-
-    /** The hand-off message's variables: {@code NAME=VALUE\0...}. */
-    static Map<String, String> variables(byte[] body) {
-        Map<String, String> variables = new HashMap<>();
-        for (String pair : new String(body, StandardCharsets.UTF_8).split("\0")) {
-            int equals = pair.indexOf('=');
-            if (equals > 0) {
-                variables.put(pair.substring(0, equals), pair.substring(equals + 1));
-            }
-        }
-        return variables;
     }
 
     /**
@@ -115,10 +91,10 @@ final class Spare {
         int scratch = Posix.open("/dev/null", Posix.O_RDWR | Posix.O_CLOEXEC);
         try {
             Posix.sendFd(pair[0], scratch, "PROTO=TCP\0".getBytes(StandardCharsets.UTF_8));
-            Posix.ReceivedFd received = Posix.receiveFd(pair[1], MAX_MESSAGE);
+            Posix.ReceivedFd received = Posix.receiveFd(pair[1], SpareProtocol.MAX_MESSAGE);
             Posix.dup2(received.fd(), scratch);
             Posix.close(received.fd());
-            variables(received.body());
+            SpareProtocol.decode(received.body());
         } finally {
             Posix.close(scratch);
             Posix.close(pair[0]);
