@@ -1,9 +1,11 @@
 package forkserver.supervisor;
 
 import java.net.InetAddress;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -27,7 +29,11 @@ final class Admission {
 
     /** Why a connection was turned away, as the log and the status line name it. */
     enum Reason {
-        MAX_CHILDREN("max-children"), MAX_PER_SOURCE("max-per-source"), RATE("rate"), DENIED("denied");
+        MAX_CHILDREN("max-children"), MAX_PER_SOURCE("max-per-source"), RATE("rate"), DENIED("denied"),
+        /** No child could be started for it (no processes, threads, descriptors or memory left). */
+        SPAWN_FAILED("spawn-failed"),
+        /** A spare acknowledged its connection only as it was killed for being late: closed, never served twice. */
+        HANDOFF_FAILED("handoff-failed");
 
         final String text;
 
@@ -39,9 +45,33 @@ final class Admission {
     /**
      * A connection that may have a child: the source it counts against and the variables its
      * child gets from admission (the rule's, and {@code TCPCONNNUM}). Given back by
-     * {@link #release} when the child exits, or when no child could be started.
+     * {@link #release} when the child exits, or when no child could be started; once only, so
+     * that a failure path may always release what it holds.
      */
-    record Ticket(String source, int openFromSource, Map<String, String> environment) {
+    static final class Ticket {
+        private final String source;
+        private final int openFromSource;
+        private final Map<String, String> environment;
+        private final AtomicBoolean released = new AtomicBoolean();
+
+        Ticket(String source, int openFromSource, Map<String, String> environment) {
+            this.source = source;
+            this.openFromSource = openFromSource;
+            this.environment = Map.copyOf(environment);
+        }
+
+        String source() {
+            return source;
+        }
+
+        /** Children its source had before this one (the child's TCPCONNNUM). */
+        int openFromSource() {
+            return openFromSource;
+        }
+
+        Map<String, String> environment() {
+            return environment;
+        }
     }
 
     /** {@link #admit}'s answer: a ticket, or the reason it was refused. */
@@ -66,6 +96,7 @@ final class Admission {
     private int running;
     private boolean closed;
     private boolean rateDry; // a rate pause was logged and the bucket has not recovered since
+    private long holdOffUntil; // System.nanoTime() before which nothing is accepted (holdOff)
 
     Admission(int maxChildren, OverLimit overLimit, SourceLimits sources, RateLimit rate, AccessRules rules,
               EventLog log) {
@@ -78,18 +109,22 @@ final class Admission {
         this.rate = rate;
         this.rules = rules;
         this.log = log;
+        this.holdOffUntil = System.nanoTime();
     }
 
     /**
-     * Before accepting: with {@code --over-limit wait}, waits until a child may start and the
-     * rate bucket has a token (taken by {@link #admit}, once there is a client to spend it on:
-     * taken here, a token would wait in an idle acceptor while the bucket refilled behind it,
-     * and the burst would be one more than N). With {@code reject}, returns at once. False once
-     * {@link #close()}d.
+     * Before accepting: waits out a {@link #holdOff}; then with {@code --over-limit wait}, waits
+     * until a child may start and the rate bucket has a token (taken by {@link #admit}, once
+     * there is a client to spend it on: taken here, a token would wait in an idle acceptor while
+     * the bucket refilled behind it, and the burst would be one more than N). With
+     * {@code reject}, returns at once. False once {@link #close()}d.
      */
     boolean awaitTurn() {
         lock.lock();
         try {
+            for (long left; !closed && (left = holdOffUntil - System.nanoTime()) > 0; ) {
+                awaitNanos(left);
+            }
             boolean waitedForRate = false;
             while (!closed && overLimit == OverLimit.WAIT) {
                 if (running >= maxChildren) {
@@ -141,19 +176,36 @@ final class Admission {
             sources.opened(source);
             Map<String, String> environment = new HashMap<>(decision.environment());
             environment.put("TCPCONNNUM", Integer.toString(openFromSource));
-            return new Verdict.Admitted(new Ticket(source, openFromSource, Map.copyOf(environment)));
+            return new Verdict.Admitted(new Ticket(source, openFromSource, environment));
         } finally {
             lock.unlock();
         }
     }
 
-    /** Gives back what {@code ticket} held: its child exited, or none was started for it. */
+    /** Gives back what {@code ticket} held: its child exited, or none was started for it. Once. */
     void release(Ticket ticket) {
+        if (!ticket.released.compareAndSet(false, true)) {
+            return;
+        }
         lock.lock();
         try {
             running--;
             sources.closed(ticket.source());
             changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Accept nothing for {@code pause} (on top of any pause already running), whatever
+     * {@code --over-limit} says: starting children fails, and the clients in the backlog would
+     * only be accepted into the same failure. The failure's own log line says how long.
+     */
+    void holdOff(Duration pause) {
+        lock.lock();
+        try {
+            holdOffUntil = Math.max(holdOffUntil, System.nanoTime() + pause.toNanos());
         } finally {
             lock.unlock();
         }

@@ -1,23 +1,28 @@
 package forkserver.supervisor;
 
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The running children: each is registered when spawned, reaped (by the JDK's process reaper,
- * whose {@link Process#onExit()} tells us) and logged when it ends, stopped when it outlives
- * {@code --max-lifetime}, and stopped on shutdown.
+ * The running children: each is registered when it gets its connection, logged and let go when
+ * the {@link Reaper} says it exited, stopped when it outlives {@code --max-lifetime}, and
+ * stopped on shutdown.
+ *
+ * <p>Two orders matter. A child's {@code end} line is written before it leaves the registry, so
+ * that the drain, which waits for an empty registry, can never log {@code stopped} (and let the
+ * JVM exit) before the last {@code end}. And the registry holds the child records themselves,
+ * not their pids: a pid freed by one exit may be a new child's before the old one's record is
+ * gone.
  */
 final class Children {
 
     private static final class Child {
-        final Process process;
+        final ChildProcess process;
         final long startedNanos;
         final String remote;
         final String local;
@@ -25,7 +30,7 @@ final class Children {
         volatile String stopReason; // why the supervisor signalled it; null while it runs on its own
         volatile ScheduledFuture<?> lifetime; // the --max-lifetime deadline, cancelled at exit
 
-        Child(Process process, Accepted connection, Admission.Ticket ticket) {
+        Child(ChildProcess process, Accepted connection, Admission.Ticket ticket) {
             this.process = process;
             this.startedNanos = System.nanoTime();
             this.remote = HostPort.format(connection.remote());
@@ -34,9 +39,15 @@ final class Children {
         }
     }
 
-    private final Map<Long, Child> running = new ConcurrentHashMap<>();
-    // Notified whenever a child leaves the registry; stopAll waits on it for the last one.
+    /** The stages of {@link #stopAll} that {@link #hurry()} can cut short, in order. */
+    private static final int GRACE = 0;
+    private static final int KILL_GRACE = 1;
+    private static final int NO_SKIPPING = Integer.MAX_VALUE;
+
+    private final Set<Child> running = ConcurrentHashMap.newKeySet();
+    // Notified whenever a child leaves the registry, and by hurry(); stopAll waits on it.
     private final Object exits = new Object();
+    private int hurried; // how many stages of stopAll to skip; guarded by exits
     private final Admission admission;
     private final Totals totals;
     private final EventLog log;
@@ -58,52 +69,58 @@ final class Children {
     }
 
     /**
-     * Registers a child just spawned for {@code connection}, or the spare just handed it
-     * ({@code via}: "spare" or "spawn" with --spares, else null); its ticket is released at exit.
+     * Registers a child that now holds {@code connection}: spawned for it, or the spare just
+     * handed it ({@code via}: "spare" or "spawn" with --spares, else null). Its ticket is
+     * released at exit.
      */
-    void started(Process process, Accepted connection, Admission.Ticket ticket, String via) {
+    void started(ChildProcess process, Accepted connection, Admission.Ticket ticket, String via) {
         Child child = new Child(process, connection, ticket);
-        running.put(process.pid(), child);
+        running.add(child);
         LogLine.Count perSource = admission.perSourceLimit() == SourceLimits.UNLIMITED ? null
                 : new LogLine.Count(ticket.openFromSource() + 1, admission.perSourceLimit());
-        log.start(process.pid(), child.remote, child.local, new LogLine.Count(running.size(), admission.limit()),
+        log.start(process.pid(), child.remote, child.local, new LogLine.Count(admission.running(), admission.limit()),
                 perSource, via);
         if (maxLifetime != null) {
             child.lifetime = timers.schedule(() -> outlived(child), maxLifetime.toNanos(), TimeUnit.NANOSECONDS);
         }
-        process.onExit().whenComplete((exited, failure) -> ended(child));
+        // Runs on the reaper's thread (or here, if it has exited already).
+        process.exit().whenComplete((exitValue, failure) -> ended(child, exitValue));
     }
 
     /** {@code --max-lifetime} passed: SIGTERM now, SIGKILL after the kill grace if still there. */
     private void outlived(Child child) {
-        if (!child.process.isAlive() || child.stopReason != null) {
+        if (child.process.hasExited() || child.stopReason != null) {
             return;
         }
         child.stopReason = "max-lifetime";
         log.terminate(child.process.pid(), "TERM", child.stopReason);
-        signal(child, false);
+        signal(List.of(child), false, ProcessTable.read());
         timers.schedule(() -> {
-            if (child.process.isAlive()) {
+            if (!child.process.hasExited()) {
                 log.terminate(child.process.pid(), "KILL", child.stopReason);
-                signal(child, true);
+                signal(List.of(child), true, ProcessTable.read());
             }
         }, killGrace.toNanos(), TimeUnit.NANOSECONDS);
     }
 
-    private void ended(Child child) {
-        ScheduledFuture<?> lifetime = child.lifetime;
-        if (lifetime != null) {
-            lifetime.cancel(false);
+    private void ended(Child child, int exitValue) {
+        try {
+            ScheduledFuture<?> lifetime = child.lifetime;
+            if (lifetime != null) {
+                lifetime.cancel(false);
+            }
+            admission.release(child.ticket);
+            totals.exited(exitValue);
+            log.end(child.process.pid(), exitValue, Duration.ofNanos(System.nanoTime() - child.startedNanos),
+                    child.remote, child.local, new LogLine.Count(admission.running(), admission.limit()),
+                    child.stopReason);
+        } finally {
+            // Only now: once the registry is empty the drain may log "stopped" and exit.
+            synchronized (exits) {
+                running.remove(child);
+                exits.notifyAll();
+            }
         }
-        synchronized (exits) {
-            running.remove(child.process.pid());
-            exits.notifyAll();
-        }
-        admission.release(child.ticket);
-        int exitValue = child.process.exitValue();
-        totals.exited(exitValue);
-        log.end(child.process.pid(), exitValue, Duration.ofNanos(System.nanoTime() - child.startedNanos),
-                child.remote, child.local, new LogLine.Count(running.size(), admission.limit()), child.stopReason);
     }
 
     int count() {
@@ -113,54 +130,74 @@ final class Children {
     /**
      * Stops every child: waits up to {@code grace} for them to finish on their own, then sends
      * SIGTERM and waits up to {@code killGrace}, then SIGKILL. Descendants a child started are
-     * signalled with it. Returns how many processes could not be stopped (0 but for a kernel in
-     * trouble).
+     * signalled with it. {@link #hurry()} ends the current wait early. Returns how many children
+     * could not be stopped (0 but for a kernel in trouble).
      */
     int stopAll(Duration grace, Duration killGrace) {
-        if (awaitNone(grace)) {
+        if (awaitNone(grace, GRACE)) {
             return 0;
         }
         log.terminating("TERM", running.size());
         signalAll(false);
-        if (awaitNone(killGrace)) {
+        if (awaitNone(killGrace, KILL_GRACE)) {
             return 0;
         }
         log.terminating("KILL", running.size());
         signalAll(true);
-        awaitNone(killGrace);
+        awaitNone(killGrace, NO_SKIPPING);
         return running.size();
     }
 
+    /**
+     * A second SIGTERM or SIGINT while stopping: the wait {@link #stopAll} is in (or the next,
+     * if it has not begun) ends now: the grace, then, at a third signal, the kill grace.
+     * Returns the name of what it cut short.
+     */
+    String hurry() {
+        synchronized (exits) {
+            hurried++;
+            exits.notifyAll();
+            return switch (hurried - 1) {
+                case GRACE -> "shutdown-grace";
+                case KILL_GRACE -> "kill-grace";
+                default -> "nothing";
+            };
+        }
+    }
+
     private void signalAll(boolean force) {
-        for (Child child : List.copyOf(running.values())) {
+        List<Child> all = List.copyOf(running);
+        for (Child child : all) {
             if (child.stopReason == null) {
                 child.stopReason = "shutdown";
             }
-            signal(child, force);
         }
+        signal(all, force, ProcessTable.read());
     }
 
-    /** SIGTERM ({@code force}: SIGKILL) to a child and every process it started. */
-    private static void signal(Child child, boolean force) {
-        // Snapshot first: once the child is gone its descendants are no longer its.
-        List<ProcessHandle> family = new ArrayList<>(child.process.descendants().toList());
-        family.add(child.process.toHandle());
-        for (ProcessHandle member : family) {
-            if (force) {
-                member.destroyForcibly();
-            } else {
-                member.destroy();
+    /**
+     * SIGTERM ({@code force}: SIGKILL) to each child and every process it started, as
+     * {@code table} (one reading of /proc for all of them) shows them.
+     */
+    private static void signal(List<Child> children, boolean force, ProcessTable table) {
+        for (Child child : children) {
+            // Descendants first, from the snapshot: once the child is gone they are no longer its.
+            for (long descendant : table.descendantsOf(child.process.pid())) {
+                // ProcessHandle checks the process's start time before it signals: a pid reused
+                // since the snapshot is left alone.
+                ProcessHandle.of(descendant).ifPresent(force ? ProcessHandle::destroyForcibly : ProcessHandle::destroy);
             }
+            child.process.signal(force);
         }
     }
 
-    /** Waits until no child runs, at most {@code timeout}; true when none does. */
-    private boolean awaitNone(Duration timeout) {
+    /** Waits until no child runs, at most {@code timeout} or until hurried past {@code stage}; true when none does. */
+    private boolean awaitNone(Duration timeout, int stage) {
         long deadline = System.nanoTime() + timeout.toNanos();
         synchronized (exits) {
             while (!running.isEmpty()) {
                 long left = deadline - System.nanoTime();
-                if (left <= 0) {
+                if (left <= 0 || hurried > stage) {
                     return false;
                 }
                 try {

@@ -20,10 +20,6 @@ final class EventLog {
     private final PrintStream out;
     private final Format format;
 
-    EventLog(PrintStream out) {
-        this(out, Format.TEXT);
-    }
-
     EventLog(PrintStream out, Format format) {
         this.out = out;
         this.format = format;
@@ -73,8 +69,8 @@ final class EventLog {
     }
 
     /** No spare could be started (no descriptors, the command cannot run); retried later. */
-    void spareFailed(String reason) {
-        emit(new LogLine("spare-failed").with("reason", reason));
+    void spareFailed(String reason, String detail) {
+        emit(new LogLine("spare-failed").with("reason", reason).with("detail", detail));
     }
 
     /** A spare chosen for a connection did not take it; the connection goes to the next one or a new child. */
@@ -123,8 +119,10 @@ final class EventLog {
         emit(new LogLine("reload-failed").with("reason", reason).with("kept", "previous-rules"));
     }
 
-    /** SIGUSR1: where things stand, and totals since start. */
-    /** {@code spares} (ready now against --spares) is null without --spares. */
+    /**
+     * SIGUSR1: where things stand, and totals since start; {@code spares} (ready now against
+     * --spares) is null without --spares.
+     */
     void status(LogLine.Count children, LogLine.Count spares, Map<String, Integer> topSources, long accepted,
                 Map<String, Long> rejected, Map<String, Long> exited) {
         LogLine line = new LogLine("status").with("children", children);
@@ -134,16 +132,69 @@ final class EventLog {
         emit(line.with("top", topSources).with("accepted", accepted).with("rejected", rejected).with("exited", exited));
     }
 
-    void spawnFailed(String remote, String reason) {
-        emit(new LogLine("spawn-failed").with("remote", remote).with("reason", reason));
+    /**
+     * No child could be started for a connection ({@code reason}: the errno's name, EAGAIN,
+     * EMFILE, ...); it was closed, and nothing is accepted for {@code pause}.
+     */
+    void spawnFailed(String remote, String local, String reason, String detail, LogLine.Count children,
+                     Duration pause) {
+        emit(new LogLine("spawn-failed").with("remote", remote).with("local", local).with("reason", reason)
+                .with("detail", detail).with("children", children).with("pause", pause));
     }
 
-    void acceptFailed(String reason, Duration pause) {
-        emit(new LogLine("accept-failed").with("reason", reason).with("pause", pause));
+    /**
+     * The child {@code pid} started, but the JDK could not start the thread that reaps it: the
+     * task limit is reached. It serves its connection (the supervisor reaps it); nothing is
+     * accepted for {@code pause}.
+     */
+    void taskLimit(long pid, Duration pause) {
+        emit(new LogLine("task-limit").with("pid", pid).with("reason", "EAGAIN")
+                .with("detail", "no thread for the JDK's reaper; the supervisor reaps this child itself")
+                .with("pause", pause));
     }
 
-    void stopping(String signal, int children, Duration grace) {
-        emit(new LogLine("stopping").with("signal", signal).with("children", children).with("grace", grace));
+    /** A connection's handling failed in an unforeseen way; it was closed, the supervisor goes on. */
+    void connectionFailed(String remote, String reason, String detail) {
+        emit(new LogLine("connection-failed").with("remote", remote).with("reason", reason).with("detail", detail));
+    }
+
+    /** accept(2) failed for want of a resource (EMFILE, ENFILE, ENOBUFS, ENOMEM); retried after {@code pause}. */
+    void acceptFailed(String reason, String detail, Duration pause) {
+        emit(new LogLine("accept-failed").with("reason", reason).with("detail", detail).with("pause", pause));
+    }
+
+    /**
+     * The supervisor cannot go on ({@code where}: the thread or step that failed); it drains
+     * and exits with status 1, for its service manager to start a new one.
+     */
+    void fatal(String where, String reason, String detail) {
+        emit(new LogLine("fatal").with("where", where).with("reason", reason).with("detail", detail));
+    }
+
+    /** A further SIGTERM or SIGINT while stopping: {@code skipped} (a grace) ends now. */
+    void hurry(String signal, String skipped) {
+        emit(new LogLine("hurry").with("signal", signal).with("skipped", skipped));
+    }
+
+    /**
+     * At start-up: {@code resource} ({@code tasks} or {@code descriptors}) allows {@code limit}
+     * (from {@code source}: RLIMIT_NPROC, pids.max, RLIMIT_NOFILE; {@code file} where it was
+     * read, or null), fewer than the {@code needed} of the configuration; {@code detail} says how
+     * that is counted.
+     */
+    void limitTooLow(String resource, String source, String file, long limit, long needed, String detail) {
+        LogLine line = new LogLine("limit-too-low").with("resource", resource).with("source", source);
+        if (file != null) {
+            line.with("file", file);
+        }
+        emit(line.with("limit", limit).with("needed", needed).with("detail", detail));
+    }
+
+    /** The drain begins; {@code cause} is the signal (TERM, INT), or {@code fatal} after a {@link #fatal} line. */
+    void stopping(String cause, int children, Duration grace) {
+        LogLine line = new LogLine("stopping");
+        line.with(cause.equals("fatal") ? "reason" : "signal", cause);
+        emit(line.with("children", children).with("grace", grace));
     }
 
     void terminating(String signal, int children) {

@@ -1,5 +1,6 @@
 package forkserver.supervisor;
 
+import forkserver.posix.Errno;
 import forkserver.posix.ErrnoException;
 import forkserver.posix.Posix;
 
@@ -23,12 +24,15 @@ final class Listener implements Closeable {
     private final String how;
     private final int wakeRead;
     private final int wakeWrite;
+    private final boolean bound; // bound here, not passed by an activator
     private volatile boolean woken;
+    private boolean listeningClosed; // only by the acceptor's thread, once it is done accepting
 
-    private Listener(int fd, InetSocketAddress address, String how) throws ErrnoException {
+    private Listener(int fd, InetSocketAddress address, String how, boolean bound) throws ErrnoException {
         this.fd = fd;
         this.address = address;
         this.how = how;
+        this.bound = bound;
         int[] pipe = Posix.pipe();
         this.wakeRead = pipe[0];
         this.wakeWrite = pipe[1];
@@ -55,7 +59,7 @@ final class Listener implements Closeable {
             }
             Posix.bind(fd, address);
             Posix.listen(fd, backlog);
-            return new Listener(fd, Posix.getsockname(fd), "bound");
+            return new Listener(fd, Posix.getsockname(fd), "bound", true);
         } catch (IOException e) {
             Posix.close(fd);
             throw e;
@@ -68,7 +72,7 @@ final class Listener implements Closeable {
      * itself stays open, and listening, in the activator.
      */
     static Listener inherit(InheritedSocket socket) throws ErrnoException {
-        return new Listener(socket.fd(), Posix.getsockname(socket.fd()), socket.how());
+        return new Listener(socket.fd(), Posix.getsockname(socket.fd()), socket.how(), false);
     }
 
     /** How the socket came: {@code bound}, or from an activator ({@link InheritedSocket#how()}). */
@@ -82,10 +86,13 @@ final class Listener implements Closeable {
     }
 
     /**
-     * Waits for the next connection. Returns null once {@link #wakeUp()} was called.
+     * Waits for the next connection. Returns null once {@link #wakeUp()} was called. A
+     * connection that failed before we took it (accept(2)'s network errors, which Linux passes
+     * on from the new socket: ECONNABORTED, EPROTO, ENETDOWN, EHOSTUNREACH, ...) costs nothing:
+     * the next one is taken at once.
      *
-     * @throws ErrnoException when accepting fails; EMFILE, ENFILE, ENOBUFS and ENOMEM are
-     *     temporary (see {@link #isTemporary})
+     * @throws ErrnoException when accepting fails for want of a resource ({@link #isShortage}:
+     *     EMFILE, ENFILE, ENOBUFS, ENOMEM; the connection waits in the backlog), or for good
      */
     Accepted accept() throws ErrnoException {
         int[] watched = {fd, wakeRead};
@@ -94,7 +101,15 @@ final class Listener implements Closeable {
             if (ready != 0) {
                 continue; // woken (the loop condition says so), or EINTR
             }
-            Posix.AcceptedSocket socket = Posix.accept(fd);
+            Posix.AcceptedSocket socket;
+            try {
+                socket = Posix.accept(fd);
+            } catch (ErrnoException e) {
+                if (isThatConnectionsOwn(e)) {
+                    continue;
+                }
+                throw e;
+            }
             if (socket == null) {
                 continue; // another process took it, or the client gave up (EAGAIN)
             }
@@ -107,10 +122,23 @@ final class Listener implements Closeable {
         return null;
     }
 
-    /** Failures of accept that pass: out of descriptors or memory, or a client that gave up. */
-    static boolean isTemporary(ErrnoException e) {
+    /** accept(2)'s failures for want of a resource: they pass, and the connection waits in the backlog. */
+    static boolean isShortage(ErrnoException e) {
         return switch (e.errno()) {
-            case Posix.EMFILE, Posix.ENFILE, Posix.ENOBUFS, Posix.ENOMEM, Posix.ECONNABORTED -> true;
+            case Errno.EMFILE, Errno.ENFILE, Errno.ENOBUFS, Errno.ENOMEM -> true;
+            default -> false;
+        };
+    }
+
+    /**
+     * accept(2)'s errors that belong to the one connection it was taking, which is gone: the man
+     * page asks to treat them like EAGAIN, and EPERM (a firewall rule) likewise.
+     */
+    static boolean isThatConnectionsOwn(ErrnoException e) {
+        return switch (e.errno()) {
+            case Errno.ECONNABORTED, Errno.EPROTO, Errno.ENOPROTOOPT, Errno.ENETDOWN, Errno.ENONET,
+                 Errno.EHOSTDOWN, Errno.EHOSTUNREACH, Errno.ENETUNREACH, Errno.EOPNOTSUPP, Errno.EPERM,
+                 Errno.ETIMEDOUT -> true;
             default -> false;
         };
     }
@@ -125,9 +153,25 @@ final class Listener implements Closeable {
         }
     }
 
+    /**
+     * On stop: a socket we bound ourselves is closed now, so that new clients are refused at once
+     * rather than left in a backlog nobody will accept from (those already there get a reset).
+     * An activator's socket is not ours to close: it stays open, queued clients and all, for the
+     * next supervisor; our descriptor of it goes at {@link #close()}.
+     */
+    void stopListening() throws ErrnoException {
+        if (bound && !listeningClosed) {
+            listeningClosed = true;
+            Posix.close(fd);
+        }
+    }
+
     @Override
     public void close() throws IOException {
-        Posix.close(fd);
+        if (!listeningClosed) {
+            listeningClosed = true;
+            Posix.close(fd);
+        }
         Posix.close(wakeRead);
         Posix.close(wakeWrite);
     }

@@ -17,6 +17,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalInt;
 import java.util.concurrent.Callable;
 
 /** {@code bin/supervisor}: parses the command line and runs a {@link Supervisor}. */
@@ -31,7 +32,7 @@ import java.util.concurrent.Callable;
         exitCodeListHeading = "%nExit status:%n",
         exitCodeList = {
             "0:stopped by SIGTERM or SIGINT after draining its children",
-            "1:could not serve (address in use, no permission, ...)",
+            "1:could not serve (address in use, no permission, ...), or a failure ended it (logged as fatal)",
             "2:usage error",
         },
         footer = {"", "Each child's environment: PROTO=TCP TCPREMOTEIP TCPREMOTEPORT TCPLOCALIP TCPLOCALPORT"
@@ -220,11 +221,18 @@ public final class Main implements Callable<Integer> {
         if (privileges != null && !drop(privileges)) {
             return EXIT_FAILURE;
         }
+        // From here on fd 1 is, for a moment at every --stdio inout spawn, a client's socket:
+        // nothing in this JVM may print to it (its own diagnostics go to stderr, bin/supervisor).
+        System.setOut(System.err);
+        // Any thread's unforeseen failure ends the supervisor cleanly rather than leave it alive
+        // and not serving; failures on one connection's path are contained before they get here.
+        Thread.setDefaultUncaughtExceptionHandler((thread, failure) -> supervisor.fail(thread.getName(), failure));
         Signals.onTermination(supervisor::stop);
         Signals.onReload(supervisor::reloadRules);
         Signals.onStatus(supervisor::logStatus);
         supervisor.serve();
-        return supervisor.drain() == 0 ? EXIT_OK : EXIT_FAILURE;
+        int leftBehind = supervisor.drain();
+        return leftBehind == 0 && !supervisor.failed() ? EXIT_OK : EXIT_FAILURE;
     }
 
     /** A bad value, as picocli's usage error: one line naming the option, exit 2. */
@@ -336,18 +344,25 @@ public final class Main implements Callable<Integer> {
         }
     }
 
-    static final String SOMAXCONN = "/proc/sys/net/core/somaxconn";
+    static final Path SOMAXCONN = Path.of("/proc/sys/net/core/somaxconn");
+    /** The backlog when the kernel's cap cannot be read (Linux's default since 5.4). */
+    static final int SOMAXCONN_FALLBACK = 4096;
+
+    /** The kernel's cap on a listen queue, or {@link #SOMAXCONN_FALLBACK}; asking for more is silently truncated to it anyway. */
+    static int somaxconn() {
+        return readSomaxconn(SOMAXCONN).orElse(SOMAXCONN_FALLBACK);
+    }
 
     /**
-     * The kernel's cap on a listen queue; asking for more is silently truncated to it anyway.
-     * Read by lines: {@code Files.readString} trusts the size /proc reports and returned "4" of
-     * "4096", which made a backlog of 4 (a burst of clients then waited for SYN retransmissions).
+     * The number in {@code file}, read by lines: {@code Files.readString} trusts the size /proc
+     * reports and returned "4" of "4096", which made a backlog of 4 (a burst of clients then
+     * waited for SYN retransmissions). Empty when it cannot be read.
      */
-    static int somaxconn() {
+    static OptionalInt readSomaxconn(Path file) {
         try {
-            return Integer.parseInt(Files.readAllLines(Path.of(SOMAXCONN)).getFirst().strip());
+            return OptionalInt.of(Integer.parseInt(Files.readAllLines(file).getFirst().strip()));
         } catch (IOException | RuntimeException e) {
-            return 4096;
+            return OptionalInt.empty();
         }
     }
 }

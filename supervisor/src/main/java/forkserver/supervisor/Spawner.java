@@ -2,12 +2,16 @@ package forkserver.supervisor;
 
 import forkserver.posix.ErrnoException;
 import forkserver.posix.Posix;
+import forkserver.supervisor.Failures.SpawnFailed;
 
 import java.io.IOException;
 import java.lang.ProcessBuilder.Redirect;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Starts one child per connection with the connection on its fd 0 (and fd 1 in
@@ -15,41 +19,63 @@ import java.util.Map;
  * their end of a private socketpair on fd 0 ({@link Spares}).
  *
  * <p>The JDK cannot give a child an arbitrary socket, but {@link Redirect#INHERIT} gives it the
- * supervisor's own fd 0 and 1. So, under {@link #handOff}: {@code dup2} the connection onto fd 0
- * (and 1), {@code start()} (which returns only after the child has exec'd, so it has its copies),
- * and point fd 0 back at /dev/null and fd 1 back at the supervisor's stdout. Between spawns the
- * supervisor's fd 0 is /dev/null, so nothing in it ever reads a client's bytes.
+ * supervisor's own fd 0 and 1. So, under {@link #stdioLock}: {@code dup2} the connection onto fd
+ * 0 (and 1), {@code start()} (which returns only after the child has exec'd, so it has its
+ * copies), and point fd 0 back at /dev/null and fd 1 back at the supervisor's stdout. Between
+ * spawns the supervisor's fd 0 is /dev/null, so nothing in it ever reads a client's bytes.
  *
  * <p>A child holds nothing else of ours: our descriptors are close-on-exec, and the JDK closes
  * every descriptor above 2 in the child before exec anyway.
+ *
+ * <p>Every failure to start comes out as a {@link SpawnFailed} with the errno's name, and leaves
+ * nothing behind. The hard one: when the JDK cannot start the thread that would reap the new
+ * child (a user's or cgroup's task limit counts threads too), {@code start()} throws
+ * {@link OutOfMemoryError} after the child has already exec'd, and no {@link Process} comes
+ * back. That child, found among this thread's children, is {@link ChildProcess#adopted()}: it
+ * serves its connection and the {@link Reaper} reaps it. Its pid is remembered, because the JDK
+ * keeps a record for it that makes it never reap a later process with the same pid (the Reaper
+ * does then).
  */
 final class Spawner {
 
     /** Tells forkserver's worker it is a spare: its fd 0 is a socketpair, not yet a client. */
     static final String SPARE_VARIABLE = "FORKSERVER_SPARE";
+    /** Descriptors kept for the JDK's start: its two pipes to the spawn helper, and room to spare. */
+    static final int RESERVED_DESCRIPTORS = 6;
 
     private final List<String> command;
     private final List<String> spareCommand;
     private final StdioMode stdio;
     private final Map<String, String> baseEnvironment;
+    private final Reaper reaper;
     private final int devNull;
     private final int savedStdout;
-    // Guards the supervisor's fds 0 and 1 while they point at a client: one hand-off at a time.
-    private final Object handOff = new Object();
+    // Guards the supervisor's fds 0 and 1 while they point at a client, and makes a start and the
+    // bookkeeping of its pid (live) one step: one child starts at a time.
+    private final Object stdioLock = new Object();
+    // Pids of the children started here that have not exited: any other child of ours is an orphan.
+    private final Set<Long> live = ConcurrentHashMap.newKeySet();
+    // Pids whose JDK record was left behind by a failed start: the JDK never reaps them again.
+    private final Set<Long> lost = ConcurrentHashMap.newKeySet();
+    // Descriptors kept free for the JDK's start (copies of /dev/null, -1 where none); guarded by stdioLock.
+    private final int[] reserve = new int[RESERVED_DESCRIPTORS];
 
     /**
      * Parks the supervisor's fd 0 on /dev/null and keeps a copy of its stdout. Call after the
      * listening socket has been moved off fd 0, if it was there.
      */
-    Spawner(List<String> command, List<String> spareCommand, StdioMode stdio, Map<String, String> baseEnvironment)
-            throws ErrnoException {
+    Spawner(List<String> command, List<String> spareCommand, StdioMode stdio, Map<String, String> baseEnvironment,
+            Reaper reaper) throws ErrnoException {
         this.command = List.copyOf(command);
         this.spareCommand = List.copyOf(spareCommand);
         this.stdio = stdio;
         this.baseEnvironment = Map.copyOf(baseEnvironment);
+        this.reaper = reaper;
         this.devNull = Posix.open("/dev/null", Posix.O_RDWR | Posix.O_CLOEXEC);
         this.savedStdout = Posix.dupCloexec(1, 3);
         Posix.dup2(devNull, 0);
+        Arrays.fill(reserve, -1);
+        refillReserve();
     }
 
     /**
@@ -57,19 +83,39 @@ final class Spawner {
      * TCPCONNNUM) added to its environment. The caller still owns (and must close) the
      * connection's descriptor; the child has its own copy.
      */
-    Process spawn(Accepted connection, Map<String, String> admitted) throws IOException {
+    ChildProcess spawn(Accepted connection, Map<String, String> admitted) throws SpawnFailed {
         return start(command, connectionEnvironment(connection, admitted), connection.fd(), stdio == StdioMode.INOUT);
     }
 
+    /** A spare just started: its process, and our end of their private socketpair (close-on-exec). */
+    record SpareStart(ChildProcess process, int channel) {
+    }
+
     /**
-     * Starts a spare worker: the spare command with {@code FORKSERVER_SPARE=1}, and {@code pairEnd} (its
-     * end of a private socketpair, over which it will be handed its connection) on fd 0. The
-     * caller still owns {@code pairEnd} and closes it once this returns.
+     * Starts a spare worker: the spare command with {@code FORKSERVER_SPARE=1}, and on its fd 0
+     * its end of a private {@code socketpair(AF_UNIX, SOCK_SEQPACKET)}, over which it will be
+     * handed its connection; the other end is returned. The pair is made under the same lock as
+     * the start, so that it cannot take the descriptors kept for the JDK ({@link #reserve}).
      */
-    Process spawnSpare(int pairEnd) throws IOException {
+    SpareStart spawnSpare() throws SpawnFailed {
         Map<String, String> environment = new HashMap<>(baseEnvironment);
         environment.put(SPARE_VARIABLE, "1");
-        return start(spareCommand, environment, pairEnd, false);
+        synchronized (stdioLock) {
+            int[] pair;
+            try {
+                pair = Posix.socketpair(Posix.AF_UNIX, Posix.SOCK_SEQPACKET);
+            } catch (ErrnoException e) {
+                throw new SpawnFailed(e.name(), e.getMessage());
+            }
+            try {
+                return new SpareStart(start(spareCommand, environment, pair[1], false), pair[0]);
+            } catch (SpawnFailed | RuntimeException | Error e) {
+                closeOrBreak(pair[0]);
+                throw e;
+            } finally {
+                closeOrBreak(pair[1]); // the spare has its copy on fd 0
+            }
+        }
     }
 
     /**
@@ -83,8 +129,13 @@ final class Spawner {
         return variables;
     }
 
-    private Process start(List<String> argv, Map<String, String> connectionVariables, int fd0, boolean alsoFd1)
-            throws IOException {
+    /** Children started here that are still running. */
+    int running() {
+        return live.size();
+    }
+
+    private ChildProcess start(List<String> argv, Map<String, String> connectionVariables, int fd0, boolean alsoFd1)
+            throws SpawnFailed {
         ProcessBuilder builder = new ProcessBuilder(argv)
                 .redirectInput(Redirect.INHERIT)
                 .redirectOutput(Redirect.INHERIT)
@@ -96,19 +147,145 @@ final class Spawner {
         // variable, would wait for a hand-off on its client's socket.
         environment.remove(SPARE_VARIABLE);
         environment.putAll(connectionVariables);
-        synchronized (handOff) {
-            Posix.dup2(fd0, 0);
+        synchronized (stdioLock) {
+            if (!refillReserve()) {
+                throw new SpawnFailed("EMFILE", "too few descriptors left to start a child");
+            }
+            releaseReserve();
+            Process process;
             try {
+                Posix.dup2(fd0, 0);
                 if (alsoFd1) {
                     Posix.dup2(fd0, 1);
                 }
-                return builder.start();
+                process = builder.start();
+            } catch (ErrnoException e) {
+                throw new SpawnFailed(e.name(), e.getMessage());
+            } catch (IOException e) {
+                throw Failures.spawnFailed(e);
+            } catch (OutOfMemoryError e) {
+                if (!Failures.isNoThread(e)) {
+                    throw e;
+                }
+                return adoptOrphan();
             } finally {
-                Posix.dup2(devNull, 0);
-                if (alsoFd1) {
-                    Posix.dup2(savedStdout, 1);
+                restoreStdio(alsoFd1);
+                refillReserve();
+            }
+            return adopt(process);
+        }
+    }
+
+    /**
+     * Takes back the descriptors kept for the JDK; false when the process has fewer free. The
+     * JDK's start needs a few (two pipes to talk to its spawn helper), and when it runs out
+     * halfway it leaks those it had made (JDK 25: a failed pipe(2) after another leaves the first
+     * open). Kept free here and given up just for the start, they are always there; when they
+     * cannot all be taken back, no start is tried.
+     */
+    private boolean refillReserve() {
+        for (int i = 0; i < reserve.length; i++) {
+            if (reserve[i] < 0) {
+                try {
+                    reserve[i] = Posix.dupCloexec(devNull, 3);
+                } catch (ErrnoException e) {
+                    return false;
                 }
             }
+        }
+        return true;
+    }
+
+    private void releaseReserve() {
+        for (int i = 0; i < reserve.length; i++) {
+            closeOrBreak(reserve[i]);
+            reserve[i] = -1;
+        }
+    }
+
+    private static void closeOrBreak(int fd) {
+        try {
+            Posix.close(fd);
+        } catch (ErrnoException e) {
+            throw new Failures.Broken("closing descriptor " + fd, e); // EBADF: a descriptor mixed up
+        }
+    }
+
+    /** Points fds 0 and 1 back at /dev/null and our stdout; if that fails, no spawn is safe any more. */
+    private void restoreStdio(boolean alsoFd1) {
+        try {
+            Posix.dup2(devNull, 0);
+            if (alsoFd1) {
+                Posix.dup2(savedStdout, 1);
+            }
+        } catch (ErrnoException e) {
+            throw new Failures.Broken("fd 0 or 1 could not be taken back from a client", e);
+        }
+    }
+
+    /** The bookkeeping of a started child: its pidfd, and the reaper's watch. Under the lock. */
+    private ChildProcess adopt(Process process) throws SpawnFailed {
+        long pid = process.pid();
+        boolean jdkReaps = !lost.contains(pid);
+        int pidfd;
+        try {
+            pidfd = Posix.pidfdOpen(pid);
+        } catch (ErrnoException e) {
+            if (!jdkReaps) {
+                // Neither the JDK nor a pidfd could ever tell us it ended.
+                killAndReap(pid);
+                throw new SpawnFailed(e.name(), "pidfd_open for a child the JDK does not reap: " + e.getMessage());
+            }
+            pidfd = -1; // out of descriptors: the reaper polls this one
+        }
+        ChildProcess child = new ChildProcess(process, pidfd, jdkReaps);
+        watch(child);
+        return child;
+    }
+
+    private void watch(ChildProcess child) {
+        long pid = child.pid();
+        live.add(pid);
+        child.exit().whenComplete((value, failure) -> live.remove(pid));
+        reaper.watch(child);
+    }
+
+    /**
+     * After {@code start()} threw for want of a reaper thread: the child it had already started
+     * (and that has the connection) is the one child of this thread that we do not know. It is
+     * served as any other, watched through a pidfd and reaped by the {@link Reaper}; its pid is
+     * remembered, because the JDK keeps a record for it that would make it never reap a later
+     * process with the same pid. Should it not be found alone, whatever is unknown is killed and
+     * the spawn fails.
+     */
+    private ChildProcess adoptOrphan() throws SpawnFailed {
+        List<Long> ours = ProcessTable.childrenOfThisThread();
+        if (ours == null) {
+            ours = ProcessTable.read().childrenOf(ProcessHandle.current().pid());
+        }
+        List<Long> orphans = ours.stream().filter(pid -> !live.contains(pid)).toList();
+        lost.addAll(orphans);
+        if (orphans.size() == 1) {
+            long pid = orphans.getFirst();
+            try {
+                ChildProcess child = new ChildProcess(pid, Posix.pidfdOpen(pid));
+                watch(child);
+                return child;
+            } catch (ErrnoException e) {
+                // No pidfd: nobody could ever tell its end; below.
+            }
+        }
+        orphans.forEach(Spawner::killAndReap);
+        throw new SpawnFailed("EAGAIN", "no thread for the child's reaper: the task limit is reached");
+    }
+
+    private static void killAndReap(long pid) {
+        try {
+            // Unreaped, it is still our child, so its pid cannot have been reused.
+            Posix.kill(pid, Posix.SIGKILL);
+            Posix.reap(pid);
+        } catch (ErrnoException e) {
+            // ESRCH/ECHILD: gone already.
         }
     }
 }

@@ -1,6 +1,7 @@
 package forkserver.supervisor;
 
 import forkserver.posix.ErrnoException;
+import forkserver.supervisor.Failures.SpawnFailed;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -10,14 +11,21 @@ import java.util.Map;
 /**
  * The life of a connection, in order: the {@link Listener} accepts it once {@link Admission}
  * allows, a ready {@link Spares spare} takes it or the {@link Spawner} starts its child,
- * {@link Children} reaps and logs it, the
+ * {@link Children} logs it and lets it go when the {@link Reaper} sees it exit, the
  * {@link EventLog} says so. {@link #serve()} runs that loop until {@link #stop}; {@link #drain()}
  * then stops the children.
+ *
+ * <p>Every failure on that path goes through {@link Failures}, which decides what it costs: the
+ * connection at hand (closed, told why under {@code --over-limit reject}, logged), or the
+ * supervisor (logged, drained, exit status 1). When starting children fails, accepting pauses
+ * ({@link #FIRST_PAUSE}, doubling up to {@link #MAX_PAUSE}, none after a success) rather than
+ * taking the whole backlog into the same failure.
  */
-final class Supervisor {
+final class Supervisor implements HandOffs.Outcome {
 
-    /** How long the acceptor pauses after a temporary failure such as running out of descriptors. */
-    static final Duration ACCEPT_RETRY_PAUSE = Duration.ofMillis(100);
+    /** The first pause after a failure to start a child or to accept; it doubles up to {@link #MAX_PAUSE}. */
+    static final Duration FIRST_PAUSE = Duration.ofMillis(20);
+    static final Duration MAX_PAUSE = Duration.ofSeconds(1);
 
     /** How many sources the status line lists. */
     static final int STATUS_TOP_SOURCES = 5;
@@ -31,9 +39,13 @@ final class Supervisor {
     private final Children children;
     private final Spares spares;
     private final Totals totals = new Totals();
-    private volatile String stopSignal;
+    private final Backoff spawnBackoff = new Backoff(FIRST_PAUSE, MAX_PAUSE);
+    private final Backoff acceptBackoff = new Backoff(FIRST_PAUSE, MAX_PAUSE);
+    private String stopCause; // the signal (TERM, INT) or "fatal"; guarded by this
+    private volatile boolean failed;
 
-    private Supervisor(Config config, EventLog log, Listener listener, Spawner spawner, AccessRules rules) {
+    private Supervisor(Config config, EventLog log, Listener listener, Spawner spawner, AccessRules rules)
+            throws ErrnoException {
         this.config = config;
         this.log = log;
         this.listener = listener;
@@ -44,7 +56,7 @@ final class Supervisor {
         this.rejector = new Rejector(policy.overLimit() == Admission.OverLimit.REJECT ? policy.rejectMessage() : null);
         this.spawner = spawner;
         this.children = new Children(admission, totals, log, config.maxLifetime(), config.killGrace());
-        this.spares = new Spares(config.spares(), spawner, log);
+        this.spares = new Spares(config.spares(), spawner::spawnSpare, log, this);
     }
 
     /**
@@ -67,7 +79,8 @@ final class Supervisor {
                 ? Listener.inherit(inherited)
                 : Listener.bind(config.listen(), config.backlog(), config.reusePort());
         try {
-            Spawner spawner = new Spawner(config.command(), config.spareCommand(), config.stdio(), environment);
+            Spawner spawner = new Spawner(config.command(), config.spareCommand(), config.stdio(), environment,
+                    new Reaper());
             return new Supervisor(config, log, listener, spawner, rules);
         } catch (IOException | RuntimeException e) {
             listener.close();
@@ -79,30 +92,50 @@ final class Supervisor {
         return listener.address();
     }
 
-    /** Accepts and spawns until {@link #stop} is called. */
+    /** Accepts and starts children until {@link #stop} is called, or a failure ends the supervisor. */
     void serve() {
         log.listening(listener.how(), HostPort.format(address()), config.maxChildren(), String.join(" ", config.command()));
+        StartupLimits.check(config, log);
         spares.start();
-        while (admission.awaitTurn()) {
-            Accepted connection;
-            try {
-                connection = listener.accept();
-            } catch (ErrnoException e) {
-                if (!Listener.isTemporary(e)) {
-                    throw new IllegalStateException("accept failed for good: " + e.getMessage(), e);
+        try {
+            while (admission.awaitTurn()) {
+                Accepted connection;
+                try {
+                    connection = listener.accept();
+                } catch (ErrnoException e) {
+                    if (!Listener.isShortage(e)) {
+                        throw e; // EBADF, EINVAL, ENOTSOCK: the listening socket is gone
+                    }
+                    Duration pause = acceptBackoff.failed();
+                    log.acceptFailed(e.name(), e.getMessage(), pause);
+                    admission.holdOff(pause);
+                    continue;
                 }
-                log.acceptFailed(e.getMessage(), ACCEPT_RETRY_PAUSE);
-                pause(ACCEPT_RETRY_PAUSE);
-                continue;
+                if (connection == null) {
+                    break;
+                }
+                acceptBackoff.succeeded();
+                handle(connection);
             }
-            if (connection == null) {
-                break;
-            }
-            totals.countAccepted();
+        } catch (Throwable t) {
+            fail("acceptor", t);
+        }
+    }
+
+    /** One accepted connection: admitted and given a process, or turned away. Costs nothing else. */
+    private void handle(Accepted connection) {
+        totals.countAccepted();
+        Admission.Ticket ticket = null;
+        try {
             switch (admission.admit(connection.remote().getAddress())) {
-                case Admission.Verdict.Admitted admitted -> spawnFor(connection, admitted.ticket());
+                case Admission.Verdict.Admitted admitted -> {
+                    ticket = admitted.ticket();
+                    dispatch(connection, ticket);
+                }
                 case Admission.Verdict.Rejected rejected -> reject(connection, rejected.reason());
             }
+        } catch (Throwable t) {
+            contain(connection, ticket, t);
         }
     }
 
@@ -113,29 +146,85 @@ final class Supervisor {
                 new LogLine.Count(admission.running(), admission.limit()));
     }
 
-    private void spawnFor(Accepted connection, Admission.Ticket ticket) {
-        Process child;
-        String via = null;
-        try {
-            if (spares.target() > 0) {
-                child = spares.handOff(connection, Spawner.connectionEnvironment(connection, ticket.environment()));
-                via = child != null ? "spare" : "spawn";
-            } else {
-                child = null;
-            }
-            if (child == null) {
-                child = spawner.spawn(connection, ticket.environment());
-            }
-        } catch (IOException | RuntimeException e) {
-            admission.release(ticket);
-            log.spawnFailed(HostPort.format(connection.remote()), e.getMessage());
+    /**
+     * Gives an admitted connection its process: a ready spare (the hand-off settles the rest),
+     * else a child spawned for it. From here on the connection and the ticket are taken care of.
+     */
+    private void dispatch(Accepted connection, Admission.Ticket ticket) {
+        if (spares.target() > 0
+                && spares.offer(connection, ticket, Spawner.connectionEnvironment(connection, ticket.environment()))) {
             return;
-        } finally {
-            // At once: while we hold a copy, the client would not see end of file when its child
-            // exits, and a failed spawn must not leave the client hanging.
-            connection.close();
         }
-        children.started(child, connection, ticket, via);
+        ChildProcess child;
+        try {
+            child = spawner.spawn(connection, ticket.environment());
+        } catch (SpawnFailed e) {
+            spawnFailed(connection, ticket, e);
+            return;
+        }
+        // At once: while we hold a copy, the client would not see end of file when its child exits.
+        connection.close();
+        if (child.adopted()) {
+            // Served, but the task limit is reached: the next spawn would fail, so pause as after a failure.
+            Duration pause = spawnBackoff.failed();
+            admission.holdOff(pause);
+            log.taskLimit(child.pid(), pause);
+        } else {
+            spawnBackoff.succeeded();
+        }
+        children.started(child, connection, ticket, spares.target() > 0 ? "spawn" : null);
+    }
+
+    /** No child for this connection: it is closed (told why under reject), and accepting pauses. */
+    private void spawnFailed(Accepted connection, Admission.Ticket ticket, SpawnFailed failure) {
+        admission.release(ticket);
+        Duration pause = spawnBackoff.failed();
+        admission.holdOff(pause);
+        rejector.reject(connection, Admission.Reason.SPAWN_FAILED);
+        totals.rejected(Admission.Reason.SPAWN_FAILED.text);
+        log.spawnFailed(HostPort.format(connection.remote()), HostPort.format(connection.local()), failure.reason(),
+                failure.getMessage(), new LogLine.Count(admission.running(), admission.limit()), pause);
+    }
+
+    /**
+     * A failure on one connection's path: what it costs is {@link Failures}'s to say. The
+     * connection's share (its descriptor, its ticket) is given back either way.
+     */
+    private void contain(Accepted connection, Admission.Ticket ticket, Throwable t) {
+        Failures.Failure failure = Failures.of(t);
+        if (ticket != null) {
+            admission.release(ticket);
+        }
+        connection.close();
+        if (failure.cost() == Failures.Cost.SUPERVISOR) {
+            throw t instanceof Error error ? error : new Failures.Broken(failure.detail(), t);
+        }
+        log.connectionFailed(HostPort.format(connection.remote()), failure.reason(), failure.detail());
+    }
+
+    @Override
+    public void taken(SpareWorker spare, Accepted connection, Admission.Ticket ticket) {
+        spares.handedOver(spare);
+        connection.close(); // the spare has its own copy now
+        children.started(spare.process, connection, ticket, "spare");
+    }
+
+    @Override
+    public void returned(SpareWorker spare, Accepted connection, Admission.Ticket ticket) {
+        spares.failed(spare);
+        try {
+            dispatch(connection, ticket); // the next ready spare, or a spawn
+        } catch (Throwable t) {
+            contain(connection, ticket, t);
+        }
+    }
+
+    @Override
+    public void lost(SpareWorker spare, Accepted connection, Admission.Ticket ticket) {
+        spares.failed(spare);
+        admission.release(ticket);
+        connection.close();
+        totals.rejected(Admission.Reason.HANDOFF_FAILED.text);
     }
 
     /**
@@ -161,34 +250,62 @@ final class Supervisor {
                 totals.accepted(), totals.rejectedByReason(), totals.exitedByStatus());
     }
 
-    /** Stops accepting; {@link #serve()} returns soon after. Safe from any thread, idempotent. */
+    /**
+     * SIGTERM or SIGINT: stops accepting; {@link #serve()} returns soon after. Each further
+     * signal cuts the drain short by one step: the shutdown grace, then the kill grace. Safe
+     * from any thread.
+     */
     void stop(String signal) {
-        if (stopSignal != null) {
-            return;
+        if (!beginStopping(signal)) {
+            log.hurry(signal, children.hurry());
         }
-        stopSignal = signal;
-        admission.close();
-        listener.wakeUp();
     }
 
     /**
-     * After {@link #serve()} returned: gives the children the shutdown grace, then stops them,
-     * and closes the listening socket. Returns how many processes were left behind (0 normally).
+     * The supervisor cannot go on ({@code where}: the thread that failed): one log line, then it
+     * stops as on SIGTERM and {@link #failed()} says so, for exit status 1.
+     */
+    void fail(String where, Throwable t) {
+        Failures.Failure failure = Failures.of(t);
+        log.fatal(where, failure.reason(), failure.detail());
+        failed = true;
+        beginStopping("fatal");
+    }
+
+    /** Stops accepting, for {@code cause}; false when stopping had begun already. */
+    private boolean beginStopping(String cause) {
+        synchronized (this) {
+            if (stopCause != null) {
+                return false;
+            }
+            stopCause = cause;
+        }
+        admission.close();
+        listener.wakeUp();
+        return true;
+    }
+
+    /** Whether a failure ended the supervisor (exit status 1). */
+    boolean failed() {
+        return failed;
+    }
+
+    /**
+     * After {@link #serve()} returned: refuses new clients (a socket we bound is closed now),
+     * gives the children the shutdown grace, then stops them, and closes the listening socket.
+     * Returns how many processes were left behind (0 normally).
      */
     int drain() throws IOException {
-        log.stopping(stopSignal, children.count(), config.shutdownGrace());
-        spares.stop(config.killGrace()); // idle: nothing to drain
+        listener.stopListening();
+        String cause;
+        synchronized (this) {
+            cause = stopCause;
+        }
+        log.stopping(cause, children.count(), config.shutdownGrace());
+        spares.stop(config.killGrace()); // idle: nothing to drain; hand-offs in flight are settled
         int leftBehind = children.stopAll(config.shutdownGrace(), config.killGrace());
         listener.close();
         log.stopped(leftBehind);
         return leftBehind;
-    }
-
-    private static void pause(Duration duration) {
-        try {
-            Thread.sleep(duration);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 }
