@@ -1,5 +1,7 @@
 package forkserver.supervisor;
 
+import forkserver.posix.Errno;
+import forkserver.posix.ErrnoException;
 import forkserver.posix.Posix;
 import org.junit.jupiter.api.Test;
 
@@ -11,6 +13,7 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -55,5 +58,23 @@ class ListenerTest {
         Field fd = Listener.class.getDeclaredField("fd"); // same package, a test: no accessor for one check
         fd.setAccessible(true);
         return fd.getInt(listener);
+    }
+
+    @Test
+    void acceptsOwnNetworkErrorsAreRetriedAtOnceAndShortagesPause() {
+        for (int errno : new int[] {Errno.ECONNABORTED, Errno.EPROTO, Errno.ENETDOWN, Errno.EHOSTUNREACH, Errno.ENETUNREACH,
+                Errno.EPERM}) {
+            assertTrue(Listener.isThatConnectionsOwn(errnoException(errno)), Errno.name(errno));
+        }
+        for (int errno : new int[] {Errno.EMFILE, Errno.ENFILE, Errno.ENOBUFS, Errno.ENOMEM}) {
+            assertTrue(Listener.isShortage(errnoException(errno)), Errno.name(errno));
+            assertFalse(Listener.isThatConnectionsOwn(errnoException(errno)), Errno.name(errno));
+        }
+        assertFalse(Listener.isShortage(errnoException(Errno.EBADF)), "EBADF: the socket is gone, for good");
+        assertFalse(Listener.isThatConnectionsOwn(errnoException(Errno.EINVAL)));
+    }
+
+    private static ErrnoException errnoException(int errno) {
+        return new ErrnoException("accept4", errno, Errno.name(errno));
     }
 }

@@ -146,9 +146,56 @@ class SparesIT {
                 client.send("patient");
                 assertEquals("patient", client.readLine());
                 supervisor.awaitMatch(Pattern.compile("handoff-failed pid=" + spare + " remote=127.0.0.1:"
-                        + client.localPort() + " reason=\"no acknowledgement \\(signal=KILL\\)\""));
+                        + client.localPort() + " reason=\"no acknowledgement within 0\\.250s \\(signal=KILL\\)\""));
                 assertNotEquals(spare, supervisor.awaitChildPidOf(client.localPort()));
                 assertEquals("bye!", client.roundTrip("done"));
+            }
+        }
+    }
+
+    /**
+     * Two spares stopped (SIGSTOP) while they wait: the acceptor hands each a client without
+     * waiting for any answer, and a third client is spawned for at once; after the hand-off
+     * timeout the stopped spares are killed and their clients served by processes spawned for
+     * them. Before pipelining, the acceptor waited 5 s for each, and 5 s more for each to exit.
+     */
+    @Test
+    void stoppedSparesHoldNobodyUpButTheirOwnClientsForAMoment() throws Exception {
+        try (ServerProcess supervisor = ServerProcess.supervisor("--listen", "127.0.0.1:0", "--spares", "2")) {
+            InetSocketAddress address = supervisor.awaitListening();
+            Set<Long> stopped = awaitReadySpares(supervisor, 2);
+            for (long spare : stopped) {
+                ServerProcess.signal(spare, "STOP");
+            }
+            ExecutorService clients = Executors.newFixedThreadPool(3);
+            try {
+                List<Future<Long>> firstEcho = new ArrayList<>();
+                for (int i = 0; i < 3; i++) {
+                    String line = "client " + i;
+                    firstEcho.add(clients.submit(() -> {
+                        long begin = System.nanoTime();
+                        try (EchoClient client = EchoClient.connect(address)) {
+                            assertEquals(line, client.roundTrip(line));
+                            long took = System.nanoTime() - begin;
+                            assertEquals("bye!", client.roundTrip("done"));
+                            return took;
+                        }
+                    }));
+                }
+                for (Future<Long> took : firstEcho) {
+                    Duration echo = Duration.ofNanos(took.get());
+                    // Each gets its echo well before a spawned worker would have taken 5 s to be tried.
+                    assertTrue(echo.compareTo(Duration.ofSeconds(3)) < 0, "first echo after " + echo);
+                }
+            } finally {
+                clients.shutdownNow();
+            }
+            List<Matcher> failed = supervisor.awaitMatches(Pattern.compile(
+                    "handoff-failed pid=(\\d+) .*reason=\"no acknowledgement within 0\\.250s \\(signal=KILL\\)\""), 2);
+            assertEquals(stopped, Set.of(Long.parseLong(failed.get(0).group(1)), Long.parseLong(failed.get(1).group(1))));
+            List<Matcher> starts = supervisor.awaitMatches(VIA, 3);
+            for (Matcher start : starts) {
+                assertTrue(!stopped.contains(Long.parseLong(start.group(1))), "a stopped spare served: " + start.group());
             }
         }
     }

@@ -4,6 +4,9 @@ import forkserver.testkit.EchoClient;
 import forkserver.testkit.ServerProcess;
 import org.junit.jupiter.api.Test;
 
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -21,7 +24,39 @@ class StdioInoutIT {
             client.shutdownOutput();
             assertTrue(client.atEndOfStream());
             supervisor.awaitMatch(Pattern.compile("end pid=\\d+ status=0"));
-            assertEquals(java.util.List.of(), supervisor.stdout(), "the supervisor wrote nothing on stdout");
+            assertEquals(List.of(), supervisor.stdout(), "the supervisor wrote nothing on stdout");
+        }
+    }
+
+    /**
+     * While a child is spawned the supervisor's fd 1 is the client's socket. Its JVM's own output
+     * (here thread dumps, printed on every SIGQUIT while all threads stand still at a safepoint,
+     * the spawning one included) must never land there: every client reads exactly its echo.
+     */
+    @Test
+    void theSupervisorsJvmOutputNeverReachesAClient() throws Exception {
+        try (ServerProcess supervisor = ServerProcess.supervisor("--listen", "127.0.0.1:0", "--stdio", "inout", "--", "cat")) {
+            InetSocketAddress address = supervisor.awaitListening();
+            AtomicBoolean done = new AtomicBoolean();
+            Thread quitter = Thread.ofPlatform().daemon().start(() -> {
+                while (!done.get()) {
+                    supervisor.signal("QUIT");
+                }
+            });
+            try {
+                for (int i = 0; i < 40; i++) {
+                    try (EchoClient client = EchoClient.connect(address)) {
+                        client.send("session " + i);
+                        client.shutdownOutput();
+                        assertEquals("session " + i + "\n", client.readToEnd(), "exactly its echo");
+                    }
+                }
+            } finally {
+                done.set(true);
+                quitter.join(30_000);
+            }
+            supervisor.awaitMatch(Pattern.compile("^Full thread dump"));
+            assertEquals(List.of(), supervisor.stdout(), "not on stdout either");
         }
     }
 

@@ -89,6 +89,20 @@ public final class EchoClient implements AutoCloseable {
         }
     }
 
+    /** Everything the server sends from here until it closes (what the reader holds included). */
+    public String readToEnd() {
+        try {
+            StringBuilder rest = new StringBuilder();
+            char[] buffer = new char[4096];
+            for (int read; (read = in.read(buffer)) >= 0; ) {
+                rest.append(buffer, 0, read);
+            }
+            return rest.toString();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /** True when the server closed its side: the next read is end of stream. */
     public boolean atEndOfStream() {
         return readLine() == null;

@@ -1,0 +1,58 @@
+package forkserver.supervisor;
+
+import forkserver.testkit.EchoClient;
+import forkserver.testkit.ServerProcess;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.Writer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * What a failure of the supervisor itself costs: not a live process that has stopped serving,
+ * but one log line, the drain, and exit status 1 for the service manager to restart it. The
+ * failure here is real: the supervisor's heap is too small for the rules file SIGHUP asks it to
+ * read, so its signal thread dies of OutOfMemoryError.
+ */
+class FatalIT {
+
+    @Test
+    void aFailureOfTheSupervisorsOwnJvmEndsItWithALogLineADrainAndStatusOne(@TempDir Path dir) throws IOException {
+        Path rules = Files.writeString(dir.resolve("rules"), "allow 127.0.0.1\n");
+        try (ServerProcess supervisor = ServerProcess.supervisor(Map.of("FORKSERVER_JAVA_OPTS", "-Xmx24m"),
+                "--listen", "127.0.0.1:0", "--rules", rules.toString(), "--shutdown-grace", "30s",
+                "--stdio", "inout", "--", "/bin/cat");
+             EchoClient session = EchoClient.connect(supervisor.awaitListening())) {
+            assertEquals("held", session.roundTrip("held"));
+            try (Writer huge = Files.newBufferedWriter(dir.resolve("rules.new"))) {
+                for (int i = 0; i < 1_000_000; i++) {
+                    huge.write("allow 10." + (i >> 16 & 255) + "." + (i >> 8 & 255) + "." + (i & 255) + " V" + i + "=x\n");
+                }
+            }
+            Files.move(dir.resolve("rules.new"), rules, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            supervisor.signal("HUP");
+
+            supervisor.awaitMatch(Pattern.compile("fatal where=\"SIGHUP handler\" reason=out-of-memory detail=\"java.lang.OutOfMemoryError"));
+            supervisor.awaitMatch(Pattern.compile("stopping reason=fatal children=1 grace=30\\.000s"));
+            // The drain: the session may still finish within the grace.
+            assertEquals("still served", session.roundTrip("still served"));
+            session.shutdownOutput();
+            assertEquals("", session.readToEnd());
+            assertEquals(Main.EXIT_FAILURE, supervisor.awaitExit(Duration.ofSeconds(60)));
+            List<String> log = supervisor.stderr();
+            assertEquals("forkserver: stopped", log.getLast());
+            assertFalse(log.stream().anyMatch(line -> line.startsWith("Exception in thread")), "no stack trace: " + log);
+            assertTrue(log.stream().anyMatch(line -> line.startsWith("forkserver: end pid=")), "the child's end");
+        }
+    }
+}
