@@ -216,10 +216,6 @@ final class Admission {
         rules = newRules;
     }
 
-    AccessRules rules() {
-        return rules;
-    }
-
     /** Wakes a waiting {@link #awaitTurn()} for good: the supervisor is stopping. */
     void close() {
         lock.lock();

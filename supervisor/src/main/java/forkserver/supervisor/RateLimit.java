@@ -68,10 +68,6 @@ final class RateLimit {
         return tokens >= 1 ? 0 : (long) Math.ceil((1 - tokens) * nanosPerToken);
     }
 
-    Spec spec() {
-        return spec;
-    }
-
     private void refill() {
         long now = clock.getAsLong();
         tokens = Math.min(spec.tokens(), tokens + (now - refilledAt) / nanosPerToken);
