@@ -229,14 +229,17 @@ final class Spawner {
         boolean jdkReaps = !lost.contains(pid);
         int pidfd;
         try {
+            // Its pid cannot be another process's yet: a reaped pid is reused only after the
+            // kernel has gone through all the others (pid_max), not within this microsecond.
             pidfd = Posix.pidfdOpen(pid);
         } catch (ErrnoException e) {
+            // ESRCH: it has exited and the JDK has reaped it already; EMFILE: no descriptor.
             if (!jdkReaps) {
                 // Neither the JDK nor a pidfd could ever tell us it ended.
                 killAndReap(pid);
                 throw new SpawnFailed(e.name(), "pidfd_open for a child the JDK does not reap: " + e.getMessage());
             }
-            pidfd = -1; // out of descriptors: the reaper polls this one
+            pidfd = -1; // the reaper polls this one
         }
         ChildProcess child = new ChildProcess(process, pidfd, jdkReaps);
         watch(child);

@@ -25,10 +25,22 @@ final class Processes {
         try {
             Process process = new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
                     .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-            ChildProcess child = new ChildProcess(process, Posix.pidfdOpen(process.pid()), true);
+            ChildProcess child = new ChildProcess(process, pidfd(process), true);
             reaper.watch(child);
             return child;
         } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Its pidfd, or -1 when it has already exited and been reaped (ESRCH), as the Spawner does. */
+    private static int pidfd(Process process) {
+        try {
+            return Posix.pidfdOpen(process.pid());
+        } catch (ErrnoException e) {
+            if (e.errno() == forkserver.posix.Errno.ESRCH) {
+                return -1;
+            }
             throw new UncheckedIOException(e);
         }
     }
