@@ -80,7 +80,9 @@ class ChildrenTest {
         }, true, StandardCharsets.UTF_8);
         EventLog gatedLog = new EventLog(gated, EventLog.Format.TEXT);
         Children children = new Children(admission, new Totals(), gatedLog, null, Duration.ofSeconds(1));
-        children.started(Processes.start(reaper, "/bin/true"), connection(), ticket(), null);
+        ChildProcess child = Processes.start(reaper, "/bin/sleep", "300");
+        children.started(child, connection(), ticket(), null);
+        child.signal(true); // its end is now the reaper thread's to log, at the gate
         assertTrue(atGate.await(30, TimeUnit.SECONDS), "the end line is being written");
         OnAThread<Integer> drain = OnAThread.start(() -> children.stopAll(Duration.ofSeconds(30), Duration.ofSeconds(1)));
         drain.awaitBlocked(); // the child is gone, but its end line is not written yet: it is still registered
@@ -102,14 +104,16 @@ class ChildrenTest {
         });
         assertEquals(0, children.stopAll(Duration.ZERO, Duration.ofSeconds(30)));
         assertTrue(log.has("terminating signal=TERM children=1"));
-        assertTrue(log.has("end pid=" + child.pid() + " signal=TERM ") && log.has("reason=shutdown"), log.lines().toString());
+        // Its sleep is signalled first, so the shell may end by TERM or by its wait returning.
+        assertTrue(log.lines().stream().anyMatch(line -> line.matches("forkserver: end pid=" + child.pid()
+                + " (signal=TERM|status=0) .* reason=shutdown")), log.lines().toString());
         Await.until("the grandchild to be gone too", () -> family.stream().noneMatch(ProcessHandle::isAlive));
     }
 
     @Test
     void aChildThatIgnoresTermIsKilledAfterTheKillGrace() {
         Children children = new Children(admission, new Totals(), log.log, null, Duration.ofMillis(200));
-        ChildProcess child = Processes.start(reaper, "/bin/sh", "-c", "trap '' TERM; while :; do sleep 0.05; done");
+        ChildProcess child = ignoringTerm();
         children.started(child, connection(), ticket(), null);
         assertEquals(0, children.stopAll(Duration.ZERO, Duration.ofMillis(200)));
         assertTrue(log.has("terminating signal=KILL children=1"));
@@ -119,7 +123,7 @@ class ChildrenTest {
     @Test
     void hurryingEndsTheGraceAtOnceAndThenTheKillGrace() throws Exception {
         Children children = new Children(admission, new Totals(), log.log, null, Duration.ofMinutes(10));
-        ChildProcess child = Processes.start(reaper, "/bin/sh", "-c", "trap '' TERM; while :; do sleep 0.05; done");
+        ChildProcess child = ignoringTerm();
         children.started(child, connection(), ticket(), null);
         OnAThread<Integer> drain = OnAThread.start(() -> children.stopAll(Duration.ofMinutes(10), Duration.ofMinutes(10)))
                 .awaitBlocked();
@@ -141,5 +145,12 @@ class ChildrenTest {
         assertTrue(log.has("terminate pid=" + child.pid() + " signal=TERM reason=max-lifetime"));
         assertTrue(log.lines().stream().anyMatch(line -> line.startsWith("forkserver: end pid=" + child.pid())
                 && line.endsWith("reason=max-lifetime")), log.lines().toString());
+    }
+
+    /** A shell that ignores SIGTERM, once it has set the trap (its first sleep has started). */
+    private ChildProcess ignoringTerm() {
+        ChildProcess child = Processes.start(reaper, "/bin/sh", "-c", "trap '' TERM; while :; do sleep 0.05; done");
+        Await.until("the trap to be set", () -> child.process().descendants().findAny().isPresent());
+        return child;
     }
 }
