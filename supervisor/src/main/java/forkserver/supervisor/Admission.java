@@ -27,7 +27,9 @@ final class Admission {
 
     /** Why a connection was turned away, as the log and the status line name it. */
     enum Reason {
-        MAX_CHILDREN("max-children"), MAX_PER_SOURCE("max-per-source"), RATE("rate"), DENIED("denied");
+        MAX_CHILDREN("max-children"), MAX_PER_SOURCE("max-per-source"), RATE("rate"), DENIED("denied"),
+        // --proxy-protocol (ProxyStage): decided before admission, on the peer and its header.
+        PROXY_UNTRUSTED("proxy-untrusted"), PROXY_TIMEOUT("proxy-timeout"), PROXY_HEADER("proxy-header");
 
         final String text;
 

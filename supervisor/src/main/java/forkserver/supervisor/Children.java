@@ -21,6 +21,7 @@ final class Children {
         final long startedNanos;
         final String remote;
         final String local;
+        final String proxy; // --proxy-protocol: the proxy that relayed it; null without
         final Admission.Ticket ticket;
         volatile String stopReason; // why the supervisor signalled it; null while it runs on its own
         volatile ScheduledFuture<?> lifetime; // the --max-lifetime deadline, cancelled at exit
@@ -30,6 +31,7 @@ final class Children {
             this.startedNanos = System.nanoTime();
             this.remote = HostPort.format(connection.remote());
             this.local = HostPort.format(connection.local());
+            this.proxy = connection.proxy() == null ? null : HostPort.format(connection.proxy());
             this.ticket = ticket;
         }
     }
@@ -66,7 +68,7 @@ final class Children {
         running.put(process.pid(), child);
         LogLine.Count perSource = admission.perSourceLimit() == SourceLimits.UNLIMITED ? null
                 : new LogLine.Count(ticket.openFromSource() + 1, admission.perSourceLimit());
-        log.start(process.pid(), child.remote, child.local, new LogLine.Count(running.size(), admission.limit()),
+        log.start(process.pid(), child.remote, child.local, child.proxy, new LogLine.Count(running.size(), admission.limit()),
                 perSource, via);
         if (maxLifetime != null) {
             child.lifetime = timers.schedule(() -> outlived(child), maxLifetime.toNanos(), TimeUnit.NANOSECONDS);
@@ -103,7 +105,8 @@ final class Children {
         int exitValue = child.process.exitValue();
         totals.exited(exitValue);
         log.end(child.process.pid(), exitValue, Duration.ofNanos(System.nanoTime() - child.startedNanos),
-                child.remote, child.local, new LogLine.Count(running.size(), admission.limit()), child.stopReason);
+                child.remote, child.local, child.proxy, new LogLine.Count(running.size(), admission.limit()),
+                child.stopReason);
     }
 
     int count() {

@@ -9,7 +9,8 @@ import java.util.Map;
 
 /**
  * The life of a connection, in order: the {@link Listener} accepts it once {@link Admission}
- * allows, a ready {@link Spares spare} takes it or the {@link Spawner} starts its child,
+ * allows (behind a proxy, {@link ProxyStage} first reads its PROXY header and then awaits the
+ * turn), a ready {@link Spares spare} takes it or the {@link Spawner} starts its child,
  * {@link Children} reaps and logs it, the
  * {@link EventLog} says so. {@link #serve()} runs that loop until {@link #stop}; {@link #drain()}
  * then stops the children.
@@ -30,10 +31,12 @@ final class Supervisor {
     private final Spawner spawner;
     private final Children children;
     private final Spares spares;
+    private final ProxyStage proxyStage; // --proxy-protocol (issue 11); null without
     private final Totals totals = new Totals();
     private volatile String stopSignal;
 
-    private Supervisor(Config config, EventLog log, Listener listener, Spawner spawner, AccessRules rules) {
+    private Supervisor(Config config, EventLog log, Listener listener, Spawner spawner, AccessRules rules)
+            throws IOException {
         this.config = config;
         this.log = log;
         this.listener = listener;
@@ -45,6 +48,22 @@ final class Supervisor {
         this.spawner = spawner;
         this.children = new Children(admission, totals, log, config.maxLifetime(), config.killGrace());
         this.spares = new Spares(config.spares(), spawner, log);
+        this.proxyStage = config.proxy() == null ? null : new ProxyStage(config.proxy(), admission, new ProxyStage.Owner() {
+            @Override
+            public void admit(Accepted connection) {
+                admitAndStart(connection);
+            }
+
+            @Override
+            public void refuse(Accepted connection, Admission.Reason reason, String detail) {
+                reject(connection, reason, detail);
+            }
+
+            @Override
+            public void healthChecked() {
+                totals.countProxyHealthCheck();
+            }
+        });
     }
 
     /**
@@ -83,7 +102,11 @@ final class Supervisor {
     void serve() {
         log.listening(listener.how(), HostPort.format(address()), config.maxChildren(), String.join(" ", config.command()));
         spares.start();
-        while (admission.awaitTurn()) {
+        if (proxyStage != null) {
+            proxyStage.start();
+        }
+        // With --proxy-protocol the turn is awaited after the header, in ProxyStage (see there why).
+        while (proxyStage == null ? admission.awaitTurn() : proxyStage.awaitRoom()) {
             Accepted connection;
             try {
                 connection = listener.accept();
@@ -99,17 +122,27 @@ final class Supervisor {
                 break;
             }
             totals.countAccepted();
-            switch (admission.admit(connection.remote().getAddress())) {
-                case Admission.Verdict.Admitted admitted -> spawnFor(connection, admitted.ticket());
-                case Admission.Verdict.Rejected rejected -> reject(connection, rejected.reason());
+            if (proxyStage != null) {
+                proxyStage.submit(connection); // its header is read, and it is admitted, off this thread
+                continue;
             }
+            admitAndStart(connection);
         }
     }
 
-    private void reject(Accepted connection, Admission.Reason reason) {
+    /** Admits {@code connection} by its (real) client's address and starts its child, or rejects it. */
+    private void admitAndStart(Accepted connection) {
+        switch (admission.admit(connection.remote().getAddress())) {
+            case Admission.Verdict.Admitted admitted -> spawnFor(connection, admitted.ticket());
+            case Admission.Verdict.Rejected rejected -> reject(connection, rejected.reason(), null);
+        }
+    }
+
+    private void reject(Accepted connection, Admission.Reason reason, String detail) {
         rejector.reject(connection, reason);
         totals.rejected(reason.text);
-        log.reject(HostPort.format(connection.remote()), HostPort.format(connection.local()), reason.text,
+        log.reject(HostPort.format(connection.remote()), HostPort.format(connection.local()),
+                connection.proxy() == null ? null : HostPort.format(connection.proxy()), reason.text, detail,
                 new LogLine.Count(admission.running(), admission.limit()));
     }
 
@@ -157,8 +190,8 @@ final class Supervisor {
     void logStatus() {
         log.status(new LogLine.Count(admission.running(), admission.limit()),
                 spares.target() > 0 ? new LogLine.Count(spares.ready(), spares.target()) : null,
-                admission.topSources(STATUS_TOP_SOURCES),
-                totals.accepted(), totals.rejectedByReason(), totals.exitedByStatus());
+                admission.topSources(STATUS_TOP_SOURCES), totals.accepted(),
+                proxyStage == null ? null : totals.proxyHealthChecks(), totals.rejectedByReason(), totals.exitedByStatus());
     }
 
     /** Stops accepting; {@link #serve()} returns soon after. Safe from any thread, idempotent. */
@@ -168,6 +201,9 @@ final class Supervisor {
         }
         stopSignal = signal;
         admission.close();
+        if (proxyStage != null) {
+            proxyStage.close();
+        }
         listener.wakeUp();
     }
 
@@ -177,6 +213,9 @@ final class Supervisor {
      */
     int drain() throws IOException {
         log.stopping(stopSignal, children.count(), config.shutdownGrace());
+        if (proxyStage != null) {
+            proxyStage.awaitStopped(); // before the drain: no child may start after it
+        }
         spares.stop(config.killGrace()); // idle: nothing to drain
         int leftBehind = children.stopAll(config.shutdownGrace(), config.killGrace());
         listener.close();
