@@ -3,6 +3,7 @@ package forkserver.supervisor;
 import forkserver.testkit.Activators;
 import forkserver.testkit.Await;
 import forkserver.testkit.ConnectionFactsHandler;
+import forkserver.testkit.Descriptors;
 import forkserver.testkit.EchoClient;
 import forkserver.testkit.HaProxy;
 import forkserver.testkit.Project;
@@ -74,7 +75,7 @@ class ProxyProtocolIT {
                     String remote = Pattern.quote(HostPort.format(new InetSocketAddress(source, port)));
                     String local = Pattern.quote(HostPort.format(dialled));
                     supervisor.awaitMatch(Pattern.compile("start pid=\\d+ remote=" + remote + " local=" + local
-                            + " proxy=127\\.0\\.0\\.1:\\d+ children=1/40"));
+                            + " proxy=127\\.0\\.0\\.1:\\d+ children=\\d/40"));
                 }
             }
             supervisor.awaitMatches(Pattern.compile("end pid=\\d+ status=0 .* proxy=127\\.0\\.0\\.1:\\d+ "), 2);
@@ -209,6 +210,7 @@ class ProxyProtocolIT {
             supervisor.awaitMatch(Pattern.compile("status children=0/40 top=none accepted=" + (cases.size() + 1)
                     + " proxy-health-checks=0 rejected=proxy-header:" + (cases.size() + 1) + " exited=none$"));
             assertTrue(supervisor.matches(START).isEmpty(), "no child: " + supervisor.stderr());
+            assertOnlyTheListenerIsOpen(supervisor);
         }
     }
 
@@ -244,7 +246,80 @@ class ProxyProtocolIT {
                 quiet.forEach(EchoClient::close);
             }
             assertEquals(1, supervisor.matches(START).size());
+            assertOnlyTheListenerIsOpen(supervisor);
         }
+    }
+
+    /**
+     * {@code --over-limit wait} (the default) at {@code -c}: a client whose header is read waits
+     * for a child and is never refused for max-children; health checks are answered meanwhile.
+     */
+    @Test
+    void underWaitAClientAtTheLimitWaitsForAChildWhileHealthChecksAreAnswered() {
+        try (ServerProcess supervisor = supervisor("-c", "1")) {
+            InetSocketAddress address = supervisor.awaitListening();
+            try (EchoClient first = proxied(address, "203.0.113.1", 1);
+                 EchoClient second = EchoClient.connect(address, TRUSTED)) {
+                second.sendBytes(ProxyHeaders.v2(address("203.0.113.2", 2), address("198.51.100.1", 80)));
+                try (EchoClient check = EchoClient.connect(address, TRUSTED)) {
+                    check.sendBytes(ProxyHeaders.v2Local());
+                    assertTrue(check.atEndOfStream(), "a health check is closed at once, child slot or not");
+                }
+                assertEquals(null, second.readLineWithin(300), "no child for the second while the first holds the only one");
+                first.shutdownOutput();
+                assertTrue(first.atEndOfStream());
+                assertEquals("203.0.113.2 2 198.51.100.1 80 203.0.113.2 2", second.readLine(), "its turn came");
+            }
+            supervisor.signal("USR1");
+            supervisor.awaitMatch(Pattern.compile("status .* accepted=3 proxy-health-checks=1 rejected=none "));
+        }
+    }
+
+    /**
+     * SIGTERM: connections still in the PROXY stage (a header on its way, or read and waiting for
+     * a child) are closed at once without a child; a running session drains as usual.
+     */
+    @Test
+    void sigtermClosesTheConnectionsStillInTheStageAndTheSupervisorExitsCleanly() throws Exception {
+        try (ServerProcess supervisor = supervisor("-c", "1", "--proxy-timeout", "1h")) {
+            InetSocketAddress address = supervisor.awaitListening();
+            try (EchoClient held = proxied(address, "203.0.113.1", 1);
+                 EchoClient waiting = EchoClient.connect(address, TRUSTED);
+                 EchoClient silent = EchoClient.connect(address, TRUSTED)) {
+                waiting.sendBytes(ProxyHeaders.v1(address("203.0.113.2", 2), address("198.51.100.1", 80)));
+                silent.sendBytes(ascii("PROXY "));
+                Await.until("both in the stage", () -> {
+                    supervisor.signal("USR1");
+                    return !supervisor.matches(Pattern.compile("status .* accepted=3 ")).isEmpty();
+                });
+                supervisor.signal("TERM");
+                assertTrue(waiting.atEndOfStream() && silent.atEndOfStream(), "closed without a child");
+                assertEquals("draining", held.roundTrip("draining"), "the running session goes on");
+            }
+            assertEquals(0, supervisor.awaitExit(java.time.Duration.ofSeconds(60)));
+            assertEquals(1, supervisor.matches(START).size(), supervisor.stderr().toString());
+            assertTrue(supervisor.stderr().contains("forkserver: stopped"), supervisor.stderr().toString());
+        }
+    }
+
+    /** A session from the trusted address whose v1 header names {@code ip:port}; its first line read. */
+    private static EchoClient proxied(InetSocketAddress supervisor, String ip, int port) {
+        EchoClient client = EchoClient.connect(supervisor, TRUSTED);
+        client.sendBytes(ProxyHeaders.v1(address(ip, port), address("198.51.100.1", 80)));
+        assertEquals(ip + " " + port + " 198.51.100.1 80 " + ip + " " + port, client.readLine());
+        return client;
+    }
+
+    /** The supervisor holds no TCP socket but its listener: every refused or closed connection is closed. */
+    private static void assertOnlyTheListenerIsOpen(ServerProcess supervisor) {
+        Await.until("the supervisor to hold its listening socket only", () -> {
+            try {
+                java.util.Set<String> tcp = Descriptors.tcpSocketInodes();
+                return Descriptors.of(supervisor.pid()).values().stream().filter(tcp::contains).count() == 1;
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
     }
 
     /**
