@@ -19,6 +19,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * the client's address, which only an accepted connection has: denied clients and sources over
  * their limit are always turned away (there is nothing to wait for that the backlog would
  * help); with {@code --over-limit reject} so are clients over the global limit or the rate.
+ *
+ * <p>Behind a proxy ({@code --proxy-protocol}) the client's address comes with its PROXY header,
+ * after accept, so {@link ProxyStage} calls both, {@code awaitTurn} then {@code admit}, on its one
+ * admission thread: still a single thread admits, which is what {@code admit} relies on.
  */
 final class Admission {
 
