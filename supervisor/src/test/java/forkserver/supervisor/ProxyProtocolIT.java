@@ -302,6 +302,36 @@ class ProxyProtocolIT {
         }
     }
 
+    /**
+     * Out of descriptors (RLIMIT_NOFILE 64, with prlimit): connections that never send a header
+     * hold all the supervisor has; accept fails (EMFILE) and is retried, their deadlines free the
+     * descriptors, and a real client waiting behind them is served.
+     */
+    @Test
+    void outOfDescriptorsSilentConnectionsTimeOutAndTheServiceRecovers() {
+        List<String> command = new ArrayList<>(List.of("/usr/bin/prlimit", "--nofile=64:64", Project.bin("supervisor"),
+                "--listen", "127.0.0.1:0", "--proxy-protocol", "--proxy-from", "127.0.0.1", "--proxy-timeout", "2s",
+                "--stdio", "inout", "--", "/bin/sh", "-c", FACTS));
+        try (ServerProcess supervisor = ServerProcess.start(command, Map.of())) {
+            InetSocketAddress address = supervisor.awaitListening();
+            List<EchoClient> quiet = new ArrayList<>();
+            try {
+                for (int i = 0; i < 80; i++) {
+                    quiet.add(EchoClient.connect(address, TRUSTED)); // the kernel's backlog takes what we cannot
+                }
+                supervisor.awaitMatch(Pattern.compile("accept-failed reason=\"accept4: Too many open files"));
+                try (EchoClient real = EchoClient.connect(address, TRUSTED)) {
+                    real.sendBytes(ProxyHeaders.v1(address("203.0.113.9", 9), address("198.51.100.1", 80)));
+                    assertEquals("203.0.113.9 9 198.51.100.1 80 203.0.113.9 9", real.readLine());
+                }
+                supervisor.awaitMatches(Pattern.compile("reason=proxy-timeout"), 80);
+            } finally {
+                quiet.forEach(EchoClient::close);
+            }
+            assertOnlyTheListenerIsOpen(supervisor);
+        }
+    }
+
     /** A session from the trusted address whose v1 header names {@code ip:port}; its first line read. */
     private static EchoClient proxied(InetSocketAddress supervisor, String ip, int port) {
         EchoClient client = EchoClient.connect(supervisor, TRUSTED);
