@@ -104,6 +104,31 @@ class ProxyProtocolIT {
         }
     }
 
+    /**
+     * A header that comes in pieces (a byte a segment, as a slow or fragmenting path would
+     * deliver it) is gathered whole, and what follows it still reaches the child intact.
+     */
+    @Test
+    void aHeaderInPiecesIsGatheredAndWhatFollowsBelongsToTheChild() throws Exception {
+        try (ServerProcess supervisor = supervisor()) {
+            InetSocketAddress address = supervisor.awaitListening();
+            InetSocketAddress client = address("203.0.113.7", 4242);
+            InetSocketAddress dialled = address("198.51.100.1", 80);
+            for (byte[] header : List.of(ProxyHeaders.v1(client, dialled), ProxyHeaders.v2(client, dialled))) {
+                try (EchoClient raw = EchoClient.connect(address, TRUSTED)) {
+                    raw.socket().setTcpNoDelay(true); // each write its own segment
+                    for (byte b : header) {
+                        raw.sendBytes(new byte[] {b});
+                        Thread.sleep(2); // the client's pace, not a wait for the server
+                    }
+                    raw.sendBytes(ascii("after the header\n"));
+                    assertEquals("203.0.113.7 4242 198.51.100.1 80 203.0.113.7 4242", raw.readLine());
+                    assertEquals("after the header", raw.readLine());
+                }
+            }
+        }
+    }
+
     @Test
     void maxPerSourceCountsTheRealClientNotTheProxy(@TempDir Path dir) {
         try (ServerProcess supervisor = supervisor("-C", "1", "--over-limit", "reject");
