@@ -68,8 +68,8 @@ final class Children {
         running.put(process.pid(), child);
         LogLine.Count perSource = admission.perSourceLimit() == SourceLimits.UNLIMITED ? null
                 : new LogLine.Count(ticket.openFromSource() + 1, admission.perSourceLimit());
-        log.start(process.pid(), child.remote, child.local, child.proxy, new LogLine.Count(running.size(), admission.limit()),
-                perSource, via);
+        log.start(process.pid(), child.remote, child.local, child.proxy,
+                new LogLine.Count(running.size(), admission.limit()), perSource, via);
         if (maxLifetime != null) {
             child.lifetime = timers.schedule(() -> outlived(child), maxLifetime.toNanos(), TimeUnit.NANOSECONDS);
         }
