@@ -159,14 +159,10 @@ public final class Main implements Callable<Integer> {
                     + " admission, the child and the log. Bad header: reason proxy-header.")
     private boolean proxyProtocol;
 
-    private final List<String> proxyFrom = new ArrayList<>();
-
     @Option(names = "--proxy-from", paramLabel = "BLOCK",
             description = "A proxy's address or block (as --allow writes it); repeatable, required with"
                     + " --proxy-protocol. Other peers are refused unread (reason proxy-untrusted).")
-    private void proxyFrom(String block) {
-        proxyFrom.add(block);
-    }
+    private List<String> proxyFrom = new ArrayList<>();
 
     @Option(names = "--proxy-timeout", paramLabel = "DURATION",
             description = "How long a PROXY header may take to arrive; later: reason proxy-timeout."
