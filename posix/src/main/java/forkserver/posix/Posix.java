@@ -58,6 +58,10 @@ public final class Posix {
     public static final int F_SETFL = 4;
     public static final int F_DUPFD_CLOEXEC = 1030;
     public static final short POLLIN = 1;
+    public static final short POLLERR = 0x8;
+    public static final short POLLHUP = 0x10;
+    public static final short POLLNVAL = 0x20;
+    public static final int MSG_PEEK = 0x2;
     public static final int MSG_DONTWAIT = 0x40;
     public static final int MSG_NOSIGNAL = 0x4000;
     public static final int MSG_TRUNC = 0x20;
@@ -330,24 +334,60 @@ public final class Posix {
      * (-1: no limit), and returns the indexes of all that are; none on timeout or EINTR.
      */
     public static int[] pollAll(int[] fds, int timeoutMillis) throws ErrnoException {
+        short[] revents = new short[fds.length];
+        int ready = poll(fds, fds.length, timeoutMillis, revents);
+        int[] indexes = new int[Math.max(ready, 0)];
+        for (int i = 0, found = 0; i < fds.length && found < indexes.length; i++) {
+            if (revents[i] != 0) {
+                indexes[found++] = i;
+            }
+        }
+        return indexes;
+    }
+
+    /**
+     * {@code poll} on the first {@code count} of {@code fds}, each for POLLIN, at most
+     * {@code timeoutMillis} (-1: no limit): unlike {@link #pollReadable}, it reports every ready
+     * descriptor, in {@code revents[i]} (POLLIN, POLLHUP, POLLERR, POLLNVAL; 0 when not ready).
+     * Returns how many are ready: 0 on timeout, -1 when interrupted (EINTR).
+     */
+    public static int poll(int[] fds, int count, int timeoutMillis, short[] revents) throws ErrnoException {
         return call((arena, state) -> {
-            MemorySegment pollfds = arena.allocate(8L * fds.length, 4);
-            for (int i = 0; i < fds.length; i++) {
+            // struct pollfd { int fd; short events; short revents; }
+            MemorySegment pollfds = arena.allocate(8L * Math.max(count, 1), 4);
+            for (int i = 0; i < count; i++) {
                 pollfds.set(JAVA_INT, 8L * i, fds[i]);
                 pollfds.set(JAVA_SHORT, 8L * i + 4, POLLIN);
             }
-            int ready = (int) POLL.invokeExact(state, pollfds, (long) fds.length, timeoutMillis);
+            int ready = (int) POLL.invokeExact(state, pollfds, (long) count, timeoutMillis);
             if (ready < 0 && errno(state) == EINTR) {
-                return new int[0];
+                return -1;
             }
             check("poll", ready, state);
-            int[] indexes = new int[ready];
-            for (int i = 0, found = 0; i < fds.length && found < ready; i++) {
-                if (pollfds.get(JAVA_SHORT, 8L * i + 6) != 0) {
-                    indexes[found++] = i;
-                }
+            for (int i = 0; i < count; i++) {
+                revents[i] = pollfds.get(JAVA_SHORT, 8L * i + 6);
             }
-            return indexes;
+            return ready;
+        });
+    }
+
+    /**
+     * {@code recv(fd, buffer, length, MSG_DONTWAIT)}, or with {@code MSG_PEEK} too when
+     * {@code peek}: the bytes are copied into {@code into} from {@code offset} and, when peeking,
+     * stay queued in the socket for the next reader. Never blocks. Returns how many bytes came,
+     * 0 at end of stream, -1 when none is there now (EAGAIN, EINTR).
+     */
+    public static int receiveNow(int fd, byte[] into, int offset, int length, boolean peek) throws ErrnoException {
+        return call((arena, state) -> {
+            MemorySegment buffer = arena.allocate(Math.max(length, 1));
+            long received = (long) RECV.invokeExact(state, fd, buffer, (long) length,
+                    MSG_DONTWAIT | (peek ? MSG_PEEK : 0));
+            if (received < 0 && (errno(state) == EAGAIN || errno(state) == EINTR)) {
+                return -1;
+            }
+            check("recv", (int) Math.min(received, 0), state);
+            MemorySegment.copy(buffer, JAVA_BYTE, 0, into, offset, (int) received);
+            return (int) received;
         });
     }
 

@@ -11,18 +11,41 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * it (close-on-exec) and both ends' addresses. Whoever holds one must {@link #close()} it, or the
  * client never sees end of file after its child exits; closing twice is harmless, so that a
  * failure path can always close what it was given.
+ *
+ * <p>Behind a proxy ({@code --proxy-protocol}) {@code remote} and {@code local} are what the
+ * PROXY header said: the real client, and the address it dialled; {@code proxy} is then the
+ * connection's own peer, the proxy. Without a header {@code proxy} is null. Everything
+ * downstream (admission, the child's variables, the log) reads {@code remote} and {@code local},
+ * so it sees the real client either way.
  */
 final class Accepted {
 
     private final int fd;
     private final InetSocketAddress remote;
     private final InetSocketAddress local;
-    private final AtomicBoolean closed = new AtomicBoolean();
+    private final InetSocketAddress proxy;
+    private final AtomicBoolean closed;
 
+    /** A connection as accepted, no proxy in between (or none known yet). */
     Accepted(int fd, InetSocketAddress remote, InetSocketAddress local) {
+        this(fd, remote, local, null, new AtomicBoolean());
+    }
+
+    private Accepted(int fd, InetSocketAddress remote, InetSocketAddress local, InetSocketAddress proxy,
+                     AtomicBoolean closed) {
         this.fd = fd;
         this.remote = remote;
         this.local = local;
+        this.proxy = proxy;
+        this.closed = closed;
+    }
+
+    /**
+     * The same socket, for the client at {@code client} that dialled {@code dialled}, relayed by
+     * this peer. Both share one descriptor: closing either closes it, once.
+     */
+    Accepted behind(InetSocketAddress client, InetSocketAddress dialled) {
+        return new Accepted(fd, client, dialled, remote, closed);
     }
 
     int fd() {
@@ -35,6 +58,11 @@ final class Accepted {
 
     InetSocketAddress local() {
         return local;
+    }
+
+    /** The proxy that relayed the connection ({@code --proxy-protocol}), or null. */
+    InetSocketAddress proxy() {
+        return proxy;
     }
 
     /** Closes the supervisor's copy of the socket, once; a child's copy stays open. */
@@ -51,6 +79,6 @@ final class Accepted {
 
     @Override
     public String toString() {
-        return "connection fd " + fd + " from " + HostPort.format(remote);
+        return "connection fd " + fd + " from " + (remote == null ? "?" : HostPort.format(remote));
     }
 }

@@ -21,6 +21,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * the client's address, which only an accepted connection has: denied clients and sources over
  * their limit are always turned away (there is nothing to wait for that the backlog would
  * help); with {@code --over-limit reject} so are clients over the global limit or the rate.
+ *
+ * <p>Behind a proxy ({@code --proxy-protocol}) the client's address comes with its PROXY header,
+ * after accept, so {@link ProxyStage} calls both, {@code awaitTurn} then {@code admit}, on its one
+ * admission thread: still a single thread admits, which is what {@code admit} relies on.
  */
 final class Admission {
 
@@ -33,7 +37,9 @@ final class Admission {
         /** No child could be started for it (no processes, threads, descriptors or memory left). */
         SPAWN_FAILED("spawn-failed"),
         /** A spare acknowledged its connection only as it was killed for being late: closed, never served twice. */
-        HANDOFF_FAILED("handoff-failed");
+        HANDOFF_FAILED("handoff-failed"),
+        // --proxy-protocol (ProxyStage): decided before admission, on the peer and its header.
+        PROXY_UNTRUSTED("proxy-untrusted"), PROXY_TIMEOUT("proxy-timeout"), PROXY_HEADER("proxy-header");
 
         final String text;
 

@@ -26,6 +26,7 @@ final class Children {
         final long startedNanos;
         final String remote;
         final String local;
+        final String proxy; // --proxy-protocol: the proxy that relayed it; null without
         final Admission.Ticket ticket;
         volatile String stopReason; // why the supervisor signalled it; null while it runs on its own
         volatile ScheduledFuture<?> lifetime; // the --max-lifetime deadline, cancelled at exit
@@ -35,6 +36,7 @@ final class Children {
             this.startedNanos = System.nanoTime();
             this.remote = HostPort.format(connection.remote());
             this.local = HostPort.format(connection.local());
+            this.proxy = connection.proxy() == null ? null : HostPort.format(connection.proxy());
             this.ticket = ticket;
         }
     }
@@ -78,8 +80,8 @@ final class Children {
         running.add(child);
         LogLine.Count perSource = admission.perSourceLimit() == SourceLimits.UNLIMITED ? null
                 : new LogLine.Count(ticket.openFromSource() + 1, admission.perSourceLimit());
-        log.start(process.pid(), child.remote, child.local, new LogLine.Count(admission.running(), admission.limit()),
-                perSource, via);
+        log.start(process.pid(), child.remote, child.local, child.proxy,
+                new LogLine.Count(admission.running(), admission.limit()), perSource, via);
         if (maxLifetime != null) {
             child.lifetime = timers.schedule(() -> outlived(child), maxLifetime.toNanos(), TimeUnit.NANOSECONDS);
         }
@@ -112,7 +114,7 @@ final class Children {
             admission.release(child.ticket);
             totals.exited(exitValue);
             log.end(child.process.pid(), exitValue, Duration.ofNanos(System.nanoTime() - child.startedNanos),
-                    child.remote, child.local, new LogLine.Count(admission.running(), admission.limit()),
+                    child.remote, child.local, child.proxy, new LogLine.Count(admission.running(), admission.limit()),
                     child.stopReason);
         } finally {
             // Only now: once the registry is empty the drain may log "stopped" and exit.

@@ -33,10 +33,12 @@ final class EventLog {
     /**
      * A child started; {@code perSource} is null without {@code --max-per-source}; {@code via}
      * (with {@code --spares} only, else null) says whether a spare took the connection or a
-     * process was spawned for it.
+     * process was spawned for it; {@code proxy} (null without a PROXY header) is the proxy that
+     * relayed it, {@code remote} and {@code local} then being what its header said.
      */
-    void start(long pid, String remote, String local, LogLine.Count children, LogLine.Count perSource, String via) {
-        LogLine line = new LogLine("start").with("pid", pid).with("remote", remote).with("local", local)
+    void start(long pid, String remote, String local, String proxy, LogLine.Count children, LogLine.Count perSource,
+               String via) {
+        LogLine line = proxied(new LogLine("start").with("pid", pid).with("remote", remote).with("local", local), proxy)
                 .with("children", children);
         if (perSource != null) {
             line.with("per-source", perSource);
@@ -79,8 +81,8 @@ final class EventLog {
     }
 
     /** A child ended; {@code reason} is why the supervisor stopped it, or null if it ended by itself. */
-    void end(long pid, int exitValue, Duration duration, String remote, String local, LogLine.Count children,
-             String reason) {
+    void end(long pid, int exitValue, Duration duration, String remote, String local, String proxy,
+             LogLine.Count children, String reason) {
         LogLine line = new LogLine("end").with("pid", pid);
         String signal = ExitStatus.signal(exitValue);
         if (signal != null) {
@@ -88,16 +90,30 @@ final class EventLog {
         } else {
             line.with("status", exitValue);
         }
-        line.with("duration", duration).with("remote", remote).with("local", local).with("children", children);
+        proxied(line.with("duration", duration).with("remote", remote).with("local", local), proxy)
+                .with("children", children);
         if (reason != null) {
             line.with("reason", reason);
         }
         emit(line);
     }
 
-    void reject(String remote, String local, String reason, LogLine.Count children) {
-        emit(new LogLine("reject").with("remote", remote).with("local", local).with("reason", reason)
-                .with("children", children));
+    /**
+     * A connection turned away; {@code proxy} as for {@link #start}; {@code detail} (null but for
+     * {@code proxy-header} and {@code proxy-timeout}) says what was wrong with the header.
+     */
+    void reject(String remote, String local, String proxy, String reason, String detail, LogLine.Count children) {
+        LogLine line = proxied(new LogLine("reject").with("remote", remote).with("local", local), proxy)
+                .with("reason", reason);
+        if (detail != null) {
+            line.with("detail", detail);
+        }
+        emit(line.with("children", children));
+    }
+
+    /** {@code proxy=HOST:PORT} after the addresses, for a connection relayed by a proxy (--proxy-protocol). */
+    private static LogLine proxied(LogLine line, String proxy) {
+        return proxy == null ? line : line.with("proxy", proxy);
     }
 
     /** The acceptor pauses: new clients wait in the backlog; logged once per dry spell. */
@@ -121,25 +137,30 @@ final class EventLog {
 
     /**
      * SIGUSR1: where things stand, and totals since start; {@code spares} (ready now against
-     * --spares) is null without --spares.
+     * --spares) is null without --spares; {@code proxyHealthChecks} (answered since start) is
+     * null without --proxy-protocol.
      */
     void status(LogLine.Count children, LogLine.Count spares, Map<String, Integer> topSources, long accepted,
-                Map<String, Long> rejected, Map<String, Long> exited) {
+                Long proxyHealthChecks, Map<String, Long> rejected, Map<String, Long> exited) {
         LogLine line = new LogLine("status").with("children", children);
         if (spares != null) {
             line.with("spares", spares);
         }
-        emit(line.with("top", topSources).with("accepted", accepted).with("rejected", rejected).with("exited", exited));
+        line.with("top", topSources).with("accepted", accepted);
+        if (proxyHealthChecks != null) {
+            line.with("proxy-health-checks", proxyHealthChecks);
+        }
+        emit(line.with("rejected", rejected).with("exited", exited));
     }
 
     /**
      * No child could be started for a connection ({@code reason}: the errno's name, EAGAIN,
      * EMFILE, ...); it was closed, and nothing is accepted for {@code pause}.
      */
-    void spawnFailed(String remote, String local, String reason, String detail, LogLine.Count children,
+    void spawnFailed(String remote, String local, String proxy, String reason, String detail, LogLine.Count children,
                      Duration pause) {
-        emit(new LogLine("spawn-failed").with("remote", remote).with("local", local).with("reason", reason)
-                .with("detail", detail).with("children", children).with("pause", pause));
+        emit(proxied(new LogLine("spawn-failed").with("remote", remote).with("local", local), proxy)
+                .with("reason", reason).with("detail", detail).with("children", children).with("pause", pause));
     }
 
     /**

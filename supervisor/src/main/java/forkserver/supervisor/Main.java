@@ -36,7 +36,8 @@ import java.util.concurrent.Callable;
             "2:usage error",
         },
         footer = {"", "Each child's environment: PROTO=TCP TCPREMOTEIP TCPREMOTEPORT TCPLOCALIP TCPLOCALPORT"
-                + " REMOTE_ADDR REMOTE_PORT TCPCONNNUM, and the variables of the rule that allowed it."
+                + " REMOTE_ADDR REMOTE_PORT TCPCONNNUM, and the variables of the rule that allowed it"
+                + " (with --proxy-protocol: the client and address its PROXY header names)."
                 + " The supervisor logs to stderr only.",
             "", "Signals: TERM/INT stop (draining children), HUP re-reads --rules, USR1 logs a status line."})
 public final class Main implements Callable<Integer> {
@@ -151,6 +152,23 @@ public final class Main implements Callable<Integer> {
             description = "SO_REUSEPORT: several supervisors may listen on the same port; the kernel spreads"
                     + " connections among them.")
     private boolean reusePort;
+
+    // --proxy-protocol (issue 11): the real client's address comes from a PROXY header.
+    @Option(names = "--proxy-protocol",
+            description = "Every connection starts with a PROXY protocol header (v1 or v2, HAProxy's send-proxy"
+                    + " or send-proxy-v2) from a peer in --proxy-from; the client it names is the remote for"
+                    + " admission, the child and the log. Bad header: reason proxy-header.")
+    private boolean proxyProtocol;
+
+    @Option(names = "--proxy-from", paramLabel = "BLOCK",
+            description = "A proxy's address or block (as --allow writes it); repeatable, required with"
+                    + " --proxy-protocol. Other peers are refused unread (reason proxy-untrusted).")
+    private List<String> proxyFrom = new ArrayList<>();
+
+    @Option(names = "--proxy-timeout", paramLabel = "DURATION",
+            description = "How long a PROXY header may take to arrive; later: reason proxy-timeout."
+                    + " Default: 5s.")
+    private String proxyTimeout;
 
     @Option(names = "--log-format", paramLabel = "text|json", defaultValue = "text",
             description = "text: 'forkserver: EVENT key=value ...'; json: one object a line. Default: ${DEFAULT-VALUE}.")
@@ -277,7 +295,28 @@ public final class Main implements Callable<Integer> {
         return new Config(address, backlog != null ? backlog : somaxconn(), argv, mode, maxChildren,
                 duration("--shutdown-grace", shutdownGrace), duration("--kill-grace", killGrace),
                 admissionPolicy(), maxLifetime == null ? null : duration("--max-lifetime", maxLifetime), reusePort,
-                spares, spares > 0 ? DefaultWorker.command(DefaultWorker.home(), true) : List.of());
+                spares, spares > 0 ? DefaultWorker.command(DefaultWorker.home(), true) : List.of(), proxyPolicy());
+    }
+
+    /** --proxy-protocol, --proxy-from, --proxy-timeout as a {@link ProxyPolicy}; null without --proxy-protocol. */
+    private ProxyPolicy proxyPolicy() {
+        if (!proxyProtocol) {
+            if (!proxyFrom.isEmpty() || proxyTimeout != null) {
+                throw new IllegalArgumentException((proxyFrom.isEmpty() ? "--proxy-timeout" : "--proxy-from")
+                        + " needs --proxy-protocol");
+            }
+            return null;
+        }
+        List<Cidr> trusted = new ArrayList<>();
+        for (String block : proxyFrom) {
+            try {
+                trusted.add(Cidr.parse(block.trim()));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--proxy-from: " + e.getMessage());
+            }
+        }
+        return new ProxyPolicy(trusted,
+                proxyTimeout == null ? ProxyPolicy.DEFAULT_TIMEOUT : duration("--proxy-timeout", proxyTimeout));
     }
 
     private AdmissionPolicy admissionPolicy() {

@@ -10,7 +10,8 @@ import java.util.Map;
 
 /**
  * The life of a connection, in order: the {@link Listener} accepts it once {@link Admission}
- * allows, a ready {@link Spares spare} takes it or the {@link Spawner} starts its child,
+ * allows (behind a proxy, {@link ProxyStage} first reads its PROXY header and then awaits the
+ * turn), a ready {@link Spares spare} takes it or the {@link Spawner} starts its child,
  * {@link Children} logs it and lets it go when the {@link Reaper} sees it exit, the
  * {@link EventLog} says so. {@link #serve()} runs that loop until {@link #stop}; {@link #drain()}
  * then stops the children.
@@ -38,6 +39,7 @@ final class Supervisor implements HandOffs.Outcome {
     private final Spawner spawner;
     private final Children children;
     private final Spares spares;
+    private final ProxyStage proxyStage; // --proxy-protocol; null without
     private final Totals totals = new Totals();
     private final Backoff spawnBackoff = new Backoff(FIRST_PAUSE, MAX_PAUSE);
     private final Backoff acceptBackoff = new Backoff(FIRST_PAUSE, MAX_PAUSE);
@@ -57,6 +59,22 @@ final class Supervisor implements HandOffs.Outcome {
         this.spawner = spawner;
         this.children = new Children(admission, totals, log, config.maxLifetime(), config.killGrace());
         this.spares = new Spares(config.spares(), spawner::spawnSpare, log, this);
+        this.proxyStage = config.proxy() == null ? null : new ProxyStage(config.proxy(), admission, new ProxyStage.Owner() {
+            @Override
+            public void admit(Accepted connection) {
+                admitAndDispatch(connection);
+            }
+
+            @Override
+            public void refuse(Accepted connection, Admission.Reason reason, String detail) {
+                reject(connection, reason, detail);
+            }
+
+            @Override
+            public void healthChecked() {
+                totals.countProxyHealthCheck();
+            }
+        });
     }
 
     /**
@@ -97,8 +115,12 @@ final class Supervisor implements HandOffs.Outcome {
         log.listening(listener.how(), HostPort.format(address()), config.maxChildren(), String.join(" ", config.command()));
         StartupLimits.check(config, log);
         spares.start();
+        if (proxyStage != null) {
+            proxyStage.start();
+        }
         try {
-            while (admission.awaitTurn()) {
+            // With --proxy-protocol the turn is awaited after the header, in ProxyStage (see there why).
+            while (proxyStage == null ? admission.awaitTurn() : proxyStage.awaitRoom()) {
                 Accepted connection;
                 try {
                     connection = listener.accept();
@@ -115,16 +137,23 @@ final class Supervisor implements HandOffs.Outcome {
                     break;
                 }
                 acceptBackoff.succeeded();
-                handle(connection);
+                totals.countAccepted();
+                if (proxyStage != null) {
+                    proxyStage.submit(connection); // its header is read, and it is admitted, off this thread
+                } else {
+                    admitAndDispatch(connection);
+                }
             }
         } catch (Throwable t) {
             fail("acceptor", t);
         }
     }
 
-    /** One accepted connection: admitted and given a process, or turned away. Costs nothing else. */
-    private void handle(Accepted connection) {
-        totals.countAccepted();
+    /**
+     * One accepted connection (behind a proxy: its header read): admitted by its real client's
+     * address and given a process, or turned away. Costs nothing else.
+     */
+    private void admitAndDispatch(Accepted connection) {
         Admission.Ticket ticket = null;
         try {
             switch (admission.admit(connection.remote().getAddress())) {
@@ -132,18 +161,22 @@ final class Supervisor implements HandOffs.Outcome {
                     ticket = admitted.ticket();
                     dispatch(connection, ticket);
                 }
-                case Admission.Verdict.Rejected rejected -> reject(connection, rejected.reason());
+                case Admission.Verdict.Rejected rejected -> reject(connection, rejected.reason(), null);
             }
         } catch (Throwable t) {
             contain(connection, ticket, t);
         }
     }
 
-    private void reject(Accepted connection, Admission.Reason reason) {
+    private void reject(Accepted connection, Admission.Reason reason, String detail) {
         rejector.reject(connection, reason);
         totals.rejected(reason.text);
-        log.reject(HostPort.format(connection.remote()), HostPort.format(connection.local()), reason.text,
-                new LogLine.Count(admission.running(), admission.limit()));
+        log.reject(HostPort.format(connection.remote()), HostPort.format(connection.local()), proxyOf(connection),
+                reason.text, detail, new LogLine.Count(admission.running(), admission.limit()));
+    }
+
+    private static String proxyOf(Accepted connection) {
+        return connection.proxy() == null ? null : HostPort.format(connection.proxy());
     }
 
     /**
@@ -182,8 +215,8 @@ final class Supervisor implements HandOffs.Outcome {
         admission.holdOff(pause);
         rejector.reject(connection, Admission.Reason.SPAWN_FAILED);
         totals.rejected(Admission.Reason.SPAWN_FAILED.text);
-        log.spawnFailed(HostPort.format(connection.remote()), HostPort.format(connection.local()), failure.reason(),
-                failure.getMessage(), new LogLine.Count(admission.running(), admission.limit()), pause);
+        log.spawnFailed(HostPort.format(connection.remote()), HostPort.format(connection.local()), proxyOf(connection),
+                failure.reason(), failure.getMessage(), new LogLine.Count(admission.running(), admission.limit()), pause);
     }
 
     /**
@@ -246,8 +279,8 @@ final class Supervisor implements HandOffs.Outcome {
     void logStatus() {
         log.status(new LogLine.Count(admission.running(), admission.limit()),
                 spares.target() > 0 ? new LogLine.Count(spares.ready(), spares.target()) : null,
-                admission.topSources(STATUS_TOP_SOURCES),
-                totals.accepted(), totals.rejectedByReason(), totals.exitedByStatus());
+                admission.topSources(STATUS_TOP_SOURCES), totals.accepted(),
+                proxyStage == null ? null : totals.proxyHealthChecks(), totals.rejectedByReason(), totals.exitedByStatus());
     }
 
     /**
@@ -281,6 +314,9 @@ final class Supervisor implements HandOffs.Outcome {
             stopCause = cause;
         }
         admission.close();
+        if (proxyStage != null) {
+            proxyStage.close();
+        }
         listener.wakeUp();
         return true;
     }
@@ -302,6 +338,9 @@ final class Supervisor implements HandOffs.Outcome {
             cause = stopCause;
         }
         log.stopping(cause, children.count(), config.shutdownGrace());
+        if (proxyStage != null) {
+            proxyStage.awaitStopped(); // before the drain: no child may start after it
+        }
         spares.stop(config.killGrace()); // idle: nothing to drain; hand-offs in flight are settled
         int leftBehind = children.stopAll(config.shutdownGrace(), config.killGrace());
         listener.close();

@@ -8,11 +8,13 @@ import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Counts since start for the {@code status} line: connections accepted, rejected by reason,
- * children exited by status or signal. Updated from the acceptor and the reaper threads.
+ * children exited by status or signal, proxies' health checks. Updated from the acceptor, the
+ * reaper and the PROXY stage's threads.
  */
 final class Totals {
 
     private final AtomicLong accepted = new AtomicLong();
+    private final AtomicLong proxyHealthChecks = new AtomicLong(); // --proxy-protocol: v2 LOCAL connections
     private final Map<String, LongAdder> rejected = new ConcurrentHashMap<>();
     private final Map<String, LongAdder> exited = new ConcurrentHashMap<>();
 
@@ -31,6 +33,15 @@ final class Totals {
 
     long accepted() {
         return accepted.get();
+    }
+
+    /** A proxy's health check (PROXY v2 LOCAL) was answered; it cost no child and has no log line of its own. */
+    void countProxyHealthCheck() {
+        proxyHealthChecks.incrementAndGet();
+    }
+
+    long proxyHealthChecks() {
+        return proxyHealthChecks.get();
     }
 
     Map<String, Long> rejectedByReason() {

@@ -68,6 +68,19 @@ class UsageIT {
     }
 
     @Test
+    void badProxyOptions() {
+        assertOneLine(supervisor("--proxy-protocol"), Main.EXIT_USAGE, "--proxy-protocol needs --proxy-from BLOCK");
+        assertOneLine(supervisor("--proxy-from", "127.0.0.1"), Main.EXIT_USAGE, "--proxy-from needs --proxy-protocol");
+        assertOneLine(supervisor("--proxy-timeout", "1s"), Main.EXIT_USAGE, "--proxy-timeout needs --proxy-protocol");
+        assertOneLine(supervisor("--proxy-protocol", "--proxy-from", "10.0.0.1/8"), Main.EXIT_USAGE,
+                "--proxy-from: '10.0.0.1/8' has host bits set");
+        assertOneLine(supervisor("--proxy-protocol", "--proxy-from", "haproxy.example"), Main.EXIT_USAGE,
+                "--proxy-from: expected an address or block");
+        assertOneLine(supervisor("--proxy-protocol", "--proxy-from", "127.0.0.1", "--proxy-timeout", "0"), Main.EXIT_USAGE,
+                "--proxy-timeout must be longer than 0");
+    }
+
+    @Test
     void aBrokenRulesFileAtStartIsAUsageErrorNamingTheLine(@TempDir Path dir) throws IOException {
         Path rules = Files.writeString(dir.resolve("rules"), "# fine so far\nallow 127.0.0.1\nallow everyone\n");
         assertOneLine(supervisor("--listen", "127.0.0.1:0", "--rules", rules.toString()), Main.EXIT_USAGE,
@@ -96,7 +109,7 @@ class UsageIT {
         for (String option : new String[] {"--listen", "--max-children", "--stdio", "--shutdown-grace", "--kill-grace",
             "--backlog", "--max-per-source", "--ipv6-source-prefix", "--rate", "--over-limit", "--reject-message", "--allow",
             "--deny", "--rules", "--default-policy", "--max-lifetime", "--idle-timeout", "--reuse-port", "--log-format",
-            "--user", "--group"}) {
+            "--user", "--group", "--proxy-protocol", "--proxy-from", "--proxy-timeout"}) {
             assertTrue(Pattern.compile(Pattern.quote(option)).matcher(help.stdout()).find(), option + " in " + help.stdout());
         }
     }

@@ -90,7 +90,7 @@ public final class Activators {
      * inetd and xinetd do not say on stderr whether their bind worked (they retry quietly): look
      * in /proc for a listening socket of the process's own on the port. False: try another port.
      */
-    private static boolean awaitListening(ServerProcess process, int port) {
+    static boolean awaitListening(ServerProcess process, int port) {
         try {
             Await.until(process.pid() + " to listen on port " + port, Await.DEFAULT.dividedBy(3),
                     () -> !process.isAlive() || listensOn(process.pid(), port));
@@ -149,7 +149,7 @@ public final class Activators {
         }
     }
 
-    private static Started started(ServerProcess process, int port, boolean listening) {
+    static Started started(ServerProcess process, int port, boolean listening) {
         if (!listening) {
             process.close();
             return null;
@@ -157,7 +157,7 @@ public final class Activators {
         return new Started(process, new InetSocketAddress(LOOPBACK, port));
     }
 
-    private static Started onFreePort(IntFunction<Started> start) {
+    static Started onFreePort(IntFunction<Started> start) {
         for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
             Started started = start.apply(freePort());
             if (started != null) {

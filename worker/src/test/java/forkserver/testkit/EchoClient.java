@@ -57,6 +57,17 @@ public final class EchoClient implements AutoCloseable {
         }
     }
 
+    /** Sends {@code bytes} as they are, in one write (a PROXY header and what follows it, say). */
+    public EchoClient sendBytes(byte[] bytes) {
+        try {
+            out.write(bytes);
+            out.flush();
+            return this;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /** The next line, without its newline; null at end of stream. */
     public String readLine() {
         try {

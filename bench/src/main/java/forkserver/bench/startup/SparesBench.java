@@ -126,11 +126,23 @@ public final class SparesBench {
 
     /** Milliseconds from connect to the first line echoed back; then the connection is closed. */
     static double firstLine(InetSocketAddress server) throws IOException {
+        return firstLine(server, socket -> new byte[0]);
+    }
+
+    /**
+     * The same, with {@code prefix.apply(socket)} sent in the same write before the line (a PROXY
+     * header, made once the socket is connected, as a proxy makes it).
+     */
+    static double firstLine(InetSocketAddress server, java.util.function.Function<Socket, byte[]> prefix) throws IOException {
         long start = System.nanoTime();
         try (Socket socket = new Socket()) {
             socket.setSoTimeout(30_000);
             socket.connect(server, 10_000);
-            socket.getOutputStream().write("hello\n".getBytes(StandardCharsets.UTF_8));
+            byte[] before = prefix.apply(socket);
+            byte[] line = "hello\n".getBytes(StandardCharsets.UTF_8);
+            byte[] bytes = java.util.Arrays.copyOf(before, before.length + line.length);
+            System.arraycopy(line, 0, bytes, before.length, line.length);
+            socket.getOutputStream().write(bytes);
             BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
             String echo = in.readLine();
             double millis = (System.nanoTime() - start) / 1e6;
