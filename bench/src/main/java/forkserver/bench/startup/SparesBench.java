@@ -42,7 +42,10 @@ import java.util.regex.Pattern;
  * </ol>
  *
  * The sequential series are interleaved (1 2 3 4 ...), so drift of a shared machine hits them
- * alike. Usage: {@code SparesBench HOME [CONNECTIONS [SPARES]]}.
+ * alike. Usage: {@code SparesBench HOME [CONNECTIONS [SPARES]]}. With
+ * {@code -Dforkserver.bench.installed=DIR} ({@code bin/bench-spares --installed DIR}) the installed
+ * Debian package's tree is measured too: spares ready and on demand, in the same interleaving,
+ * and its idle spare's memory.
  */
 public final class SparesBench {
 
@@ -53,6 +56,7 @@ public final class SparesBench {
         Path home = Path.of(args.length > 0 ? args[0] : ".").toAbsolutePath().normalize();
         int connections = args.length > 1 ? Integer.parseInt(args[1]) : 50;
         int spares = args.length > 2 ? Integer.parseInt(args[2]) : 4;
+        Path installed = WorkerStartupBench.installedTree();
         String tcpserver = List.of("/usr/bin/tcpserver", "/usr/local/bin/tcpserver").stream()
                 .filter(p -> Files.isExecutable(Path.of(p))).findFirst().orElse(null);
 
@@ -60,7 +64,9 @@ public final class SparesBench {
              Server eager = Server.supervisor(home, "-Dforkserver.spares.refill-delay-ms=0", "--spares", "" + spares);
              Server onDemand = Server.supervisor(home, "");
              Server cat = Server.supervisor(home, "", "--stdio", "inout", "--", "cat");
-             Server ucspi = tcpserver == null ? null : Server.tcpserver(tcpserver)) {
+             Server ucspi = tcpserver == null ? null : Server.tcpserver(tcpserver);
+             Server packagedReady = installed == null ? null : Server.supervisor(installed, "", "--spares", "" + spares);
+             Server packagedOnDemand = installed == null ? null : Server.supervisor(installed, "")) {
             ready.awaitSpares(spares);
             eager.awaitSpares(spares);
             for (int i = 0; i < 5; i++) { // warm-up: page cache, the supervisors' JIT
@@ -73,7 +79,14 @@ public final class SparesBench {
                 if (ucspi != null) {
                     firstLine(ucspi.address);
                 }
+                if (installed != null) {
+                    packagedReady.awaitSpares(spares);
+                    firstLine(packagedReady.address);
+                    firstLine(packagedOnDemand.address);
+                }
             }
+            double[] packagedReadyMs = new double[connections];
+            double[] packagedOnDemandMs = new double[connections];
             double[] readyMs = new double[connections];
             double[] eagerMs = new double[connections];
             double[] onDemandMs = new double[connections];
@@ -88,6 +101,11 @@ public final class SparesBench {
                 catMs[i] = firstLine(cat.address);
                 if (ucspi != null) {
                     ucspiMs[i] = firstLine(ucspi.address);
+                }
+                if (installed != null) {
+                    packagedReady.awaitSpares(spares);
+                    packagedReadyMs[i] = firstLine(packagedReady.address);
+                    packagedOnDemandMs[i] = firstLine(packagedOnDemand.address);
                 }
                 if (i % 10 == 9) {
                     System.err.printf("\r%d/%d connections", i + 1, connections);
@@ -121,7 +139,31 @@ public final class SparesBench {
 
             report(connections, spares, tcpserver != null, readyMs, eagerMs, onDemandMs, catMs, ucspiMs,
                     burstMs, burstMax, sparesBackToBack, onDemandBackToBack, idle, ready.supervisorPssKib());
+            if (installed != null) {
+                packagedReady.awaitSpares(spares);
+                reportInstalled(installed, spares, readyMs, onDemandMs, packagedReadyMs, packagedOnDemandMs, idle,
+                        packagedReady.idleSpareMemoryKib());
+            }
         }
+    }
+
+    /** The installed package beside the checkout: spares ready, on demand, an idle spare's memory. */
+    static void reportInstalled(Path installed, int spares, double[] ready, double[] onDemand, double[] packagedReady,
+                                double[] packagedOnDemand, long[] idle, long[] packagedIdle) {
+        StringBuilder out = new StringBuilder();
+        out.append("\n### The installed package (").append(installed).append(") beside the checkout\n\n");
+        out.append("| first echo | p50 ms | p99 ms |\n| --- | ---: | ---: |\n");
+        WorkerStartupBench.row(out, "1. checkout, `--spares " + spares + "`, spares ready", ready);
+        WorkerStartupBench.row(out, "1p. installed, `--spares " + spares + "`, spares ready", packagedReady);
+        WorkerStartupBench.row(out, "3. checkout, on demand", onDemand);
+        WorkerStartupBench.row(out, "3p. installed, on demand", packagedOnDemand);
+        out.append(String.format(Locale.ROOT, "%nRatios of medians: (1p)/(1) = **%.2f**, (3p)/(3) = **%.2f** (target ≤ 1).%n%n",
+                WorkerStartupBench.percentile(packagedReady, 50) / WorkerStartupBench.percentile(ready, 50),
+                WorkerStartupBench.percentile(packagedOnDemand, 50) / WorkerStartupBench.percentile(onDemand, 50)));
+        out.append(String.format(Locale.ROOT, "Idle spare: PSS %.1f MiB checkout, %.1f MiB installed; RSS %.1f / %.1f MiB.%n",
+                idle[0] / 1024.0 / idle[2], packagedIdle[0] / 1024.0 / packagedIdle[2], idle[1] / 1024.0 / idle[2],
+                packagedIdle[1] / 1024.0 / packagedIdle[2]));
+        System.out.print(out);
     }
 
     /** Milliseconds from connect to the first line echoed back; then the connection is closed. */
