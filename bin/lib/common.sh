@@ -12,7 +12,8 @@ FORKSERVER_WORKER_JAR=$FORKSERVER_HOME/worker/target/forkserver-worker.jar
 FORKSERVER_POSIX_JAR=$FORKSERVER_HOME/posix/target/forkserver-posix.jar
 FORKSERVER_AOT_DIR=$FORKSERVER_HOME/worker/target
 # An installed tree (the Debian package that bin/package makes) has its own Java runtime and
-# prebuilt jars, and bin/lib/installed.sh, written by bin/package, says where they are.
+# prebuilt jars, and bin/lib/installed.sh (packaging/installed.sh, put there by bin/package) says
+# where they are.
 if [ -f "$FORKSERVER_HOME/bin/lib/installed.sh" ]; then
     . "$FORKSERVER_HOME/bin/lib/installed.sh"
 fi
