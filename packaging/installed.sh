@@ -7,3 +7,4 @@ FORKSERVER_SUPERVISOR_JAR=$FORKSERVER_HOME/supervisor/forkserver-supervisor.jar
 FORKSERVER_WORKER_JAR=$FORKSERVER_HOME/worker/forkserver-worker.jar
 FORKSERVER_POSIX_JAR=$FORKSERVER_HOME/posix/forkserver-posix.jar
 FORKSERVER_AOT_DIR=$FORKSERVER_HOME/worker
+FORKSERVER_SUPERVISOR_AOT_CACHE=$FORKSERVER_HOME/supervisor/forkserver-supervisor.aot

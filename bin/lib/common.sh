@@ -11,6 +11,7 @@ FORKSERVER_SUPERVISOR_JAR=$FORKSERVER_HOME/supervisor/target/forkserver-supervis
 FORKSERVER_WORKER_JAR=$FORKSERVER_HOME/worker/target/forkserver-worker.jar
 FORKSERVER_POSIX_JAR=$FORKSERVER_HOME/posix/target/forkserver-posix.jar
 FORKSERVER_AOT_DIR=$FORKSERVER_HOME/worker/target
+FORKSERVER_SUPERVISOR_AOT_CACHE= # the checkout's build makes none (packaging/SupervisorTraining.java)
 # An installed tree (the Debian package that bin/package makes) has its own Java runtime and
 # prebuilt jars, and bin/lib/installed.sh (packaging/installed.sh, put there by bin/package) says
 # where they are.

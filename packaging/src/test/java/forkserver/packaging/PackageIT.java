@@ -105,7 +105,7 @@ class PackageIT {
         try (ServerProcess server = ServerProcess.start(bare("forkserver", "-l", "127.0.0.1:0", "--spares", "1"), Map.of())) {
             InetSocketAddress address = server.awaitListening();
             long spare = Long.parseLong(server.awaitMatch(Pattern.compile("spare-ready pid=(\\d+)")).group(1));
-            assertRunsThePackage(spare, "forkserver-spare.aot");
+            assertRunsThePackage(spare, "worker/forkserver-spare.aot");
             try (EchoClient client = EchoClient.connect(address)) {
                 assertEquals("from a spare", client.roundTrip("from a spare"));
             }
@@ -124,7 +124,7 @@ class PackageIT {
             ProcessHandle java = Await.value("the worker's JVM under " + activator.process().pid(), Await.DEFAULT,
                     () -> activator.process().descendants().stream().filter(p -> exe(p.pid()).equals(RUNTIME_JAVA))
                             .findFirst().orElse(null));
-            assertRunsThePackage(java.pid(), "forkserver-worker.aot");
+            assertRunsThePackage(java.pid(), "worker/forkserver-worker.aot");
             assertEquals("bye!", client.roundTrip("done"));
         }
     }
@@ -197,8 +197,8 @@ class PackageIT {
 
     /**
      * {@code PREFIX forkserver -l 127.0.0.1:0} and one echo session; while it is open, the
-     * supervisor and its worker both run the package's java as {@code uid}, the worker with its
-     * AOT cache.
+     * supervisor and its worker both run the package's java as {@code uid}, each with its AOT
+     * cache.
      */
     private static void echoSession(List<String> prefix, String uid) {
         List<String> command = new ArrayList<>(prefix);
@@ -207,19 +207,19 @@ class PackageIT {
              EchoClient client = EchoClient.connect(server.awaitListening())) {
             assertEquals("hello", client.roundTrip("hello"));
             long worker = server.awaitChildPidOf(client.localPort());
-            assertEquals(RUNTIME_JAVA, exe(server.pid()), "the supervisor's executable");
-            assertRunsThePackage(worker, "forkserver-worker.aot");
+            assertRunsThePackage(server.pid(), "supervisor/forkserver-supervisor.aot");
+            assertRunsThePackage(worker, "worker/forkserver-worker.aot");
             assertEquals(uid, uid(server.pid()), "the supervisor's uid");
             assertEquals(uid, uid(worker), "the worker's uid");
             assertEquals("bye!", client.roundTrip("done"));
         }
     }
 
-    /** The process runs the package's java and has the package's AOT cache {@code cache} mapped. */
+    /** The process runs the package's java and has the package's AOT cache HOME/{@code cache} mapped. */
     private static void assertRunsThePackage(long pid, String cache) {
         assertEquals(RUNTIME_JAVA, exe(pid), "process " + pid + "'s executable");
         String maps = read(Path.of("/proc", Long.toString(pid), "maps"));
-        assertTrue(maps.contains(HOME + "/worker/" + cache), "process " + pid + " maps " + cache + ":\n" + maps);
+        assertTrue(maps.contains(HOME + "/" + cache), "process " + pid + " maps " + cache + ":\n" + maps);
         assertFalse(maps.contains("/usr/lib/jvm/"), "process " + pid + " maps nothing of /usr/lib/jvm");
     }
 
