@@ -31,23 +31,28 @@ import java.util.concurrent.TimeUnit;
  * <p>Run by Maven after the worker jar is packaged ({@code java worker/aot/Training.java HOME}),
  * so the cache is rebuilt whenever the jar is. The old cache is deleted first: a training run
  * must not use the cache it replaces, and a failed run leaves no stale cache behind.
+ *
+ * <p>{@code java worker/aot/Training.java HOME CACHES} trains the worker of another tree, HOME,
+ * with its caches in CACHES (bin/worker's FORKSERVER_AOT_DIR there): bin/package trains the
+ * Debian package's tree, so that its caches are made by the package's own Java runtime.
  */
 public class Training {
 
-    static final String CACHE = "worker/target/forkserver-worker.aot";
-    static final String SPARE_CACHE = "worker/target/forkserver-spare.aot";
+    static final String CACHE = "forkserver-worker.aot";
+    static final String SPARE_CACHE = "forkserver-spare.aot";
 
     public static void main(String[] args) throws Exception {
         Path home = Path.of(args.length > 0 ? args[0] : ".").toAbsolutePath().normalize();
-        Files.deleteIfExists(home.resolve(SPARE_CACHE)); // made after the on-demand one, never with a stale one
-        train(home, CACHE, false);
-        train(home, SPARE_CACHE, true);
+        Path caches = args.length > 1 ? Path.of(args[1]).toAbsolutePath() : home.resolve("worker/target");
+        Files.deleteIfExists(caches.resolve(SPARE_CACHE)); // made after the on-demand one, never with a stale one
+        train(home, caches, CACHE, false);
+        train(home, caches, SPARE_CACHE, true);
     }
 
-    static void train(Path home, String cacheName, boolean spare) throws Exception {
-        Path cache = home.resolve(cacheName);
-        Path fresh = home.resolve(cacheName + ".new");
-        Path log = home.resolve(cacheName + ".log");
+    static void train(Path home, Path caches, String cacheName, boolean spare) throws Exception {
+        Path cache = caches.resolve(cacheName);
+        Path fresh = caches.resolve(cacheName + ".new");
+        Path log = caches.resolve(cacheName + ".log");
         Files.deleteIfExists(cache);
         Files.deleteIfExists(fresh);
 

@@ -12,14 +12,19 @@ import java.util.List;
 record Options(boolean help, boolean list, boolean quick, List<String> models, Path out, Integer sessions,
                Integer connections, Integer seconds) {
 
-    static final Path DEFAULT_OUT = Path.of("bench", "results");
+    /**
+     * Not git-tracked (.gitignore): a run never overwrites the committed sample in bench/results/,
+     * which one refreshes on purpose with {@code --out bench/results}.
+     */
+    static final Path DEFAULT_OUT = Path.of("bench", "out");
 
     static final String USAGE = """
             usage: bin/bench [--quick] [--models NAME,...] [--out DIR] [--sessions N] [--connections K] [--seconds S]
                    bin/bench --list | --help
             Runs the same echo workload against each model (one process, thread, virtual thread per
             connection, an event loop, ...) and prints a Markdown table; writes bench.md, bench.csv
-            and bench.png into DIR (default: bench/results under the project).
+            and bench.png into DIR (default: bench/out under the project, not tracked by git; the
+            README's sample is bench/results: refresh it on purpose with --out bench/results).
               --quick          a smaller workload, under 2 minutes on 2 cores
               --models LIST    only these models, in this order (see --list)
               --out DIR        where the files go

@@ -1,13 +1,18 @@
 package forkserver.bench;
 
+import forkserver.testkit.Command;
+import forkserver.testkit.Project;
 import org.junit.jupiter.api.Test;
 
+import java.nio.file.Files;
+import java.time.Duration;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 class OptionsTest {
 
@@ -23,6 +28,22 @@ class OptionsTest {
         Options options = Options.parse(new String[0]);
         assertNull(options.models());
         assertEquals(Workload.FULL, options.workload());
+    }
+
+    /** Without --out a run writes where git does not look, so it cannot overwrite the README's sample. */
+    @Test
+    void theDefaultOutputIsIgnoredByGit() {
+        assumeTrue(Files.isDirectory(Project.home().resolve(".git")) || Files.isRegularFile(Project.home().resolve(".git")),
+                "not a git checkout");
+        for (String file : new String[] {"bench.md", "bench.csv", "bench.png", "logs/process-sustained.log"}) {
+            String path = Options.DEFAULT_OUT.resolve(file).toString();
+            Command.Result ignored = Command.run(List.of("git", "-C", Project.home().toString(), "check-ignore", "-q", path),
+                    "", Duration.ofSeconds(30));
+            assertEquals(0, ignored.exitValue(), path + " is ignored by git: " + ignored.stderr());
+            Command.Result tracked = Command.run(List.of("git", "-C", Project.home().toString(), "ls-files", path),
+                    "", Duration.ofSeconds(30));
+            assertEquals("", tracked.stdout(), path + " is not tracked");
+        }
     }
 
     @Test

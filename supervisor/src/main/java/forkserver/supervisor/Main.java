@@ -20,8 +20,13 @@ import java.util.Map;
 import java.util.OptionalInt;
 import java.util.concurrent.Callable;
 
-/** {@code bin/supervisor}: parses the command line and runs a {@link Supervisor}. */
-@Command(name = "supervisor", mixinStandardHelpOptions = true, version = "forkserver 0.1.0",
+/**
+ * {@code bin/supervisor} (installed: {@code forkserver}): parses the command line and runs a
+ * {@link Supervisor}. The annotations are also the man page and the bash completion, which the
+ * Debian package generates from them (packaging/pom.xml).
+ */
+@Command(name = "forkserver", mixinStandardHelpOptions = true, versionProvider = Version.class,
+        header = "Serve TCP with one process per connection.",
         sortOptions = false, usageHelpAutoWidth = true,
         description = {
             "Accepts TCP connections and runs COMMAND once per connection, in its own process, with the"
@@ -109,7 +114,9 @@ public final class Main implements Callable<Integer> {
     // --allow and --deny are setters so that their order on the command line is kept: first match wins.
     private final List<String[]> ruleOptions = new ArrayList<>();
 
-    @Option(names = "--allow", paramLabel = "BLOCK[ VAR=VALUE...]",
+    // The label shows the rule is one shell word; no brackets in it: the man page's synopsis
+    // (AsciiDoc, generated from these annotations) cannot nest them.
+    @Option(names = "--allow", paramLabel = "'BLOCK VAR=VALUE...'",
             description = "Allow clients in BLOCK (10.0.0.0/8, ::1, ...), setting the variables for their children."
                     + " Repeatable; with --deny and then --rules, the first match wins.")
     private void allow(String rule) {

@@ -26,7 +26,7 @@ public final class Activators {
 
     public static final String SYSTEMD_SOCKET_ACTIVATE = "/usr/bin/systemd-socket-activate";
     public static final String INETD = "/usr/sbin/inetd";
-    /** Installed, or unpacked by .ci/run beside openbsd-inetd (the two packages conflict). */
+    /** Installed, or unpacked by bin/test beside openbsd-inetd (the two packages conflict). */
     private static final List<Path> XINETD = List.of(
             Path.of("/usr/sbin/xinetd"), Project.home().resolve(".ci/tools/xinetd/usr/sbin/xinetd"));
     private static final int ATTEMPTS = 5;
@@ -107,7 +107,7 @@ public final class Activators {
     public static Started xinetd(Path directory, IntFunction<String> config) {
         String xinetd = XINETD.stream().filter(Files::isExecutable).findFirst().map(Path::toString)
                 .orElseThrow(() -> new AssertionError("xinetd is in none of " + XINETD + ": apt-get install xinetd,"
-                        + " or unpack it beside openbsd-inetd as .ci/run does"));
+                        + " or unpack it beside openbsd-inetd as bin/test does as root"));
         return onFreePort(port -> {
             Path file = directory.resolve("xinetd.conf");
             try {
@@ -187,7 +187,7 @@ public final class Activators {
     private static void requireInstalled(String program, String debianPackage) {
         if (!Files.isExecutable(Path.of(program))) {
             throw new AssertionError(program + " is not installed: apt-get install " + debianPackage
-                    + " (.ci/run does)");
+                    + " (bin/test as root does)");
         }
     }
 }

@@ -42,7 +42,10 @@ import java.util.regex.Pattern;
  * </ol>
  *
  * The sequential series are interleaved (1 2 3 4 ...), so drift of a shared machine hits them
- * alike. Usage: {@code SparesBench HOME [CONNECTIONS [SPARES]]}.
+ * alike. Usage: {@code SparesBench HOME [CONNECTIONS [SPARES]]}. With
+ * {@code -Dforkserver.bench.installed=DIR} ({@code bin/bench-spares --installed DIR}) the installed
+ * Debian package's tree is measured too: spares ready and on demand, in the same interleaving,
+ * and its idle spare's memory.
  */
 public final class SparesBench {
 
@@ -53,6 +56,7 @@ public final class SparesBench {
         Path home = Path.of(args.length > 0 ? args[0] : ".").toAbsolutePath().normalize();
         int connections = args.length > 1 ? Integer.parseInt(args[1]) : 50;
         int spares = args.length > 2 ? Integer.parseInt(args[2]) : 4;
+        Path installed = WorkerStartupBench.installedTree();
         String tcpserver = List.of("/usr/bin/tcpserver", "/usr/local/bin/tcpserver").stream()
                 .filter(p -> Files.isExecutable(Path.of(p))).findFirst().orElse(null);
 
@@ -60,7 +64,9 @@ public final class SparesBench {
              Server eager = Server.supervisor(home, "-Dforkserver.spares.refill-delay-ms=0", "--spares", "" + spares);
              Server onDemand = Server.supervisor(home, "");
              Server cat = Server.supervisor(home, "", "--stdio", "inout", "--", "cat");
-             Server ucspi = tcpserver == null ? null : Server.tcpserver(tcpserver)) {
+             Server ucspi = tcpserver == null ? null : Server.tcpserver(tcpserver);
+             Server packagedReady = installed == null ? null : Server.supervisor(installed, "", "--spares", "" + spares);
+             Server packagedOnDemand = installed == null ? null : Server.supervisor(installed, "")) {
             ready.awaitSpares(spares);
             eager.awaitSpares(spares);
             for (int i = 0; i < 5; i++) { // warm-up: page cache, the supervisors' JIT
@@ -121,7 +127,68 @@ public final class SparesBench {
 
             report(connections, spares, tcpserver != null, readyMs, eagerMs, onDemandMs, catMs, ucspiMs,
                     burstMs, burstMax, sparesBackToBack, onDemandBackToBack, idle, ready.supervisorPssKib());
+            if (installed != null) {
+                // Pairs, not a place in the round above: a series measured later in a round runs
+                // while the earlier servers' spares are refilled (that alone made the same worker
+                // 1.3 x slower). Each pair is checkout and installed back to back, in alternating
+                // order, with every spare pool full before each connection.
+                List<Server> pools = List.of(ready, eager, packagedReady);
+                double[][] readyPair = pairs(ready, packagedReady, connections, pools, spares);
+                double[][] onDemandPair = pairs(onDemand, packagedOnDemand, connections, pools, spares);
+                ready.awaitSpares(spares);
+                packagedReady.awaitSpares(spares);
+                reportInstalled(installed, spares, readyPair, onDemandPair, ready.idleSpareMemoryKib(),
+                        packagedReady.idleSpareMemoryKib());
+            }
         }
+    }
+
+    /**
+     * {@code n} first echoes of {@code a} and of {@code b}, one of each back to back, the first
+     * of the two alternating, every pool of {@code pools} full before each connection.
+     */
+    static double[][] pairs(Server a, Server b, int n, List<Server> pools, int spares) throws Exception {
+        double[][] millis = new double[2][n];
+        for (int i = -2; i < n; i++) { // two pairs of warm-up
+            for (int k = 0; k < 2; k++) {
+                int which = (i + k) % 2 == 0 ? 0 : 1;
+                for (Server pool : pools) {
+                    pool.awaitSpares(spares);
+                }
+                double ms = firstLine((which == 0 ? a : b).address);
+                if (i >= 0) {
+                    millis[which][i] = ms;
+                }
+            }
+        }
+        return millis;
+    }
+
+    /** The installed package beside the checkout, in pairs: spares ready, on demand, an idle spare's memory. */
+    static void reportInstalled(Path installed, int spares, double[][] readyPair, double[][] onDemandPair, long[] idle,
+                                long[] packagedIdle) {
+        double[] ready = readyPair[0];
+        double[] packagedReady = readyPair[1];
+        double[] onDemand = onDemandPair[0];
+        double[] packagedOnDemand = onDemandPair[1];
+        StringBuilder out = new StringBuilder();
+        out.append("\n### The installed package (").append(installed).append(") beside the checkout\n\n");
+        out.append(ready.length).append(" pairs of connections per row pair, checkout and installed back to back in"
+                + " alternating order, every spare pool full before each.\n\n");
+        out.append("| first echo | p50 ms | p99 ms |\n| --- | ---: | ---: |\n");
+        WorkerStartupBench.row(out, "1. checkout, `--spares " + spares + "`, spares ready", ready);
+        WorkerStartupBench.row(out, "1p. installed, `--spares " + spares + "`, spares ready", packagedReady);
+        WorkerStartupBench.row(out, "3. checkout, on demand", onDemand);
+        WorkerStartupBench.row(out, "3p. installed, on demand", packagedOnDemand);
+        out.append(String.format(Locale.ROOT, "%nRatios of medians: (1p)/(1) = **%.2f**, (3p)/(3) = **%.2f** (target ≤ 1).%n%n",
+                WorkerStartupBench.percentile(packagedReady, 50) / WorkerStartupBench.percentile(ready, 50),
+                WorkerStartupBench.percentile(packagedOnDemand, 50) / WorkerStartupBench.percentile(onDemand, 50)));
+        out.append(String.format(Locale.ROOT, "Idle spare: PSS %.1f MiB checkout, %.1f MiB installed; RSS %.1f / %.1f MiB;"
+                        + " private (USS) %.1f / %.1f MiB (PSS shares libjvm.so among the JVMs that map it: Temurin's is"
+                        + " mapped by every other JVM here, the package's by its own processes only).%n",
+                idle[0] / 1024.0 / idle[2], packagedIdle[0] / 1024.0 / packagedIdle[2], idle[1] / 1024.0 / idle[2],
+                packagedIdle[1] / 1024.0 / packagedIdle[2], idle[3] / 1024.0 / idle[2], packagedIdle[3] / 1024.0 / packagedIdle[2]));
+        System.out.print(out);
     }
 
     /** Milliseconds from connect to the first line echoed back; then the connection is closed. */
@@ -321,17 +388,19 @@ public final class SparesBench {
             return null;
         }
 
-        /** {total PSS KiB, total RSS KiB, count} of the idle spares (children holding no connection). */
+        /** {total PSS KiB, total RSS KiB, count, total USS KiB} of the idle spares (children holding no connection). */
         long[] idleSpareMemoryKib() throws IOException {
             long pss = 0;
             long rss = 0;
+            long uss = 0;
             long count = 0;
             for (ProcessHandle child : process.children().toList()) {
                 pss += WorkerStartupBench.smaps(child.pid(), "Pss:");
                 rss += WorkerStartupBench.smaps(child.pid(), "Rss:");
+                uss += WorkerStartupBench.smaps(child.pid(), "Private_Clean:") + WorkerStartupBench.smaps(child.pid(), "Private_Dirty:");
                 count++;
             }
-            return new long[] {pss, rss, Math.max(count, 1)};
+            return new long[] {pss, rss, Math.max(count, 1), uss};
         }
 
         long supervisorPssKib() throws IOException {

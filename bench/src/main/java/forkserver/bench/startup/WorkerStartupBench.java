@@ -35,7 +35,10 @@ import java.util.regex.Pattern;
  *
  * The three latency series are interleaved (A B C A B C ...), so drift of a shared machine hits
  * them alike. Usage: {@code WorkerStartupBench HOME [CONNECTIONS [HELD HELD]]} (defaults 100, 20
- * and 100); prints a Markdown report.
+ * and 100); prints a Markdown report. With {@code -Dforkserver.bench.installed=DIR}
+ * ({@code bin/bench-startup --installed DIR}) the installed Debian package's tree (DIR/bin/supervisor,
+ * its own runtime and AOT cache) is measured too: a fourth series in the same interleaving, and
+ * its memory at the same numbers of held connections.
  */
 public final class WorkerStartupBench {
 
@@ -54,19 +57,32 @@ public final class WorkerStartupBench {
 
         List<String> plain = List.of(java, "-cp", home.resolve("worker/target/forkserver-worker.jar").toString(),
                 "forkserver.worker.Launcher");
+        Path installed = installedTree();
         try (Supervisor tuned = Supervisor.start(home, List.of());
-             Supervisor untuned = Supervisor.start(home, plain)) {
+             Supervisor untuned = Supervisor.start(home, plain);
+             Supervisor packaged = installed == null ? null : Supervisor.start(installed, List.of())) {
             // Warm-up: the page cache, the supervisors' own JIT, the AOT cache's pages.
             for (int i = 0; i < 10; i++) {
                 firstEcho(tuned.address);
                 firstEcho(untuned.address);
                 runOnce(floor);
+                if (packaged != null) {
+                    firstEcho(packaged.address);
+                }
             }
             double[] tunedMs = new double[connections];
             double[] plainMs = new double[connections];
             double[] floorMs = new double[connections];
+            double[] packagedMs = new double[connections];
             for (int i = 0; i < connections; i++) {
+                // The installed tree right beside the checkout, which of the two first alternating.
+                if (packaged != null && i % 2 == 1) {
+                    packagedMs[i] = firstEcho(packaged.address);
+                }
                 tunedMs[i] = firstEcho(tuned.address);
+                if (packaged != null && i % 2 == 0) {
+                    packagedMs[i] = firstEcho(packaged.address);
+                }
                 plainMs[i] = firstEcho(untuned.address);
                 floorMs[i] = runOnce(floor);
                 if (i % 10 == 9) {
@@ -77,7 +93,44 @@ public final class WorkerStartupBench {
             Memory at20 = heldMemory(home, fewHeld);
             Memory at100 = heldMemory(home, manyHeld);
             report(home, connections, workerCommand, floor, plain, tunedMs, plainMs, floorMs, at20, at100);
+            if (installed != null) {
+                reportInstalled(installed, tunedMs, packagedMs, at20, at100,
+                        heldMemory(installed, fewHeld), heldMemory(installed, manyHeld));
+            }
         }
+    }
+
+    /** The installed tree to measure beside the checkout ({@code -Dforkserver.bench.installed}), or null. */
+    static Path installedTree() {
+        String dir = System.getProperty("forkserver.bench.installed", "");
+        if (dir.isEmpty()) {
+            return null;
+        }
+        Path tree = Path.of(dir).toAbsolutePath().normalize();
+        if (!Files.isExecutable(tree.resolve("bin/supervisor")) || !Files.isRegularFile(tree.resolve("bin/lib/installed.sh"))) {
+            throw new IllegalArgumentException(tree + " is not an installed forkserver (no bin/supervisor and bin/lib/installed.sh)");
+        }
+        return tree;
+    }
+
+    /** The installed package beside the checkout: first echo (same interleaving) and memory. */
+    static void reportInstalled(Path installed, double[] checkout, double[] packaged, Memory checkout20, Memory checkout100,
+                                Memory packaged20, Memory packaged100) {
+        StringBuilder out = new StringBuilder();
+        out.append("\n### The installed package (").append(installed).append(") beside the checkout\n\n");
+        out.append("| first echo | p50 ms | p99 ms |\n| --- | ---: | ---: |\n");
+        row(out, "1. checkout: bin/supervisor + default worker", checkout);
+        row(out, "1p. installed: " + installed + "/bin/supervisor + default worker", packaged);
+        out.append(String.format(Locale.ROOT, "%nRatio of medians (1p)/(1) = **%.2f** (target ≤ 1: not slower in the package).%n%n",
+                percentile(packaged, 50) / percentile(checkout, 50)));
+        out.append("| held connections | checkout PSS per connection | installed PSS per connection | checkout / installed RSS per child |\n");
+        out.append("| ---: | ---: | ---: | ---: |\n");
+        for (Memory[] pair : List.of(new Memory[] {checkout20, packaged20}, new Memory[] {checkout100, packaged100})) {
+            out.append(String.format(Locale.ROOT, "| %d | %.1f MiB | %.1f MiB | %.1f / %.1f MiB |%n", pair[0].held(),
+                    pair[0].perConnectionMib(), pair[1].perConnectionMib(), pair[0].rssPerConnectionMib(),
+                    pair[1].rssPerConnectionMib()));
+        }
+        System.out.print(out);
     }
 
     /** The default worker's command line, as bin/worker builds it. */

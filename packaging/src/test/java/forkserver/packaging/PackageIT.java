@@ -1,0 +1,280 @@
+package forkserver.packaging;
+
+import forkserver.testkit.Activators;
+import forkserver.testkit.Await;
+import forkserver.testkit.Command;
+import forkserver.testkit.EchoClient;
+import forkserver.testkit.ServerProcess;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The Debian package as an operator meets it: {@code apt-get install ./dist/forkserver_*.deb},
+ * the installed commands run with a bare environment (PATH=/usr/bin:/bin, no JAVA_HOME) as root
+ * and as {@code nobody}, under systemd's activator, the man pages, the completion and the units;
+ * then {@code apt-get purge} leaves no file. Changes the machine (root only), so it runs only
+ * when bin/test-package names the package: {@code -Dforkserver.package.deb=dist/...deb}.
+ */
+@EnabledIfSystemProperty(named = "forkserver.package.deb", matches = ".+")
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class PackageIT {
+
+    private static final String HOME = "/usr/lib/forkserver";
+    private static final String RUNTIME_JAVA = HOME + "/runtime/bin/java";
+    /** What every installed command runs with: no JAVA_HOME, nothing on PATH but the system's. */
+    private static final List<String> BARE = List.of("/usr/bin/env", "-i", "PATH=/usr/bin:/bin");
+    private static final List<String> AS_NOBODY = List.of("/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup",
+            "--clear-groups");
+    private static final List<String> UNITS = List.of("forkserver.socket", "forkserver.service",
+            "forkserver-worker.socket", "forkserver-worker@.service");
+    private static final Pattern LONG_OPTION = Pattern.compile("--[a-z][a-z0-9-]+");
+
+    /** Every path the package installed, from {@code dpkg -L} right after the install. */
+    private List<Path> installed;
+
+    @BeforeAll
+    void install() {
+        assertEquals("root", System.getProperty("user.name"), "installs a package: run as root (bin/test-package)");
+        Path deb = Path.of(System.getProperty("forkserver.package.deb")).toAbsolutePath();
+        assertTrue(Files.isRegularFile(deb), deb + " (bin/package makes it)");
+        run(List.of("apt-get", "install", "-y", "-q", "--no-install-recommends", deb.toString()), Duration.ofMinutes(5));
+        installed = run(List.of("dpkg-query", "--listfiles", "forkserver"), Duration.ofMinutes(1)).stdout().lines()
+                .filter(line -> line.startsWith("/")).map(Path::of).toList();
+        assertTrue(installed.contains(Path.of("/usr/bin/forkserver")), "dpkg -L forkserver: " + installed);
+    }
+
+    /** Whatever happened above, the machine is left without the package. */
+    @AfterAll
+    void purgeIfStillInstalled() {
+        if (isInstalled()) {
+            run(List.of("apt-get", "purge", "-y", "-q", "forkserver"), Duration.ofMinutes(5));
+        }
+    }
+
+    @Test
+    @Order(1)
+    void versionIsThePomsWithoutAnyJdk() {
+        Command.Result version = run(bare("forkserver", "--version"), Duration.ofMinutes(1));
+        assertEquals("forkserver " + System.getProperty("forkserver.version") + "\n", version.stdout());
+        Command.Result help = run(bare("forkserver-worker", "--help"), Duration.ofMinutes(1), 2);
+        assertTrue(help.stderr().contains("not a connected TCP socket"), help.stderr());
+    }
+
+    @Test
+    @Order(2)
+    void echoAsRootOnThePackagesRuntime() {
+        echoSession(BARE, "0");
+    }
+
+    @Test
+    @Order(3)
+    void echoAsNobodyOnThePackagesRuntime() {
+        List<String> prefix = new ArrayList<>(AS_NOBODY);
+        prefix.addAll(BARE);
+        echoSession(prefix, "65534");
+    }
+
+    @Test
+    @Order(4)
+    void aSpareUsesItsOwnCacheFromThePackage() {
+        try (ServerProcess server = ServerProcess.start(bare("forkserver", "-l", "127.0.0.1:0", "--spares", "1"), Map.of())) {
+            InetSocketAddress address = server.awaitListening();
+            long spare = Long.parseLong(server.awaitMatch(Pattern.compile("spare-ready pid=(\\d+)")).group(1));
+            assertRunsThePackage(spare, "worker/forkserver-spare.aot");
+            try (EchoClient client = EchoClient.connect(address)) {
+                assertEquals("from a spare", client.roundTrip("from a spare"));
+            }
+        }
+    }
+
+    @Test
+    @Order(5)
+    void theWorkerUnderSystemdSocketActivation() {
+        // Activators passes the test's JAVA_HOME with -E, as a unit's Environment= would: env -i
+        // takes it away again, so that the worker finds nothing but the package.
+        try (Activators.Started activator = Activators.systemdSocketActivate(List.of("--inetd", "-a"),
+                bare("forkserver-worker"), Map.of());
+             EchoClient client = EchoClient.connect(activator.address())) {
+            assertEquals("hello", client.roundTrip("hello"));
+            ProcessHandle java = Await.value("the worker's JVM under " + activator.process().pid(), Await.DEFAULT,
+                    () -> activator.process().descendants().stream().filter(p -> exe(p.pid()).equals(RUNTIME_JAVA))
+                            .findFirst().orElse(null));
+            assertRunsThePackage(java.pid(), "worker/forkserver-worker.aot");
+            assertEquals("bye!", client.roundTrip("done"));
+        }
+    }
+
+    @Test
+    @Order(6)
+    void theManPagesAreInstalledAndTheSynopsisHasEveryOption() {
+        assertEquals("/usr/share/man/man1/forkserver.1.gz\n",
+                run(List.of("man", "-w", "forkserver"), Duration.ofMinutes(1)).stdout());
+        assertEquals("/usr/share/man/man1/forkserver-worker.1.gz\n",
+                run(List.of("man", "-w", "forkserver-worker"), Duration.ofMinutes(1)).stdout());
+        String page = run(List.of("/usr/bin/env", "MANWIDTH=100", "man", "-P", "cat", "forkserver"), Duration.ofMinutes(1)).stdout();
+        String synopsis = page.substring(page.indexOf("SYNOPSIS"), page.indexOf("DESCRIPTION"));
+        String help = run(bare("forkserver", "--help"), Duration.ofMinutes(1)).stdout();
+        String usage = help.substring(help.indexOf("Usage: forkserver"));
+        for (String option : options(usage.substring(0, usage.indexOf("\n\n")))) {
+            assertTrue(synopsis.contains(option), option + " in the man page's synopsis:\n" + synopsis);
+        }
+    }
+
+    @Test
+    @Order(7)
+    void bashCompletesTheOptions() {
+        Command.Result completion = run(List.of("bash", "-c", "source /usr/share/bash-completion/completions/forkserver"
+                + " && COMP_WORDS=(forkserver --max-c) COMP_CWORD=1 && _picocli_forkserver && echo \"${COMPREPLY[@]}\""),
+                Duration.ofMinutes(1));
+        assertEquals("--max-children\n", completion.stdout(), completion.stderr());
+    }
+
+    @Test
+    @Order(8)
+    void theInstalledUnitsPassSystemdAnalyzeVerify() {
+        List<String> command = new ArrayList<>(List.of("systemd-analyze", "verify"));
+        UNITS.forEach(unit -> command.add("/lib/systemd/system/" + unit));
+        Command.Result verify = run(command, Duration.ofMinutes(2));
+        assertEquals("", verify.stdout() + verify.stderr(), "no warning");
+        for (String unit : UNITS) {
+            String text = read(Path.of("/lib/systemd/system", unit));
+            assertFalse(text.contains("/opt/forkserver/") || text.contains("JAVA_HOME"), unit + ":\n" + text);
+        }
+    }
+
+    /** Last: nothing was written under the tree while it ran, and purge takes every file away. */
+    @Test
+    @Order(9)
+    void purgeLeavesNoFile() {
+        assertEquals("", run(List.of("dpkg", "--verify", "forkserver"), Duration.ofMinutes(2)).stdout(),
+                "no installed file changed");
+        try (Stream<Path> tree = Files.walk(Path.of(HOME))) {
+            List<Path> extra = tree.filter(path -> !installed.contains(path)).toList();
+            assertEquals(List.of(), extra, "files the package did not install appeared under " + HOME);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        // The administrator enabled the socket: its link goes with the purge.
+        run(List.of("systemctl", "enable", "forkserver.socket"), Duration.ofMinutes(1));
+        Path link = Path.of("/etc/systemd/system/sockets.target.wants/forkserver.socket");
+        assertTrue(Files.isSymbolicLink(link), link.toString());
+
+        run(List.of("apt-get", "purge", "-y", "-q", "forkserver"), Duration.ofMinutes(5));
+        assertFalse(isInstalled(), "dpkg still knows forkserver");
+        List<Path> left = new ArrayList<>(installed.stream()
+                .filter(path -> Files.exists(path, java.nio.file.LinkOption.NOFOLLOW_LINKS))
+                .filter(path -> !Files.isDirectory(path) || path.toString().contains("forkserver")).toList());
+        if (Files.exists(link, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            left.add(link);
+        }
+        assertEquals(List.of(), left, "left behind by apt-get purge");
+    }
+
+    /**
+     * {@code PREFIX forkserver -l 127.0.0.1:0} and one echo session; while it is open, the
+     * supervisor and its worker both run the package's java as {@code uid}, each with its AOT
+     * cache.
+     */
+    private static void echoSession(List<String> prefix, String uid) {
+        List<String> command = new ArrayList<>(prefix);
+        command.addAll(List.of("forkserver", "-l", "127.0.0.1:0"));
+        try (ServerProcess server = ServerProcess.start(command, Map.of());
+             EchoClient client = EchoClient.connect(server.awaitListening())) {
+            assertEquals("hello", client.roundTrip("hello"));
+            long worker = server.awaitChildPidOf(client.localPort());
+            assertRunsThePackage(server.pid(), "supervisor/forkserver-supervisor.aot");
+            assertRunsThePackage(worker, "worker/forkserver-worker.aot");
+            assertEquals(uid, uid(server.pid()), "the supervisor's uid");
+            assertEquals(uid, uid(worker), "the worker's uid");
+            assertEquals("bye!", client.roundTrip("done"));
+        }
+    }
+
+    /** The process runs the package's java and has the package's AOT cache HOME/{@code cache} mapped. */
+    private static void assertRunsThePackage(long pid, String cache) {
+        assertEquals(RUNTIME_JAVA, exe(pid), "process " + pid + "'s executable");
+        String maps = read(Path.of("/proc", Long.toString(pid), "maps"));
+        assertTrue(maps.contains(HOME + "/" + cache), "process " + pid + " maps " + cache + ":\n" + maps);
+        assertFalse(maps.contains("/usr/lib/jvm/"), "process " + pid + " maps nothing of /usr/lib/jvm");
+    }
+
+    private static String exe(long pid) {
+        try {
+            return Files.readSymbolicLink(Path.of("/proc", Long.toString(pid), "exe")).toString();
+        } catch (IOException e) {
+            return "(gone: " + e.getMessage() + ")";
+        }
+    }
+
+    /** The process's real uid (the Uid: line of /proc/PID/status). */
+    private static String uid(long pid) {
+        return read(Path.of("/proc", Long.toString(pid), "status")).lines()
+                .filter(line -> line.startsWith("Uid:")).findFirst().orElseThrow().split("\\s+")[1];
+    }
+
+    private static TreeSet<String> options(String text) {
+        TreeSet<String> options = new TreeSet<>();
+        Matcher m = LONG_OPTION.matcher(text);
+        while (m.find()) {
+            options.add(m.group());
+        }
+        assertTrue(options.size() > 15, "the options in " + text);
+        return options;
+    }
+
+    private static List<String> bare(String... command) {
+        List<String> line = new ArrayList<>(BARE);
+        line.addAll(List.of(command));
+        return line;
+    }
+
+    private static boolean isInstalled() {
+        Command.Result status = Command.run(List.of("dpkg-query", "--show", "--showformat=${db:Status-Status}", "forkserver"),
+                "", Duration.ofMinutes(1));
+        return status.exitValue() == 0 && status.stdout().equals("installed");
+    }
+
+    private static Command.Result run(List<String> command, Duration timeout) {
+        return run(command, timeout, 0);
+    }
+
+    private static Command.Result run(List<String> command, Duration timeout, int exit) {
+        Command.Result result = Command.run(command, "", timeout, Map.of("DEBIAN_FRONTEND", "noninteractive"));
+        assertFalse(result.killedByWatchdog(), command + " did not finish in " + timeout);
+        assertEquals(exit, result.exitValue(), command + ":\n" + result.stdout() + result.stderr());
+        return result;
+    }
+
+    private static String read(Path file) {
+        try {
+            return Files.readString(file);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
