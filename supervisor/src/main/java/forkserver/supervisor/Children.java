@@ -183,13 +183,16 @@ final class Children {
      */
     private static void signal(List<Child> children, boolean force, ProcessTable table) {
         for (Child child : children) {
-            // Descendants first, from the snapshot: once the child is gone they are no longer its.
+            // The child first: a child that waits for what it started would otherwise see it die
+            // and exit on its own before its own signal came, and its end would not say how it was
+            // stopped. Its descendants are those of the snapshot, taken before any signal: once
+            // the child is gone they are no longer its.
+            child.process.signal(force);
             for (long descendant : table.descendantsOf(child.process.pid())) {
                 // ProcessHandle checks the process's start time before it signals: a pid reused
                 // since the snapshot is left alone.
                 ProcessHandle.of(descendant).ifPresent(force ? ProcessHandle::destroyForcibly : ProcessHandle::destroy);
             }
-            child.process.signal(force);
         }
     }
 
