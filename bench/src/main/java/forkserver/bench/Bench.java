@@ -62,27 +62,34 @@ public final class Bench {
                 notRun.add(model.name() + " (no " + model.requires() + " on PATH)");
             }
         }
-        double estimate = models.stream().mapToDouble(work::estimateSeconds).sum();
+        double estimate = models.stream().mapToDouble(work::estimateSeconds).sum() + Scale.estimateSeconds(work, !options.quick());
         err.println("bench: " + models.size() + " models, " + work + "; about " + Progress.clock(estimate)
-                + " (min:s)" + (options.quick() ? "" : "; --quick takes under 2 minutes"));
+                + " (min:s)" + (options.quick() ? "" : "; --quick takes under 90 s"));
         err.println("bench: native echo program: " + echo.note() + (timed ? "" : "; no " + TimeReport.PROGRAM
                 + ": no context switches, no outside check"));
 
         String command = String.join(" ", Stream.concat(Stream.of("bin/bench"), Stream.of(args)).toList());
         String when = ZonedDateTime.now(ZoneOffset.UTC).format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm 'UTC'"));
         Function<Integer, ServerContext> contexts = contexts(home, echo.command());
-        List<Figures> rows = new ArrayList<>();
-        try (Progress progress = new Progress(err, Boolean.getBoolean("forkserver.bench.terminal"), models.size(), estimate)) {
-            for (Model model : models) {
-                progress.nextModel();
-                rows.add(new Measure(model, contexts, work, outDir.resolve("logs"), timed, progress).run());
+        String loadBefore = loadAverage();
+        List<Figures> rows;
+        Scale.Figures scale = null;
+        try (Progress progress = new Progress(err, Boolean.getBoolean("forkserver.bench.terminal"), estimate)) {
+            rows = new Measure(models, contexts, work, outDir.resolve("logs"), timed, progress).run();
+            List<Model> scaled = models.stream().filter(m -> Scale.MODELS.contains(m.name())).toList();
+            if (!scaled.isEmpty() && work.scaleConnections() > 0) {
+                scale = new Scale(scaled, contexts, work.scaleConnections(), outDir.resolve("logs"), progress,
+                        !options.quick()).run();
             }
         }
+        String loadAfter = loadAverage();
 
-        String report = "`" + command + "` on " + when + ", " + machine() + "; " + work + ".\n\n"
+        String report = "`" + command + "` on " + when + ", " + machine() + "; load average " + loadBefore
+                + " before, " + loadAfter + " after; " + work + ", the models interleaved round by round.\n\n"
                 + Report.table(rows, work) + "\n"
                 + Report.ratios(rows) + "\n\n"
                 + Report.outsideCheck(rows) + "\n"
+                + (scale == null ? "" : "\n" + scale.report())
                 + (notRun.isEmpty() ? "" : "\nNot run here: " + String.join(", ", notRun) + ".\n");
         out.print(report);
         try {
@@ -122,6 +129,16 @@ public final class Bench {
             return Path.of(type.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
         } catch (URISyntaxException e) {
             throw new IllegalStateException(e);
+        }
+    }
+
+    /** The 1, 5 and 15 minute load averages, "3.10 2.87 2.20": how busy the machine was. */
+    static String loadAverage() {
+        try {
+            String[] fields = Files.readAllLines(Path.of("/proc/loadavg")).getFirst().split(" ");
+            return fields[0] + " " + fields[1] + " " + fields[2];
+        } catch (IOException | RuntimeException e) {
+            return "unknown";
         }
     }
 

@@ -25,7 +25,7 @@ final class Chart {
         List<Figures> ok = rows.stream().filter(Figures::ok).toList();
         List<CategoryChart> charts = List.of(
                 bars(ok, title + ": first echo p50", "ms", Figures::firstEchoP50Ms),
-                bars(ok, "memory per held connection (PSS)", "KiB", Figures::pssPerConnKiB),
+                bars(ok, "memory per held connection (PSS)", "KiB", Figures::measurablePssPerConnKiB),
                 bars(ok, "CPU per session (user + sys)", "ms", Figures::cpuMsPerConn),
                 bars(ok, "sessions per second (sustained)", "sessions/s", Figures::connectionsPerSec));
         BitmapEncoder.saveBitmap(charts, 2, 2, png.toString(), BitmapEncoder.BitmapFormat.PNG);

@@ -1,8 +1,9 @@
 package forkserver.bench;
 
-import java.time.Duration;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.function.Function;
+import java.util.function.Predicate;
 
 /**
  * One way to serve a connection, as a real server the bench starts: a name for the table, what it
@@ -10,18 +11,17 @@ import java.util.function.Function;
  *
  * @param perConnection what a new connection costs the server: a JVM start, a small process
  *                      start, or nothing but a thread or a callback (for the time estimate)
- * @param pace          the pause after each sequential session and before the burst: a server
- *                      that gets ready for the next connection between connections (spares) is
- *                      measured as it is meant to be used; zero for every other model
  * @param idleChildren  the children the server keeps while no client is connected (its spares);
- *                      the bench waits for the server to return to that before it measures
+ *                      the bench waits for the server to return to that before each session
+ * @param ready         given the server's log, whether it is ready for the next session as it is
+ *                      meant to run (a server with spares: its whole pool ready)
  */
 public record Model(String name, String description, Start perConnection, String requires,
-                    Function<ServerContext, List<String>> command, Duration pace, int idleChildren) {
+                    Function<ServerContext, List<String>> command, int idleChildren, Predicate<Path> ready) {
 
     public Model(String name, String description, Start perConnection, String requires,
                  Function<ServerContext, List<String>> command) {
-        this(name, description, perConnection, requires, command, Duration.ZERO, 0);
+        this(name, description, perConnection, requires, command, 0, log -> true);
     }
 
     /** What the server starts for each new connection. */

@@ -11,7 +11,7 @@ import java.util.function.Function;
  * A model's server, started on a free loopback port and probed until it serves a whole echo
  * session; closing it ends the server and everything it started.
  */
-public record ModelServer(ServerRun run, InetSocketAddress address) implements AutoCloseable {
+public record ModelServer(ServerRun run, InetSocketAddress address, Path log) implements AutoCloseable {
 
     private static final Duration READY = Duration.ofSeconds(60);
 
@@ -30,7 +30,7 @@ public record ModelServer(ServerRun run, InetSocketAddress address) implements A
         InetSocketAddress address = new InetSocketAddress(context.host(), port);
         try {
             awaitReady(run, address, name, log);
-            return new ModelServer(run, address);
+            return new ModelServer(run, address, log);
         } catch (RuntimeException e) {
             run.close();
             throw e;

@@ -3,7 +3,6 @@ package forkserver.bench;
 import forkserver.bench.servers.EventLoop;
 import forkserver.bench.servers.ThreadPerConnection;
 
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
@@ -22,11 +21,12 @@ public final class Models {
             new Model("process", "bin/supervisor: one worker JVM per connection",
                     Model.Start.JVM, null, c -> supervisor(c)),
             // Spares are refilled one at a time once connections pause (150 ms), each a JVM start:
-            // 0.6 s between sessions (150 ms, then a ~0.2-0.4 s start) leaves the pool full again, as a server with spares is
-            // meant to run; back-to-back load degrades to the "process" row.
+            // the bench waits for the whole pool before each session, as a server with spares is
+            // meant to run (every model's sessions are one round apart); back-to-back load
+            // degrades to the "process" row.
             new Model("spares", "bin/supervisor --spares 4: prespawned worker JVMs take each connection by descriptor hand-off",
                     Model.Start.JVM, null, c -> supervisor(c, List.of("--spares", Integer.toString(SPARES))),
-                    Duration.ofMillis(600), SPARES),
+                    SPARES, log -> SparesLog.ready(log) >= SPARES),
             new Model("process-native", "bin/supervisor --stdio inout: one native echo process per connection",
                     Model.Start.PROCESS, null, c -> supervisor(c, Stream.concat(Stream.of("--stdio", "inout", "--"), c.nativeEcho().stream()).toList())),
             new Model("thread", "one JVM, one platform thread per connection",
@@ -44,8 +44,8 @@ public final class Models {
             new Model("systemd-worker", "systemd-socket-activate --inetd running bin/worker",
                     Model.Start.JVM, "systemd-socket-activate", c -> socketActivate(c, List.of(c.bin("worker")))));
 
-    /** More children than any workload opens, so that the limit never queues a client. */
-    static final String MAX_CHILDREN = "1000";
+    /** More children than any workload opens (the scale figure holds 1000), so that the limit never queues a client. */
+    static final String MAX_CHILDREN = "5000";
 
     private Models() {
     }

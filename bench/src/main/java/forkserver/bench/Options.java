@@ -10,7 +10,7 @@ import java.util.List;
  * @param models null for every model
  */
 record Options(boolean help, boolean list, boolean quick, List<String> models, Path out, Integer sessions,
-               Integer connections, Integer seconds) {
+               Integer connections, Integer seconds, Integer scale) {
 
     /**
      * Not git-tracked (.gitignore): a run never overwrites the committed sample in bench/results/,
@@ -20,17 +20,19 @@ record Options(boolean help, boolean list, boolean quick, List<String> models, P
 
     static final String USAGE = """
             usage: bin/bench [--quick] [--models NAME,...] [--out DIR] [--sessions N] [--connections K] [--seconds S]
+                             [--scale M]
                    bin/bench --list | --help
             Runs the same echo workload against each model (one process, thread, virtual thread per
             connection, an event loop, ...) and prints a Markdown table; writes bench.md, bench.csv
             and bench.png into DIR (default: bench/out under the project, not tracked by git; the
             README's sample is bench/results: refresh it on purpose with --out bench/results).
-              --quick          a smaller workload, under 2 minutes on 2 cores
+              --quick          a smaller workload, under 90 s on 2 cores
               --models LIST    only these models, in this order (see --list)
               --out DIR        where the files go
               --sessions N     sequential sessions timed for the first-echo latency
               --connections K  connections in the burst and held open
-              --seconds S      length of the sustained run
+              --seconds S      length of each model's sustained run
+              --scale M        native sessions held at once for the scale figure (default 1000; 0: none)
             """;
 
     /** Parses {@code args}; throws IllegalArgumentException with a one-line message on a usage error. */
@@ -43,6 +45,7 @@ record Options(boolean help, boolean list, boolean quick, List<String> models, P
         Integer sessions = null;
         Integer connections = null;
         Integer seconds = null;
+        Integer scale = null;
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
             switch (arg) {
@@ -59,10 +62,11 @@ record Options(boolean help, boolean list, boolean quick, List<String> models, P
                 case "--sessions" -> sessions = positive(value(args, ++i, arg), arg);
                 case "--connections" -> connections = positive(value(args, ++i, arg), arg);
                 case "--seconds" -> seconds = positive(value(args, ++i, arg), arg);
+                case "--scale" -> scale = atLeastZero(value(args, ++i, arg), arg);
                 default -> throw new IllegalArgumentException("unknown option '" + arg + "' (see --help)");
             }
         }
-        return new Options(help, list, quick, models, out, sessions, connections, seconds);
+        return new Options(help, list, quick, models, out, sessions, connections, seconds, scale);
     }
 
     Workload workload() {
@@ -76,6 +80,9 @@ record Options(boolean help, boolean list, boolean quick, List<String> models, P
         if (seconds != null) {
             work = work.withSeconds(seconds);
         }
+        if (scale != null) {
+            work = work.withScale(scale);
+        }
         return work;
     }
 
@@ -84,6 +91,10 @@ record Options(boolean help, boolean list, boolean quick, List<String> models, P
             throw new IllegalArgumentException(option + " needs a value");
         }
         return args[i];
+    }
+
+    private static int atLeastZero(String text, String option) {
+        return text.equals("0") ? 0 : positive(text, option);
     }
 
     private static int positive(String text, String option) {

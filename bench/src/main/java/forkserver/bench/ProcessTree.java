@@ -3,7 +3,13 @@ package forkserver.bench;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.DirectoryStream;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 
 /**
@@ -31,7 +37,40 @@ public final class ProcessTree {
 
     /** Descendants only: a process-per-connection server's live children (and theirs). */
     public static long descendants(long root) {
-        return ProcessHandle.of(root).map(p -> p.descendants().count()).orElse(0L);
+        return descendants(List.of(root)).get(root);
+    }
+
+    /**
+     * The descendants of each of {@code roots}, from one reading of /proc (ProcessHandle's
+     * {@code descendants()} reads all of it for every root).
+     */
+    public static Map<Long, Long> descendants(List<Long> roots) {
+        Map<Long, List<Long>> children = new HashMap<>();
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(Path.of("/proc"),
+                entry -> entry.getFileName().toString().chars().allMatch(Character::isDigit))) {
+            for (Path entry : entries) {
+                List<String> stat = read(entry.resolve("stat"));
+                if (!stat.isEmpty()) {
+                    String line = stat.getFirst();
+                    long parent = Long.parseLong(line.substring(line.lastIndexOf(')') + 2).split(" ", 3)[1]);
+                    children.computeIfAbsent(parent, p -> new ArrayList<>()).add(Long.parseLong(entry.getFileName().toString()));
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // no /proc: nobody has descendants
+        }
+        Map<Long, Long> counts = new HashMap<>();
+        for (long root : roots) {
+            long count = 0;
+            Deque<Long> next = new ArrayDeque<>(children.getOrDefault(root, List.of()));
+            while (!next.isEmpty()) {
+                long pid = next.removeFirst();
+                count++;
+                next.addAll(children.getOrDefault(pid, List.of()));
+            }
+            counts.put(root, count);
+        }
+        return counts;
     }
 
     /** Sums {@code Pss:} and {@code Rss:} of /proc/PID/smaps_rollup over the tree. */

@@ -4,7 +4,8 @@ import java.io.PrintStream;
 
 /**
  * What the bench is doing, on stderr: on a terminal one line redrawn in place every second
- * (model, phase, time spent and an estimate of what is left); otherwise one line per phase.
+ * (model or "all models", phase, time spent and an estimate of what is left); otherwise one line
+ * per phase.
  */
 final class Progress implements AutoCloseable {
 
@@ -12,25 +13,18 @@ final class Progress implements AutoCloseable {
     private final boolean terminal;
     private final long started = System.nanoTime();
     private final double estimateSeconds;
-    private final int models;
     private final Thread ticker;
-    private int model;
     private String line = "";
 
-    Progress(PrintStream err, boolean terminal, int models, double estimateSeconds) {
+    Progress(PrintStream err, boolean terminal, double estimateSeconds) {
         this.err = err;
         this.terminal = terminal;
-        this.models = models;
         this.estimateSeconds = estimateSeconds;
         this.ticker = terminal ? Thread.ofPlatform().daemon().name("progress").start(this::tick) : null;
     }
 
-    synchronized void nextModel() {
-        model++;
-    }
-
     synchronized void phase(String name, String what) {
-        line = "[" + model + "/" + models + " " + name + "] " + what;
+        line = "[" + name + "] " + what;
         if (terminal) {
             redraw();
         } else {

@@ -13,7 +13,9 @@ final class Report {
 
     static String table(List<Figures> rows, Workload work) {
         StringBuilder s = new StringBuilder();
-        s.append("| model | first echo p50 ms | first echo p99 ms | burst of ").append(work.connections())
+        boolean maxNotP99 = rows.stream().anyMatch(f -> f.ok() && f.firstEcho().n() < Stats.P99_MIN_SAMPLES);
+        s.append("| model | first echo p50 ms [95% interval] (N) | first echo ").append(maxNotP99 ? "max" : "p99")
+                .append(" ms | burst of ").append(work.connections())
                 .append(": all answered ms | PSS per held conn KiB | RSS per held conn KiB | held round trip p50 ms"
                         + " | sessions/s | CPU ms per session | context switches per session (vol+invol) |\n");
         s.append("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
@@ -25,12 +27,23 @@ final class Report {
             }
             String switches = Double.isNaN(f.voluntaryPerConn()) ? "n/a"
                     : number(f.voluntaryPerConn()) + "+" + number(f.involuntaryPerConn());
-            s.append("| ").append(String.join(" | ", f.model(), number(f.firstEchoP50Ms()), number(f.firstEchoP99Ms()),
-                    number(f.burstMs()), number(f.pssPerConnKiB()), number(f.rssPerConnKiB()),
-                    number(f.heldRoundTripP50Ms()), number(f.connectionsPerSec()), number(f.cpuMsPerConn()), switches))
+            Stats.Median echo = f.firstEcho();
+            s.append("| ").append(String.join(" | ", f.model(),
+                    number(echo.value()) + " [" + number(echo.low()) + "–" + number(echo.high()) + "] (" + echo.n() + ")",
+                    number(f.firstEchoP99Ms()), number(f.burstMs()), memory(f.pssPerConnKiB(), f.memoryResolutionKiB()),
+                    memory(f.rssPerConnKiB(), f.memoryResolutionKiB()), number(f.heldRoundTripP50Ms()),
+                    number(f.connectionsPerSec()), number(f.cpuMsPerConn()), switches))
                     .append(" |\n");
         }
         return s.toString();
+    }
+
+    /** A memory figure, or "< R" when it is within what the idle server drifts by on its own. */
+    static String memory(double kib, double resolution) {
+        if (Double.isNaN(kib)) {
+            return "n/a";
+        }
+        return Math.abs(kib) <= resolution ? "< " + number(resolution) : number(kib);
     }
 
     /** "a process costs N× the memory and M× the first-echo latency of a thread; ..." from this run's rows. */
@@ -56,7 +69,7 @@ final class Report {
         Figures p = x.get();
         Figures q = y.get();
         String article = b.equals("eventloop") ? "an event loop" : b.equals("virtual") ? "a virtual thread" : "a thread";
-        return Optional.of(what + " costs " + times(p.pssPerConnKiB(), q.pssPerConnKiB()) + " the memory, "
+        return Optional.of(what + " costs " + times(p.measurablePssPerConnKiB(), q.measurablePssPerConnKiB()) + " the memory, "
                 + times(p.firstEchoP50Ms(), q.firstEchoP50Ms()) + " the first-echo latency and "
                 + times(p.cpuMsPerConn(), q.cpuMsPerConn()) + " the CPU per connection of " + article);
     }
@@ -91,12 +104,14 @@ final class Report {
     static String csv(List<Figures> rows) {
         StringBuilder s = new StringBuilder("model,status,first_echo_p50_ms,first_echo_p99_ms,burst_ms,pss_per_conn_kib,"
                 + "rss_per_conn_kib,held_round_trip_p50_ms,sessions_per_s,cpu_ms_per_session,"
-                + "cpu_ms_per_session_time_v,voluntary_switches_per_session,involuntary_switches_per_session\n");
+                + "cpu_ms_per_session_time_v,voluntary_switches_per_session,involuntary_switches_per_session,"
+                + "first_echo_n,first_echo_p50_low_ms,first_echo_p50_high_ms,memory_resolution_kib\n");
         for (Figures f : rows) {
             s.append(f.model()).append(',').append(f.ok() ? "ok" : "failed");
             for (double v : new double[] {f.firstEchoP50Ms(), f.firstEchoP99Ms(), f.burstMs(), f.pssPerConnKiB(),
                     f.rssPerConnKiB(), f.heldRoundTripP50Ms(), f.connectionsPerSec(), f.cpuMsPerConn(),
-                    f.outsideCpuMsPerConn(), f.voluntaryPerConn(), f.involuntaryPerConn()}) {
+                    f.outsideCpuMsPerConn(), f.voluntaryPerConn(), f.involuntaryPerConn(), f.firstEcho().n(),
+                    f.firstEcho().low(), f.firstEcho().high(), f.memoryResolutionKiB()}) {
                 s.append(',').append(Double.isNaN(v) ? "" : String.format(Locale.ROOT, "%.4f", v));
             }
             s.append('\n');
@@ -116,7 +131,7 @@ final class Report {
 
     static String times(double a, double b) {
         if (!(a > 0) || !(b > 0)) {
-            return "(n/a)×";
+            return "(too small to compare)";
         }
         double r = a / b;
         return String.format(Locale.ROOT, r >= 10 ? "%.0f×" : "%.1f×", r);

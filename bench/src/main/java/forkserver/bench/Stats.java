@@ -3,20 +3,54 @@ package forkserver.bench;
 import java.util.Arrays;
 import java.util.List;
 
-/** Percentiles of measured durations. */
-final class Stats {
+/** Percentiles of measured samples, and how far a median can be trusted. The bench's one place for them. */
+public final class Stats {
+
+    /** Below this many samples the nearest-rank 99th percentile is the maximum, and is called that. */
+    public static final int P99_MIN_SAMPLES = 100;
 
     private Stats() {
     }
 
-    /** The nearest-rank percentile {@code p} (0 < p <= 100) of nanosecond samples, in milliseconds. */
-    static double percentileMillis(List<Long> nanos, double p) {
-        if (nanos.isEmpty()) {
+    /** The nearest-rank percentile {@code p} (0 < p <= 100) of {@code values}; NaN when there are none. */
+    public static double percentile(double[] values, double p) {
+        if (values.length == 0) {
             return Double.NaN;
         }
-        long[] sorted = nanos.stream().mapToLong(Long::longValue).toArray();
+        double[] sorted = values.clone();
         Arrays.sort(sorted);
         int rank = (int) Math.ceil(p / 100 * sorted.length);
-        return sorted[Math.max(rank, 1) - 1] / 1e6;
+        return sorted[Math.min(Math.max(rank, 1), sorted.length) - 1];
+    }
+
+    /** The same, for nanosecond samples, in milliseconds. */
+    public static double percentileMillis(List<Long> nanos, double p) {
+        return percentile(millis(nanos), p);
+    }
+
+    public static double[] millis(List<Long> nanos) {
+        return nanos.stream().mapToDouble(n -> n / 1e6).toArray();
+    }
+
+    /** A median with its 95% confidence interval and the number of samples it comes from. */
+    public record Median(int n, double value, double low, double high) {
+    }
+
+    /**
+     * The median of {@code values} and a distribution-free 95% interval for it: the order
+     * statistics at ranks n/2 ∓ 1.96·√n/2 (the binomial's normal approximation), so that the
+     * interval needs no assumption about the shape of the latencies, which is never normal.
+     */
+    public static Median median(double[] values) {
+        int n = values.length;
+        if (n == 0) {
+            return new Median(0, Double.NaN, Double.NaN, Double.NaN);
+        }
+        double[] sorted = values.clone();
+        Arrays.sort(sorted);
+        double half = 1.96 * Math.sqrt(n) / 2;
+        int low = (int) Math.floor(n / 2.0 - half);
+        int high = (int) Math.ceil(n / 2.0 + half) + 1;
+        return new Median(n, percentile(sorted, 50), sorted[Math.max(low, 1) - 1], sorted[Math.min(high, n) - 1]);
     }
 }

@@ -28,17 +28,24 @@ class BenchSmokeIT {
     @Test
     void aTinyRunPrintsTheTableAndWritesTheCsvAndTheChart(@TempDir Path out) throws IOException {
         Command.Result result = Command.run(List.of(Project.bin("bench"), "--models", String.join(",", MODELS),
-                "--sessions", "3", "--connections", "2", "--seconds", "1", "--out", out.toString()),
+                "--sessions", "3", "--connections", "2", "--seconds", "1", "--scale", "20", "--out", out.toString()),
                 "", Duration.ofMinutes(5));
         assertEquals(0, result.exitValue(), "bin/bench failed:\n" + result.stdout() + result.stderr());
 
-        List<String> table = result.stdout().lines().filter(l -> l.startsWith("| ")).toList();
+        assertTrue(result.stdout().lines().findFirst().orElseThrow().contains(" load average "), result.stdout());
+        List<String> table = result.stdout().lines().takeWhile(l -> !l.startsWith("Measured ratios"))
+                .filter(l -> l.startsWith("| ")).toList();
         assertEquals(1 + MODELS.size(), table.size(), result.stdout()); // header and one row a model
         for (int i = 0; i < MODELS.size(); i++) {
             String row = table.get(i + 1);
             assertTrue(row.startsWith("| " + MODELS.get(i) + " | "), row);
             assertFalse(row.contains("FAILED") || row.contains("n/a"), row);
+            assertTrue(row.matches("\\| \\S+ \\| [0-9.]+ \\[[0-9.]+–[0-9.]+] \\(3\\) \\| .*"), "p50, its interval and N: " + row);
         }
+        List<String> scale = result.stdout().lines().dropWhile(l -> !l.startsWith("Scale: 20 native sessions"))
+                .filter(l -> l.startsWith("| process-native |")).toList();
+        assertEquals(1, scale.size(), "the scale figure for the supervisor: " + result.stdout());
+        assertTrue(scale.getFirst().matches("\\| process-native \\| \\d+ → \\d+ \\| .*"), scale.getFirst());
         assertTrue(result.stdout().contains("Measured ratios: a process (a JVM each) costs "), result.stdout());
         assertTrue(result.stdout().contains("Outside check, CPU ms per session from /proc vs /usr/bin/time -v"),
                 result.stdout());
@@ -48,7 +55,7 @@ class BenchSmokeIT {
         assertEquals(1 + MODELS.size(), csv.size());
         for (String line : csv.subList(1, csv.size())) {
             String[] cells = line.split(",", -1);
-            assertEquals(13, cells.length, line);
+            assertEquals(17, cells.length, line);
             assertEquals("ok", cells[1], line);
             for (int i = 2; i < cells.length; i++) {
                 if (i != 5 && i != 6) { // memory growth may be (near) zero for an event loop

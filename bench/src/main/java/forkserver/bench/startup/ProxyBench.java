@@ -1,5 +1,8 @@
 package forkserver.bench.startup;
 
+import forkserver.bench.Session;
+import forkserver.bench.Stats;
+
 import java.io.ByteArrayOutputStream;
 import java.io.File;
 import java.io.IOException;
@@ -54,10 +57,10 @@ public final class ProxyBench {
              HaProxy haproxy = HaProxy.start(work, plain.address, proxied.address)) {
             double[][] series = new double[4][connections];
             for (int i = -20; i < connections; i++) { // 20 of warm-up: page cache, the supervisors' JIT
-                double direct = SparesBench.firstLine(plain.address);
-                double header = SparesBench.firstLine(proxied.address, ProxyBench::v2Header);
-                double relay = SparesBench.firstLine(haproxy.plain);
-                double both = SparesBench.firstLine(haproxy.proxied);
+                double direct = Session.firstEchoThenClose(plain.address, "proxy");
+                double header = Session.firstEchoThenClose(proxied.address, "proxy", ProxyBench::v2Header);
+                double relay = Session.firstEchoThenClose(haproxy.plain, "proxy");
+                double both = Session.firstEchoThenClose(haproxy.proxied, "proxy");
                 if (i >= 0) {
                     series[0][i] = direct;
                     series[1][i] = header;
@@ -98,8 +101,8 @@ public final class ProxyBench {
             "4. through HAProxy, `send-proxy-v2`, to (2)",
         };
         for (int i = 0; i < 4; i++) {
-            out.append(String.format(Locale.ROOT, "| %s | %.2f | %.2f | %.2f |%n", names[i], WorkerStartupBench.percentile(s[i], 50),
-                    WorkerStartupBench.percentile(s[i], 90), WorkerStartupBench.percentile(s[i], 99)));
+            out.append(String.format(Locale.ROOT, "| %s | %.2f | %.2f | %.2f |%n", names[i], Stats.percentile(s[i], 50),
+                    Stats.percentile(s[i], 90), Stats.percentile(s[i], 99)));
         }
         out.append("\nWhat each adds to the first echo, in ms: the difference of the medians, and the median of the")
                 .append(" differences connection by connection (the series are interleaved, so each connection of one")
@@ -118,8 +121,8 @@ public final class ProxyBench {
             paired[i] = with[i] - without[i];
         }
         out.append(String.format(Locale.ROOT, "| %s | %+.2f | %+.2f |%n", name,
-                WorkerStartupBench.percentile(with, 50) - WorkerStartupBench.percentile(without, 50),
-                WorkerStartupBench.percentile(paired, 50)));
+                Stats.percentile(with, 50) - Stats.percentile(without, 50),
+                Stats.percentile(paired, 50)));
     }
 
     /** The v2 header HAProxy would write for this connection: TCP over IPv4, the socket's own two ends. */

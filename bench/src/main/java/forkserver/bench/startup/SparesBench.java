@@ -1,10 +1,12 @@
 package forkserver.bench.startup;
 
+import forkserver.bench.Session;
+import forkserver.bench.Stats;
+
 import java.io.BufferedReader;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -71,13 +73,13 @@ public final class SparesBench {
             eager.awaitSpares(spares);
             for (int i = 0; i < 5; i++) { // warm-up: page cache, the supervisors' JIT
                 ready.awaitSpares(spares);
-                firstLine(ready.address);
+                Session.firstEchoThenClose(ready.address, "spares");
                 eager.awaitSpares(spares);
-                firstLine(eager.address);
-                firstLine(onDemand.address);
-                firstLine(cat.address);
+                Session.firstEchoThenClose(eager.address, "spares");
+                Session.firstEchoThenClose(onDemand.address, "spares");
+                Session.firstEchoThenClose(cat.address, "spares");
                 if (ucspi != null) {
-                    firstLine(ucspi.address);
+                    Session.firstEchoThenClose(ucspi.address, "spares");
                 }
             }
             double[] readyMs = new double[connections];
@@ -87,13 +89,13 @@ public final class SparesBench {
             double[] ucspiMs = new double[connections];
             for (int i = 0; i < connections; i++) {
                 ready.awaitSpares(spares);
-                readyMs[i] = firstLine(ready.address);
+                readyMs[i] = Session.firstEchoThenClose(ready.address, "spares");
                 eager.awaitSpares(spares);
-                eagerMs[i] = firstLine(eager.address);
-                onDemandMs[i] = firstLine(onDemand.address);
-                catMs[i] = firstLine(cat.address);
+                eagerMs[i] = Session.firstEchoThenClose(eager.address, "spares");
+                onDemandMs[i] = Session.firstEchoThenClose(onDemand.address, "spares");
+                catMs[i] = Session.firstEchoThenClose(cat.address, "spares");
                 if (ucspi != null) {
-                    ucspiMs[i] = firstLine(ucspi.address);
+                    ucspiMs[i] = Session.firstEchoThenClose(ucspi.address, "spares");
                 }
                 if (i % 10 == 9) {
                     System.err.printf("\r%d/%d connections", i + 1, connections);
@@ -115,11 +117,11 @@ public final class SparesBench {
             ready.awaitSpares(spares);
             double[] sparesBackToBack = new double[backToBack];
             for (int i = 0; i < backToBack; i++) {
-                sparesBackToBack[i] = firstLine(ready.address);
+                sparesBackToBack[i] = Session.firstEchoThenClose(ready.address, "spares");
             }
             double[] onDemandBackToBack = new double[backToBack];
             for (int i = 0; i < backToBack; i++) {
-                onDemandBackToBack[i] = firstLine(onDemand.address);
+                onDemandBackToBack[i] = Session.firstEchoThenClose(onDemand.address, "spares");
             }
 
             ready.awaitSpares(spares);
@@ -155,7 +157,7 @@ public final class SparesBench {
                 for (Server pool : pools) {
                     pool.awaitSpares(spares);
                 }
-                double ms = firstLine((which == 0 ? a : b).address);
+                double ms = Session.firstEchoThenClose((which == 0 ? a : b).address, "spares");
                 if (i >= 0) {
                     millis[which][i] = ms;
                 }
@@ -181,50 +183,14 @@ public final class SparesBench {
         WorkerStartupBench.row(out, "3. checkout, on demand", onDemand);
         WorkerStartupBench.row(out, "3p. installed, on demand", packagedOnDemand);
         out.append(String.format(Locale.ROOT, "%nRatios of medians: (1p)/(1) = **%.2f**, (3p)/(3) = **%.2f** (target ≤ 1).%n%n",
-                WorkerStartupBench.percentile(packagedReady, 50) / WorkerStartupBench.percentile(ready, 50),
-                WorkerStartupBench.percentile(packagedOnDemand, 50) / WorkerStartupBench.percentile(onDemand, 50)));
+                Stats.percentile(packagedReady, 50) / Stats.percentile(ready, 50),
+                Stats.percentile(packagedOnDemand, 50) / Stats.percentile(onDemand, 50)));
         out.append(String.format(Locale.ROOT, "Idle spare: PSS %.1f MiB checkout, %.1f MiB installed; RSS %.1f / %.1f MiB;"
                         + " private (USS) %.1f / %.1f MiB (PSS shares libjvm.so among the JVMs that map it: Temurin's is"
                         + " mapped by every other JVM here, the package's by its own processes only).%n",
                 idle[0] / 1024.0 / idle[2], packagedIdle[0] / 1024.0 / packagedIdle[2], idle[1] / 1024.0 / idle[2],
                 packagedIdle[1] / 1024.0 / packagedIdle[2], idle[3] / 1024.0 / idle[2], packagedIdle[3] / 1024.0 / packagedIdle[2]));
         System.out.print(out);
-    }
-
-    /** Milliseconds from connect to the first line echoed back; then the connection is closed. */
-    static double firstLine(InetSocketAddress server) throws IOException {
-        return firstLine(server, socket -> new byte[0]);
-    }
-
-    /**
-     * The same, with {@code prefix.apply(socket)} sent in the same write before the line (a PROXY
-     * header, made once the socket is connected, as a proxy makes it).
-     */
-    static double firstLine(InetSocketAddress server, java.util.function.Function<Socket, byte[]> prefix) throws IOException {
-        long start = System.nanoTime();
-        try (Socket socket = new Socket()) {
-            socket.setSoTimeout(30_000);
-            socket.connect(server, 10_000);
-            byte[] before = prefix.apply(socket);
-            byte[] line = "hello\n".getBytes(StandardCharsets.UTF_8);
-            byte[] bytes = java.util.Arrays.copyOf(before, before.length + line.length);
-            System.arraycopy(line, 0, bytes, before.length, line.length);
-            socket.getOutputStream().write(bytes);
-            BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
-            String echo = in.readLine();
-            double millis = (System.nanoTime() - start) / 1e6;
-            if (!"hello".equals(echo)) {
-                throw new IllegalStateException("expected hello, got " + echo + " from " + server);
-            }
-            // End the session and wait until the server's process has closed the connection (it
-            // exits at end of input), so that it does not still run while the next series is
-            // measured: a JVM finishing on 2 cores would slow whichever baseline comes next.
-            socket.shutdownOutput();
-            while (in.read() >= 0) {
-                // nothing more is expected
-            }
-            return millis;
-        }
     }
 
     /** {@code count} clients connect at the same moment; each one's first-echo milliseconds. */
@@ -236,7 +202,7 @@ public final class SparesBench {
             for (int i = 0; i < count; i++) {
                 results.add(clients.submit(() -> {
                     go.await();
-                    return firstLine(server);
+                    return Session.firstEchoThenClose(server, "spares");
                 }));
             }
             go.countDown();
@@ -253,8 +219,8 @@ public final class SparesBench {
     static void report(int n, int spares, boolean haveTcpserver, double[] ready, double[] eager, double[] onDemand,
                        double[] cat, double[] ucspi, double[] burst, double[] burstMax, double[] sparesB2b,
                        double[] onDemandB2b, long[] idle, long supervisorPss) throws IOException {
-        double readyP50 = WorkerStartupBench.percentile(ready, 50);
-        double baseline = WorkerStartupBench.percentile(haveTcpserver ? ucspi : cat, 50);
+        double readyP50 = Stats.percentile(ready, 50);
+        double baseline = Stats.percentile(haveTcpserver ? ucspi : cat, 50);
         StringBuilder out = new StringBuilder();
         out.append("## Spare workers: measured ").append(LocalDate.now()).append("\n\n");
         out.append("Machine: ").append(WorkerStartupBench.machine()).append("  \n");
@@ -270,15 +236,15 @@ public final class SparesBench {
             WorkerStartupBench.row(out, "5. fork+exec: `tcpserver 127.0.0.1 PORT cat`", ucspi);
         }
         out.append(String.format(Locale.ROOT, "%nRatios of medians: (1)/(%s) = **%.2f** (target ≤ 1.5); (3)/(1) = **%.1f**.%n%n",
-                haveTcpserver ? "5" : "4", readyP50 / baseline, WorkerStartupBench.percentile(onDemand, 50) / readyP50));
+                haveTcpserver ? "5" : "4", readyP50 / baseline, Stats.percentile(onDemand, 50) / readyP50));
         out.append(String.format(Locale.ROOT,
                 "Bursts of %d simultaneous connections with %d spares ready (%d rounds): first echo p50 %.1f ms,"
                         + " slowest of a burst: median %.1f ms, worst %.1f ms = **%.2f ×** (1)'s p50 (target ≤ 3).%n%n",
-                spares, spares, burstMax.length, WorkerStartupBench.percentile(burst, 50),
-                WorkerStartupBench.percentile(burstMax, 50), max(burstMax), max(burstMax) / readyP50));
+                spares, spares, burstMax.length, Stats.percentile(burst, 50),
+                Stats.percentile(burstMax, 50), max(burstMax), max(burstMax) / readyP50));
         out.append(String.format(Locale.ROOT,
                 "Back to back (%d connections, no pause: above the refill rate): p50 %.1f ms with spares, %.1f ms on demand.%n%n",
-                sparesB2b.length, WorkerStartupBench.percentile(sparesB2b, 50), WorkerStartupBench.percentile(onDemandB2b, 50)));
+                sparesB2b.length, Stats.percentile(sparesB2b, 50), Stats.percentile(onDemandB2b, 50)));
         out.append(String.format(Locale.ROOT,
                 "Idle spare: PSS %.1f MiB, RSS %.1f MiB (mean of %d); supervisor PSS %.1f MiB.%n",
                 idle[0] / 1024.0 / idle[2], idle[1] / 1024.0 / idle[2], idle[2], supervisorPss / 1024.0));

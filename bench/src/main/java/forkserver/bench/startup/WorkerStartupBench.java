@@ -1,5 +1,8 @@
 package forkserver.bench.startup;
 
+import forkserver.bench.Session;
+import forkserver.bench.Stats;
+
 import java.io.BufferedReader;
 import java.io.File;
 import java.io.IOException;
@@ -63,11 +66,11 @@ public final class WorkerStartupBench {
              Supervisor packaged = installed == null ? null : Supervisor.start(installed, List.of())) {
             // Warm-up: the page cache, the supervisors' own JIT, the AOT cache's pages.
             for (int i = 0; i < 10; i++) {
-                firstEcho(tuned.address);
-                firstEcho(untuned.address);
+                Session.run(tuned.address, "startup");
+                Session.run(untuned.address, "startup");
                 runOnce(floor);
                 if (packaged != null) {
-                    firstEcho(packaged.address);
+                    Session.run(packaged.address, "startup");
                 }
             }
             double[] tunedMs = new double[connections];
@@ -77,13 +80,13 @@ public final class WorkerStartupBench {
             for (int i = 0; i < connections; i++) {
                 // The installed tree right beside the checkout, which of the two first alternating.
                 if (packaged != null && i % 2 == 1) {
-                    packagedMs[i] = firstEcho(packaged.address);
+                    packagedMs[i] = Session.run(packaged.address, "startup") / 1e6;
                 }
-                tunedMs[i] = firstEcho(tuned.address);
+                tunedMs[i] = Session.run(tuned.address, "startup") / 1e6;
                 if (packaged != null && i % 2 == 0) {
-                    packagedMs[i] = firstEcho(packaged.address);
+                    packagedMs[i] = Session.run(packaged.address, "startup") / 1e6;
                 }
-                plainMs[i] = firstEcho(untuned.address);
+                plainMs[i] = Session.run(untuned.address, "startup") / 1e6;
                 floorMs[i] = runOnce(floor);
                 if (i % 10 == 9) {
                     System.err.printf("\r%d/%d connections", i + 1, connections);
@@ -122,7 +125,7 @@ public final class WorkerStartupBench {
         row(out, "1. checkout: bin/supervisor + default worker", checkout);
         row(out, "1p. installed: " + installed + "/bin/supervisor + default worker", packaged);
         out.append(String.format(Locale.ROOT, "%nRatio of medians (1p)/(1) = **%.2f** (target ≤ 1: not slower in the package).%n%n",
-                percentile(packaged, 50) / percentile(checkout, 50)));
+                Stats.percentile(packaged, 50) / Stats.percentile(checkout, 50)));
         out.append("| held connections | checkout PSS per connection | installed PSS per connection | checkout / installed RSS per child |\n");
         out.append("| ---: | ---: | ---: | ---: |\n");
         for (Memory[] pair : List.of(new Memory[] {checkout20, packaged20}, new Memory[] {checkout100, packaged100})) {
@@ -165,26 +168,6 @@ public final class WorkerStartupBench {
         List<String> command = new ArrayList<>(base);
         command.addAll(List.of("-XX:AOTCache=" + cache, "-cp", jar.toString(), "Empty"));
         return command;
-    }
-
-    /** Milliseconds from connect to the first echoed line; then a full, checked session. */
-    static double firstEcho(InetSocketAddress server) throws IOException {
-        long start = System.nanoTime();
-        try (Socket socket = new Socket()) {
-            socket.setSoTimeout(30_000);
-            socket.connect(server, 10_000);
-            OutputStream out = socket.getOutputStream();
-            BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
-            out.write("hello\n".getBytes(StandardCharsets.UTF_8));
-            String echo = in.readLine();
-            double millis = (System.nanoTime() - start) / 1e6;
-            out.write("done\n".getBytes(StandardCharsets.UTF_8));
-            String bye = in.readLine();
-            if (!"hello".equals(echo) || !"bye!".equals(bye) || in.readLine() != null) {
-                throw new IllegalStateException("wrong session: echo=" + echo + " bye=" + bye);
-            }
-            return millis;
-        }
     }
 
     /** Wall milliseconds of one whole process run. */
@@ -256,9 +239,9 @@ public final class WorkerStartupBench {
 
     static void report(Path home, int n, List<String> worker, List<String> floor, List<String> plain,
                        double[] tuned, double[] untuned, double[] floorMs, Memory at20, Memory at100) throws Exception {
-        double tunedP50 = percentile(tuned, 50);
-        double floorP50 = percentile(floorMs, 50);
-        double plainP50 = percentile(untuned, 50);
+        double tunedP50 = Stats.percentile(tuned, 50);
+        double floorP50 = Stats.percentile(floorMs, 50);
+        double plainP50 = Stats.percentile(untuned, 50);
         StringBuilder out = new StringBuilder();
         out.append("## Worker start-up: measured ").append(LocalDate.now()).append("\n\n");
         out.append("Machine: ").append(machine()).append("  \n");
@@ -284,14 +267,7 @@ public final class WorkerStartupBench {
     }
 
     static void row(StringBuilder out, String name, double[] millis) {
-        out.append(String.format(Locale.ROOT, "| %s | %.1f | %.1f |%n", name, percentile(millis, 50), percentile(millis, 99)));
-    }
-
-    static double percentile(double[] values, int p) {
-        double[] sorted = values.clone();
-        Arrays.sort(sorted);
-        int index = (int) Math.ceil(p / 100.0 * sorted.length) - 1;
-        return sorted[Math.max(0, Math.min(sorted.length - 1, index))];
+        out.append(String.format(Locale.ROOT, "| %s | %.1f | %.1f |%n", name, Stats.percentile(millis, 50), Stats.percentile(millis, 99)));
     }
 
     static String machine() throws IOException {
