@@ -62,9 +62,11 @@ public final class Main implements Callable<Integer> {
                     + " Default: ${DEFAULT-VALUE}.")
     private int maxChildren;
 
-    @Option(names = "--stdio", paramLabel = "MODE", defaultValue = "in",
-            description = "in: the connection is the child's fd 0 (inetd, our worker); inout: fd 0 and 1,"
-                    + " as tcpserver does, for programs that read stdin and write stdout. Default: ${DEFAULT-VALUE}.")
+    // No picocli default: it depends on COMMAND (see config()).
+    @Option(names = "--stdio", paramLabel = "MODE",
+            description = "in: the connection is the child's fd 0 (inetd, our worker; fd 1 is /dev/null); inout:"
+                    + " fd 0 and 1, as tcpserver does, for programs that read stdin and write stdout. Default: in for"
+                    + " forkserver's worker, inout with a COMMAND.")
     private String stdio;
 
     @Option(names = "--shutdown-grace", paramLabel = "DURATION", defaultValue = "10s",
@@ -156,6 +158,11 @@ public final class Main implements Callable<Integer> {
             description = "text: 'forkserver: EVENT key=value ...'; json: one object a line. Default: ${DEFAULT-VALUE}.")
     private String logFormat;
 
+    @Option(names = "--log-timestamps",
+            description = "Each log line gets the time (time=2026-01-31T12:00:00.000Z, UTC), for a log written to a"
+                    + " file; the journal and svlogd add their own. Default: off.")
+    private boolean logTimestamps;
+
     @Option(names = "--user", paramLabel = "NAME",
             description = "After binding, run as this user (and its group) from then on, children included;"
                     + " the supervisor refuses to start if it cannot.")
@@ -199,17 +206,20 @@ public final class Main implements Callable<Integer> {
         Config config;
         Privileges privileges;
         EventLog log;
+        SystemdNotify notify;
         try {
             environment = childEnvironment(InheritedSocket.withoutActivationVariables(System.getenv()));
+            SystemdNotify.VARIABLES.forEach(environment::remove);
             config = config(environment, inherited != null);
             privileges = Privileges.resolve(user, group);
-            log = new EventLog(System.err, choice("--log-format", logFormat, EventLog.Format.class));
+            log = new EventLog(System.err, choice("--log-format", logFormat, EventLog.Format.class), logTimestamps);
+            notify = SystemdNotify.of(System.getenv(), ProcessHandle.current().pid(), log);
         } catch (IllegalArgumentException e) {
             throw usageError(e);
         }
         Supervisor supervisor;
         try {
-            supervisor = Supervisor.open(config, inherited, environment, log);
+            supervisor = Supervisor.open(config, inherited, environment, log, notify);
         } catch (IOException e) {
             String reason = e instanceof forkserver.posix.ErrnoException errno ? errno.reason() : e.getMessage();
             String where = inherited != null ? "the socket " + inherited.how() : HostPort.format(config.listen());
@@ -261,7 +271,10 @@ public final class Main implements Callable<Integer> {
      */
     private Config config(Map<String, String> environment, boolean inherited) {
         InetSocketAddress address = inherited ? null : HostPort.parse(listen != null ? listen : DEFAULT_LISTEN);
-        StdioMode mode = switch (stdio) {
+        // With a COMMAND, tcpserver's convention: the program reads and writes the connection. Its
+        // fd 1 is never the supervisor's stdout either way (Spawner), so no client byte reaches the log.
+        String stdioMode = stdio != null ? stdio : command.isEmpty() ? "in" : "inout";
+        StdioMode mode = switch (stdioMode) {
             case "in" -> StdioMode.IN;
             case "inout" -> StdioMode.INOUT;
             default -> throw new IllegalArgumentException("--stdio must be 'in' or 'inout', got '" + stdio + "'");
@@ -301,10 +314,10 @@ public final class Main implements Callable<Integer> {
 
     /** The supervisor's environment for its children, with --idle-timeout for the worker. */
     private Map<String, String> childEnvironment(Map<String, String> inherited) {
-        if (idleTimeout == null) {
-            return inherited;
-        }
         Map<String, String> environment = new java.util.HashMap<>(inherited);
+        if (idleTimeout == null) {
+            return environment;
+        }
         environment.put("FORKSERVER_IDLE_TIMEOUT", duration("--idle-timeout", idleTimeout).toMillis() + "ms");
         return environment;
     }

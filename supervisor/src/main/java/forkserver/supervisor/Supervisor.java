@@ -27,6 +27,9 @@ final class Supervisor implements HandOffs.Outcome {
     static final Duration FIRST_PAUSE = Duration.ofMillis(20);
     static final Duration MAX_PAUSE = Duration.ofSeconds(1);
 
+    /** How long the drain waits, once the children are gone, for the last of their stderr. */
+    static final Duration STDERR_DRAIN = Duration.ofSeconds(1);
+
     /** How many sources the status line lists. */
     static final int STATUS_TOP_SOURCES = 5;
 
@@ -36,16 +39,20 @@ final class Supervisor implements HandOffs.Outcome {
     private final Admission admission;
     private final Rejector rejector;
     private final Spawner spawner;
+    private final ChildStderr stderr;
     private final Children children;
     private final Spares spares;
     private final Totals totals = new Totals();
     private final Backoff spawnBackoff = new Backoff(FIRST_PAUSE, MAX_PAUSE);
     private final Backoff acceptBackoff = new Backoff(FIRST_PAUSE, MAX_PAUSE);
+    // systemd's view (READY, STATUS, WATCHDOG while the acceptor lives): see Notifier.
+    private final AcceptorHeartbeat heartbeat = new AcceptorHeartbeat();
+    private final Notifier notifier;
     private String stopCause; // the signal (TERM, INT) or "fatal"; guarded by this
     private volatile boolean failed;
 
-    private Supervisor(Config config, EventLog log, Listener listener, Spawner spawner, AccessRules rules)
-            throws ErrnoException {
+    private Supervisor(Config config, EventLog log, Listener listener, Spawner spawner, AccessRules rules,
+                       SystemdNotify notify, ChildStderr stderr) throws ErrnoException {
         this.config = config;
         this.log = log;
         this.listener = listener;
@@ -55,20 +62,23 @@ final class Supervisor implements HandOffs.Outcome {
                 new SourceLimits(policy.maxPerSource(), policy.ipv6SourcePrefix()), rate, rules, log);
         this.rejector = new Rejector(policy.overLimit() == Admission.OverLimit.REJECT ? policy.rejectMessage() : null);
         this.spawner = spawner;
+        this.stderr = stderr;
         this.children = new Children(admission, totals, log, config.maxLifetime(), config.killGrace());
         this.spares = new Spares(config.spares(), spawner::spawnSpare, log, this);
+        this.notifier = new Notifier(notify, heartbeat, this::statusText, () -> spares.ready() >= spares.target());
     }
 
     /**
      * Reads the access rules, binds the listening socket (or takes over {@code inherited} when an
      * activator passed one; then {@code config.listen()} is not used) and prepares the spawner;
      * no connection is accepted until {@link #serve()}. {@code environment} is what every child
-     * inherits, before the connection's own variables.
+     * inherits, before the connection's own variables; {@code notify} is systemd's notification
+     * socket (a no-op one without NOTIFY_SOCKET).
      *
      * @throws IllegalArgumentException when the rules file is broken (nothing is bound then)
      */
-    static Supervisor open(Config config, InheritedSocket inherited, Map<String, String> environment, EventLog log)
-            throws IOException {
+    static Supervisor open(Config config, InheritedSocket inherited, Map<String, String> environment, EventLog log,
+                           SystemdNotify notify) throws IOException {
         AccessRules rules;
         try {
             rules = config.admission().loadRules();
@@ -79,9 +89,10 @@ final class Supervisor implements HandOffs.Outcome {
                 ? Listener.inherit(inherited)
                 : Listener.bind(config.listen(), config.backlog(), config.reusePort());
         try {
+            ChildStderr stderr = new ChildStderr(log);
             Spawner spawner = new Spawner(config.command(), config.spareCommand(), config.stdio(), environment,
-                    new Reaper());
-            return new Supervisor(config, log, listener, spawner, rules);
+                    new Reaper(), stderr);
+            return new Supervisor(config, log, listener, spawner, rules, notify, stderr);
         } catch (IOException | RuntimeException e) {
             listener.close();
             throw e;
@@ -97,11 +108,12 @@ final class Supervisor implements HandOffs.Outcome {
         log.listening(listener.how(), HostPort.format(address()), config.maxChildren(), String.join(" ", config.command()));
         StartupLimits.check(config, log);
         spares.start();
+        notifier.start();
         try {
-            while (admission.awaitTurn()) {
+            while (awaitTurn()) {
                 Accepted connection;
                 try {
-                    connection = listener.accept();
+                    connection = accept();
                 } catch (ErrnoException e) {
                     if (!Listener.isShortage(e)) {
                         throw e; // EBADF, EINVAL, ENOTSOCK: the listening socket is gone
@@ -119,6 +131,28 @@ final class Supervisor implements HandOffs.Outcome {
             }
         } catch (Throwable t) {
             fail("acceptor", t);
+        } finally {
+            heartbeat.stopped();
+        }
+    }
+
+    /** {@link Listener#accept()}, a wait point for the watchdog's {@link AcceptorHeartbeat}. */
+    private Accepted accept() throws ErrnoException {
+        heartbeat.waiting();
+        try {
+            return listener.accept();
+        } finally {
+            heartbeat.busy();
+        }
+    }
+
+    /** {@link Admission#awaitTurn()}, a wait point for the watchdog's {@link AcceptorHeartbeat}. */
+    private boolean awaitTurn() {
+        heartbeat.waiting();
+        try {
+            return admission.awaitTurn();
+        } finally {
+            heartbeat.busy();
         }
     }
 
@@ -233,13 +267,29 @@ final class Supervisor implements HandOffs.Outcome {
      */
     void reloadRules() {
         AdmissionPolicy policy = config.admission();
+        notifier.reloading();
         try {
+            if (policy.rulesFile() == null) {
+                log.reloadSkipped("no-rules-file"); // the command line's rules cannot change
+                return;
+            }
             AccessRules rules = policy.loadRules();
             admission.rules(rules);
-            log.reloaded(policy.rulesFile() == null ? "none" : policy.rulesFile().toString(), rules.size());
+            log.reloaded(policy.rulesFile().toString(), rules.size());
         } catch (RuleFile.Invalid e) {
             log.reloadFailed(e.getMessage());
+        } finally {
+            notifier.reloaded();
         }
+    }
+
+    /** systemd's STATUS= line: {@code children 3/40, spares 4/4, accepted 120, rejected 2}. */
+    String statusText() {
+        Map<String, Long> rejected = totals.rejectedByReason();
+        return "children " + admission.running() + "/" + admission.limit()
+                + (spares.target() > 0 ? ", spares " + spares.ready() + "/" + spares.target() : "")
+                + ", accepted " + totals.accepted()
+                + ", rejected " + rejected.values().stream().mapToLong(Long::longValue).sum();
     }
 
     /** SIGUSR1: logs the children now, the busiest sources, and the totals since start. */
@@ -302,8 +352,10 @@ final class Supervisor implements HandOffs.Outcome {
             cause = stopCause;
         }
         log.stopping(cause, children.count(), config.shutdownGrace());
+        notifier.stopping();
         spares.stop(config.killGrace()); // idle: nothing to drain; hand-offs in flight are settled
         int leftBehind = children.stopAll(config.shutdownGrace(), config.killGrace());
+        stderr.awaitAllClosed(STDERR_DRAIN); // the children's last lines before "stopped"
         listener.close();
         log.stopped(leftBehind);
         return leftBehind;
