@@ -18,11 +18,17 @@ final class Accepted {
     private final InetSocketAddress remote;
     private final InetSocketAddress local;
     private final AtomicBoolean closed = new AtomicBoolean();
+    private final long acceptedNanos = System.nanoTime(); // for the spawn-duration metric
 
     Accepted(int fd, InetSocketAddress remote, InetSocketAddress local) {
         this.fd = fd;
         this.remote = remote;
         this.local = local;
+    }
+
+    /** When it was accepted ({@link System#nanoTime()}). */
+    long acceptedNanos() {
+        return acceptedNanos;
     }
 
     int fd() {

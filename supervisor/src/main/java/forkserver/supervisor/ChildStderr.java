@@ -57,13 +57,15 @@ final class ChildStderr {
     }
 
     private final EventLog log;
+    private final Totals totals;
     private final int epoll;
     private final Map<Integer, Stream> streams = new ConcurrentHashMap<>();
     private final RateLimit total = new RateLimit(new RateLimit.Spec(TOTAL_BURST, TOTAL_REFILL), System::nanoTime);
     private final Object closed = new Object(); // notified when a pipe is closed
 
-    ChildStderr(EventLog log) throws ErrnoException {
+    ChildStderr(EventLog log, Totals totals) throws ErrnoException {
         this.log = log;
+        this.totals = totals;
         this.epoll = Posix.epollCreate();
         Thread.ofPlatform().daemon().name("forkserver-stderr").start(this::run);
     }
@@ -188,6 +190,7 @@ final class ChildStderr {
     private void reportDropped(Stream stream) {
         if (stream.droppedLines > 0) {
             log.stderrDropped(stream.pid, stream.droppedLines, stream.droppedBytes);
+            totals.stderrDropped(stream.droppedLines);
             stream.droppedLines = 0;
             stream.droppedBytes = 0;
         }

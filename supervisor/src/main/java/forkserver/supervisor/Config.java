@@ -21,10 +21,11 @@ import java.util.List;
  * @param spares        worker processes kept started and waiting for a connection (0: none)
  * @param spareCommand  how a spare is started (the worker's command in spare mode); empty
  *                      without spares
+ * @param metrics       where to serve the Prometheus metrics ({@code --metrics}), or null: none
  */
 record Config(InetSocketAddress listen, int backlog, List<String> command, StdioMode stdio, int maxChildren,
               Duration shutdownGrace, Duration killGrace, AdmissionPolicy admission, Duration maxLifetime,
-              boolean reusePort, int spares, List<String> spareCommand) {
+              boolean reusePort, int spares, List<String> spareCommand, InetSocketAddress metrics) {
 
     Config {
         command = List.copyOf(command);

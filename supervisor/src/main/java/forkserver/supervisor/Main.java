@@ -21,7 +21,7 @@ import java.util.OptionalInt;
 import java.util.concurrent.Callable;
 
 /** {@code bin/supervisor}: parses the command line and runs a {@link Supervisor}. */
-@Command(name = "supervisor", mixinStandardHelpOptions = true, version = "forkserver 0.1.0",
+@Command(name = "supervisor", mixinStandardHelpOptions = true, version = "forkserver " + Main.VERSION,
         sortOptions = false, usageHelpAutoWidth = true,
         description = {
             "Accepts TCP connections and runs COMMAND once per connection, in its own process, with the"
@@ -40,6 +40,9 @@ import java.util.concurrent.Callable;
                 + " The supervisor logs to stderr only.",
             "", "Signals: TERM/INT stop (draining children), HUP re-reads --rules, USR1 logs a status line."})
 public final class Main implements Callable<Integer> {
+
+    /** The version, for --version and the metrics' build_info. */
+    static final String VERSION = "0.1.0";
 
     static final int EXIT_OK = 0;
     static final int EXIT_FAILURE = 1;
@@ -158,6 +161,11 @@ public final class Main implements Callable<Integer> {
             description = "text: 'forkserver: EVENT key=value ...'; json: one object a line. Default: ${DEFAULT-VALUE}.")
     private String logFormat;
 
+    @Option(names = "--metrics", paramLabel = "HOST:PORT",
+            description = "Serve Prometheus metrics (GET /metrics) on HOST:PORT; port 0 picks one, logged as"
+                    + " 'metrics on HOST:PORT'. Keep it on loopback or a private network. Default: off.")
+    private String metrics;
+
     @Option(names = "--log-timestamps",
             description = "Each log line gets the time (time=2026-01-31T12:00:00.000Z, UTC), for a log written to a"
                     + " file; the journal and svlogd add their own. Default: off.")
@@ -221,9 +229,9 @@ public final class Main implements Callable<Integer> {
         try {
             supervisor = Supervisor.open(config, inherited, environment, log, notify);
         } catch (IOException e) {
-            String reason = e instanceof forkserver.posix.ErrnoException errno ? errno.reason() : e.getMessage();
-            String where = inherited != null ? "the socket " + inherited.how() : HostPort.format(config.listen());
-            System.err.println("forkserver: cannot listen on " + where + ": " + reason);
+            String where = e instanceof Supervisor.MetricsUnavailable ? "--metrics " + HostPort.format(config.metrics())
+                    : inherited != null ? "the socket " + inherited.how() : HostPort.format(config.listen());
+            System.err.println("forkserver: cannot listen on " + where + ": " + reason(e));
             return EXIT_FAILURE;
         } catch (IllegalArgumentException e) {
             throw usageError(e); // a broken --rules file
@@ -290,7 +298,8 @@ public final class Main implements Callable<Integer> {
         return new Config(address, backlog != null ? backlog : somaxconn(), argv, mode, maxChildren,
                 duration("--shutdown-grace", shutdownGrace), duration("--kill-grace", killGrace),
                 admissionPolicy(), maxLifetime == null ? null : duration("--max-lifetime", maxLifetime), reusePort,
-                spares, spares > 0 ? DefaultWorker.command(DefaultWorker.home(), true) : List.of());
+                spares, spares > 0 ? DefaultWorker.command(DefaultWorker.home(), true) : List.of(),
+                metrics == null ? null : option("--metrics", () -> HostPort.parse(metrics)));
     }
 
     private AdmissionPolicy admissionPolicy() {
@@ -322,6 +331,16 @@ public final class Main implements Callable<Integer> {
         return environment;
     }
 
+    /** A failure to bind as one short reason: the C library's words ("Address already in use"). */
+    private static String reason(IOException e) {
+        Throwable cause = e instanceof Supervisor.MetricsUnavailable && e.getCause() != null ? e.getCause() : e;
+        if (cause instanceof forkserver.posix.ErrnoException errno) {
+            return errno.reason();
+        }
+        return cause instanceof java.net.BindException && cause.getMessage() != null
+                ? cause.getMessage().replaceFirst(" \\(Bind failed\\)$", "") : String.valueOf(cause.getMessage());
+    }
+
     /** Drops to --user/--group after binding; false (after one line on stderr) when the system refuses. */
     private static boolean drop(Privileges privileges) {
         try {
@@ -347,6 +366,15 @@ public final class Main implements Callable<Integer> {
         List<String> names = java.util.Arrays.stream(type.getEnumConstants())
                 .map(c -> "'" + c.name().toLowerCase(java.util.Locale.ROOT) + "'").toList();
         throw new IllegalArgumentException(option + " must be " + String.join(" or ", names) + ", got '" + text + "'");
+    }
+
+    /** {@code parse}'s value, its IllegalArgumentException prefixed with the option's name. */
+    private static <T> T option(String option, java.util.function.Supplier<T> parse) {
+        try {
+            return parse.get();
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(option + ": " + e.getMessage());
+        }
     }
 
     private static Duration duration(String option, String text) {

@@ -42,17 +42,18 @@ final class Supervisor implements HandOffs.Outcome {
     private final ChildStderr stderr;
     private final Children children;
     private final Spares spares;
-    private final Totals totals = new Totals();
+    private final Totals totals;
     private final Backoff spawnBackoff = new Backoff(FIRST_PAUSE, MAX_PAUSE);
     private final Backoff acceptBackoff = new Backoff(FIRST_PAUSE, MAX_PAUSE);
     // systemd's view (READY, STATUS, WATCHDOG while the acceptor lives): see Notifier.
     private final AcceptorHeartbeat heartbeat = new AcceptorHeartbeat();
     private final Notifier notifier;
+    private final MetricsEndpoint metrics; // null without --metrics
     private String stopCause; // the signal (TERM, INT) or "fatal"; guarded by this
     private volatile boolean failed;
 
     private Supervisor(Config config, EventLog log, Listener listener, Spawner spawner, AccessRules rules,
-                       SystemdNotify notify, ChildStderr stderr) throws ErrnoException {
+                       SystemdNotify notify, ChildStderr stderr, Totals totals) throws IOException {
         this.config = config;
         this.log = log;
         this.listener = listener;
@@ -63,9 +64,32 @@ final class Supervisor implements HandOffs.Outcome {
         this.rejector = new Rejector(policy.overLimit() == Admission.OverLimit.REJECT ? policy.rejectMessage() : null);
         this.spawner = spawner;
         this.stderr = stderr;
+        this.totals = totals;
         this.children = new Children(admission, totals, log, config.maxLifetime(), config.killGrace());
         this.spares = new Spares(config.spares(), spawner::spawnSpare, log, this);
         this.notifier = new Notifier(notify, heartbeat, this::statusText, () -> spares.ready() >= spares.target());
+        this.metrics = config.metrics() == null ? null : startMetrics();
+    }
+
+    /** --metrics could not be served (its address in use, no permission): a start-up error. */
+    static final class MetricsUnavailable extends IOException {
+
+        private static final long serialVersionUID = 1L;
+
+        MetricsUnavailable(IOException cause) {
+            super(cause.getMessage(), cause);
+        }
+    }
+
+    /** Binds the metrics endpoint; only here are the Prometheus client's classes loaded. */
+    private MetricsEndpoint startMetrics() throws MetricsUnavailable {
+        Metrics.Sources sources = new Metrics.Sources(totals, admission::running, config.maxChildren(), spares::ready,
+                config.spares());
+        try {
+            return MetricsEndpoint.start(config.metrics(), new Metrics(sources));
+        } catch (IOException e) {
+            throw new MetricsUnavailable(e);
+        }
     }
 
     /**
@@ -89,10 +113,11 @@ final class Supervisor implements HandOffs.Outcome {
                 ? Listener.inherit(inherited)
                 : Listener.bind(config.listen(), config.backlog(), config.reusePort());
         try {
-            ChildStderr stderr = new ChildStderr(log);
+            Totals totals = new Totals();
+            ChildStderr stderr = new ChildStderr(log, totals);
             Spawner spawner = new Spawner(config.command(), config.spareCommand(), config.stdio(), environment,
                     new Reaper(), stderr);
-            return new Supervisor(config, log, listener, spawner, rules, notify, stderr);
+            return new Supervisor(config, log, listener, spawner, rules, notify, stderr, totals);
         } catch (IOException | RuntimeException e) {
             listener.close();
             throw e;
@@ -106,6 +131,9 @@ final class Supervisor implements HandOffs.Outcome {
     /** Accepts and starts children until {@link #stop} is called, or a failure ends the supervisor. */
     void serve() {
         log.listening(listener.how(), HostPort.format(address()), config.maxChildren(), String.join(" ", config.command()));
+        if (metrics != null) {
+            log.metrics(HostPort.format(metrics.address()));
+        }
         StartupLimits.check(config, log);
         spares.start();
         notifier.start();
@@ -357,6 +385,9 @@ final class Supervisor implements HandOffs.Outcome {
         int leftBehind = children.stopAll(config.shutdownGrace(), config.killGrace());
         stderr.awaitAllClosed(STDERR_DRAIN); // the children's last lines before "stopped"
         listener.close();
+        if (metrics != null) {
+            metrics.close();
+        }
         log.stopped(leftBehind);
         return leftBehind;
     }
