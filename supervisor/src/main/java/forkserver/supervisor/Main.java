@@ -53,12 +53,13 @@ public final class Main implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    // No picocli default: given together with a socket from an activator, it is a usage error.
+    // No picocli default: given together with a socket from an activator, it is a usage error. A
+    // list, so that a second -l is refused rather than silently replacing the first (listen()).
     @Option(names = {"-l", "--listen"}, paramLabel = "HOST:PORT",
-            description = "Address to listen on; IPv6 in brackets ([::1]:9090); port 0 picks a free one."
+            description = "Address to listen on; IPv6 in brackets ([::1]:9090); port 0 picks a free one; once."
                     + " Default: " + DEFAULT_LISTEN + ", unless systemd (LISTEN_FDS) or inetd (a listening"
                     + " socket on fd 0) passed the socket.")
-    private String listen;
+    private List<String> listen = List.of();
 
     @Option(names = {"-c", "--max-children"}, paramLabel = "N", defaultValue = "40",
             description = "Children running at once, at most; at the limit new clients wait in the backlog."
@@ -113,11 +114,37 @@ public final class Main implements Callable<Integer> {
     // --allow and --deny are setters so that their order on the command line is kept: first match wins.
     private final List<String[]> ruleOptions = new ArrayList<>();
 
-    @Option(names = "--allow", paramLabel = "BLOCK[ VAR=VALUE...]",
-            description = "Allow clients in BLOCK (10.0.0.0/8, ::1, ...), setting the variables for their children."
-                    + " Repeatable; with --deny and then --rules, the first match wins.")
+    @Option(names = "--allow", paramLabel = "BLOCK [VAR=VALUE...]", parameterConsumer = AllowWords.class,
+            description = "Allow clients in BLOCK (10.0.0.0/8, ::1, ...), setting the variables that follow it"
+                    + " (--allow 10.0.0.0/8 ZONE=internal) for their children. Repeatable; with --deny and then"
+                    + " --rules, the first match wins.")
     private void allow(String rule) {
         ruleOptions.add(new String[] {"--allow", rule});
+    }
+
+    /**
+     * {@code --allow BLOCK [VAR=VALUE...]} as the README writes it: the block, then every word
+     * after it that is a variable's assignment, up to the next option or the first other word
+     * (COMMAND, which cannot be an assignment: it must name a program). One quoted word
+     * ({@code --allow "10.0.0.0/8 ZONE=x"}) works too.
+     */
+    static final class AllowWords implements CommandLine.IParameterConsumer {
+
+        private static final java.util.regex.Pattern ASSIGNMENT = java.util.regex.Pattern.compile("[A-Za-z_][A-Za-z0-9_]*=.*");
+
+        @Override
+        public void consumeParameters(java.util.Stack<String> args, CommandLine.Model.ArgSpec argSpec,
+                                      CommandSpec commandSpec) {
+            if (args.isEmpty()) {
+                throw new ParameterException(commandSpec.commandLine(), "Missing required parameter for option '--allow'"
+                        + " (BLOCK [VAR=VALUE...])");
+            }
+            StringBuilder rule = new StringBuilder(args.pop());
+            while (!args.isEmpty() && ASSIGNMENT.matcher(args.peek()).matches()) {
+                rule.append(' ').append(args.pop());
+            }
+            argSpec.setValue(rule.toString());
+        }
     }
 
     @Option(names = "--deny", paramLabel = "BLOCK",
@@ -266,9 +293,9 @@ public final class Main implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw usageError(e);
         }
-        if (inherited != null && listen != null) {
-            throw new ParameterException(spec.commandLine(), "--listen " + listen + " given, but the socket was"
-                    + " passed by the activator (" + inherited.how() + "); drop one of the two");
+        if (inherited != null && !listen.isEmpty()) {
+            throw new ParameterException(spec.commandLine(), "--listen " + listen.getFirst() + " given, but the socket"
+                    + " was passed by the activator (" + inherited.how() + "); drop one of the two");
         }
         return inherited;
     }
@@ -278,7 +305,7 @@ public final class Main implements Callable<Integer> {
      * option. With an inherited socket there is no address to bind (null).
      */
     private Config config(Map<String, String> environment, boolean inherited) {
-        InetSocketAddress address = inherited ? null : HostPort.parse(listen != null ? listen : DEFAULT_LISTEN);
+        InetSocketAddress address = inherited ? null : HostPort.parse(listen());
         // With a COMMAND, tcpserver's convention: the program reads and writes the connection. Its
         // fd 1 is never the supervisor's stdout either way (Spawner), so no client byte reaches the log.
         String stdioMode = stdio != null ? stdio : command.isEmpty() ? "in" : "inout";
@@ -300,6 +327,19 @@ public final class Main implements Callable<Integer> {
                 admissionPolicy(), maxLifetime == null ? null : duration("--max-lifetime", maxLifetime), reusePort,
                 spares, spares > 0 ? DefaultWorker.command(DefaultWorker.home(), true) : List.of(),
                 metrics == null ? null : option("--metrics", () -> HostPort.parse(metrics)));
+    }
+
+    /**
+     * The one address to bind. One supervisor serves one listening socket: a second {@code -l}
+     * would need a second accept loop's worth of listeners, limits and PROXY settings to mean
+     * something; until then it is refused, never silently dropped.
+     */
+    private String listen() {
+        if (listen.size() > 1) {
+            throw new IllegalArgumentException("--listen given " + listen.size() + " times (" + String.join(", ", listen)
+                    + "): a supervisor listens on one address; start one per address (with the same options)");
+        }
+        return listen.isEmpty() ? DEFAULT_LISTEN : listen.getFirst();
     }
 
     private AdmissionPolicy admissionPolicy() {
