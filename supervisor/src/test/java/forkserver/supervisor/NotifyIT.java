@@ -3,6 +3,7 @@ package forkserver.supervisor;
 import forkserver.posix.Posix;
 import forkserver.testkit.Await;
 import forkserver.testkit.EchoClient;
+import forkserver.testkit.Project;
 import forkserver.testkit.ServerProcess;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -122,6 +123,62 @@ class NotifyIT {
             first.shutdownOutput();
             assertTrue(first.atEndOfStream());
             assertEquals("waiting", second.readLine(), "served once the first child ended");
+        }
+    }
+
+    /**
+     * A real wedge: the supervisor's stderr (the journal's pipe) stops being read and fills, so
+     * the acceptor blocks writing its next log line. It is alive but cannot accept: the pings
+     * must stop, and come back once the log is read again.
+     */
+    @Test
+    void anAcceptorStuckOnItsLogStopsThePings() throws Exception {
+        // A child that writes ~300 KB to stderr: far more than a pipe holds once it is logged.
+        String flood = "head -c 300000 /dev/zero | tr '\\0' x | fold -w 1000 >&2; exec cat";
+        try (SystemdStandIn systemd = SystemdStandIn.abstractName()) {
+            ProcessBuilder builder = new ProcessBuilder(Project.bin("supervisor"), "--listen", "127.0.0.1:0", "--",
+                    "/bin/sh", "-c", flood).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD);
+            builder.environment().put("JAVA_HOME", Project.javaHome());
+            builder.environment().putAll(systemd.environment("WATCHDOG_USEC", WATCHDOG_USEC));
+            Process supervisor = builder.start();
+            try {
+                java.io.BufferedReader log = new java.io.BufferedReader(
+                        new java.io.InputStreamReader(supervisor.getErrorStream(), java.nio.charset.StandardCharsets.UTF_8));
+                java.util.regex.Matcher listening = null;
+                for (String line; listening == null && (line = log.readLine()) != null; ) {
+                    java.util.regex.Matcher m = Pattern.compile("listening on 127\\.0\\.0\\.1:(\\d+)").matcher(line);
+                    listening = m.find() ? m : null;
+                }
+                assertNotNull(listening, "the supervisor started");
+                InetSocketAddress address = new InetSocketAddress("127.0.0.1", Integer.parseInt(listening.group(1)));
+                systemd.awaitCount(0, "WATCHDOG=1", 2, Await.DEFAULT);
+                // From here on nobody reads the log.
+                try (EchoClient flooding = EchoClient.connect(address)) {
+                    flooding.send("first");
+                    Thread.sleep(1_000); // the flood is read and logged until the pipe is full
+                    try (java.net.Socket next = new java.net.Socket("127.0.0.1", address.getPort())) {
+                        Await.until("the pings to stop while the supervisor lives", () -> {
+                            List<SystemdStandIn.Message> pings = systemd.since(0, m -> m.has("WATCHDOG=1"));
+                            return supervisor.isAlive()
+                                    && System.nanoTime() - pings.getLast().nanos() > PING.multipliedBy(6).toNanos();
+                        });
+                        // The log is read again: the acceptor goes on, and so do the pings.
+                        Thread.ofPlatform().daemon().start(() -> {
+                            try {
+                                supervisor.getErrorStream().transferTo(java.io.OutputStream.nullOutputStream());
+                            } catch (IOException e) {
+                                // the supervisor is gone
+                            }
+                        });
+                        systemd.awaitCount(systemd.messages().size(), "WATCHDOG=1", 2, Await.DEFAULT);
+                    }
+                }
+            } finally {
+                supervisor.descendants().forEach(ProcessHandle::destroyForcibly);
+                supervisor.destroyForcibly();
+                supervisor.waitFor();
+            }
         }
     }
 
