@@ -33,11 +33,12 @@ final class ChildStderr {
     /** Bytes of one line the log keeps; the rest of the line is cut. */
     static final int LINE_LIMIT = 2048;
     /** Lines one child may log at once, and the time in which the bucket fills again. */
-    static final int CHILD_BURST = 200;
-    static final Duration CHILD_REFILL = Duration.ofSeconds(4);
+    // A worker's -Xlog:class+load (the README's way to check the AOT cache) is ~1100 lines at once.
+    static final int CHILD_BURST = 2000;
+    static final Duration CHILD_REFILL = Duration.ofSeconds(20);
     /** Lines all children together may log at once, and the time in which that bucket fills again. */
-    static final int TOTAL_BURST = 2000;
-    static final Duration TOTAL_REFILL = Duration.ofSeconds(2);
+    static final int TOTAL_BURST = 5000;
+    static final Duration TOTAL_REFILL = Duration.ofSeconds(5);
     private static final int READ_SIZE = 65536;
     private static final int READS_PER_WAKE_UP = 4; // then the other pipes' turn
     private static final int MAX_EVENTS = 64;
@@ -62,12 +63,32 @@ final class ChildStderr {
     private final Map<Integer, Stream> streams = new ConcurrentHashMap<>();
     private final RateLimit total = new RateLimit(new RateLimit.Spec(TOTAL_BURST, TOTAL_REFILL), System::nanoTime);
     private final Object closed = new Object(); // notified when a pipe is closed
+    private volatile boolean shortOfPipes; // pipe() failed, and has not succeeded since: said once
 
     ChildStderr(EventLog log, Totals totals) throws ErrnoException {
         this.log = log;
         this.totals = totals;
         this.epoll = Posix.epollCreate();
         Thread.ofPlatform().daemon().name("forkserver-stderr").start(this::run);
+    }
+
+    /**
+     * A pipe for a child's stderr ({read end, write end}, both non-blocking and close-on-exec), or
+     * null when none can be made (EMFILE, ENFILE): the child is then served with /dev/null as its
+     * stderr, as a child is served without a pidfd; said once until pipes can be made again.
+     */
+    int[] pipe() {
+        try {
+            int[] pipe = Posix.pipe();
+            shortOfPipes = false;
+            return pipe;
+        } catch (ErrnoException e) {
+            if (!shortOfPipes) {
+                shortOfPipes = true;
+                log.stderrLost(e.name(), e.getMessage());
+            }
+            return null;
+        }
     }
 
     /**

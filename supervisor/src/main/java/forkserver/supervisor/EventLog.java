@@ -156,6 +156,15 @@ final class EventLog {
         emit(event);
     }
 
+    /**
+     * No pipe could be made for a child's stderr ({@code reason}: EMFILE, ENFILE): children get
+     * /dev/null as their stderr until one can; said once per such spell.
+     */
+    void stderrLost(String reason, String detail) {
+        emit(new LogLine("stderr-lost").with("reason", reason).with("detail", detail)
+                .with("until", "descriptors are free again: children's stderr goes to /dev/null"));
+    }
+
     /** A child wrote faster than the log takes: {@code lines} lines ({@code bytes} bytes) of its stderr were dropped. */
     void stderrDropped(long pid, long lines, long bytes) {
         emit(new LogLine("stderr-dropped").with("pid", pid).with("lines", lines).with("bytes", bytes));

@@ -154,16 +154,14 @@ final class Spawner {
             if (!refillReserve()) {
                 throw new SpawnFailed("EMFILE", "too few descriptors left to start a child");
             }
-            int[] errorPipe;
-            try {
-                errorPipe = Posix.pipe(); // before the reserve is given up: the JDK's descriptors stay free
-            } catch (ErrnoException e) {
-                throw new SpawnFailed(e.name(), "no pipe for the child's stderr: " + e.getMessage());
-            }
             // fd 2: a pipe of its own, read by ChildStderr. The JDK opens the write end again
             // through /proc (a blocking one for the child: ours is not), so our own fd 2 is never
             // touched: no log line of another thread can land in a child's pipe during the start.
-            builder.redirectError(Redirect.appendTo(new java.io.File("/proc/self/fd/" + errorPipe[1])));
+            // Made before the reserve is given up, so that the JDK's descriptors stay free; out of
+            // descriptors, the child is served with /dev/null as stderr (ChildStderr says so).
+            int[] errorPipe = stderr.pipe();
+            builder.redirectError(errorPipe == null ? Redirect.DISCARD
+                    : Redirect.appendTo(new java.io.File("/proc/self/fd/" + errorPipe[1])));
             releaseReserve();
             boolean watched = false;
             try {
@@ -186,17 +184,21 @@ final class Spawner {
                     child = adoptOrphan();
                 } finally {
                     restoreStdio(alsoFd1);
-                    closeOrBreak(errorPipe[1]); // the child has its own
+                    if (errorPipe != null) {
+                        closeOrBreak(errorPipe[1]); // the child has its own
+                    }
                     refillReserve();
                 }
                 if (child == null) {
                     child = adopt(process);
                 }
-                stderr.watch(errorPipe[0], child.pid());
+                if (errorPipe != null) {
+                    stderr.watch(errorPipe[0], child.pid());
+                }
                 watched = true;
                 return child;
             } finally {
-                if (!watched) {
+                if (!watched && errorPipe != null) {
                     closeOrBreak(errorPipe[0]); // no child, or one that could not be kept
                 }
             }

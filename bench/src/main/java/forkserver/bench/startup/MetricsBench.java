@@ -1,0 +1,151 @@
+package forkserver.bench.startup;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalDateTime;
+import java.time.ZoneOffset;
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * What {@code --metrics} costs the accept path (issue 12): two supervisors side by side, the same
+ * but for {@code --metrics} (scraped once a second, as Prometheus would), each running
+ * {@code cat} per connection ({@code --stdio inout}), so that the supervisor's own work is a
+ * large part of each session. Sessions alternate between the two, in blocks; reported: first
+ * echo (connect, a line, its echo) p50 and p90, and the supervisor JVM's own CPU per session
+ * (utime + stime of its /proc/PID/stat, children excluded), the median over the blocks; the
+ * load average before and after, since the machine may be shared.
+ * Usage: {@code MetricsBench HOME [BLOCKS [SESSIONS_PER_BLOCK]]}.
+ */
+public final class MetricsBench {
+
+    private static final Pattern METRICS_ON = Pattern.compile("metrics on ([0-9.]+):(\\d+)");
+    private static final long CLOCK_TICKS_PER_SECOND = 100; // USER_HZ on Linux
+
+    public static void main(String[] args) throws Exception {
+        Path home = Path.of(args.length > 0 ? args[0] : ".").toAbsolutePath().normalize();
+        int blocks = args.length > 1 ? Integer.parseInt(args[1]) : 10;
+        int perBlock = args.length > 2 ? Integer.parseInt(args[2]) : 50;
+        String loadBefore = Files.readString(Path.of("/proc/loadavg")).trim();
+        try (SparesBench.Server plain = SparesBench.Server.supervisor(home, "", "--stdio", "inout", "--", "cat");
+             SparesBench.Server metered = SparesBench.Server.supervisor(home, "", "--metrics", "127.0.0.1:0",
+                     "--stdio", "inout", "--", "cat")) {
+            String metrics = metricsUrl(metered);
+            AtomicInteger scrapes = new AtomicInteger();
+            Thread scraper = Thread.ofPlatform().daemon().start(() -> scrapeEverySecond(metrics, scrapes));
+            for (int i = 0; i < 20; i++) { // warm-up: page cache, the supervisors' JIT
+                SparesBench.firstLine(plain.address);
+                SparesBench.firstLine(metered.address);
+            }
+            double[] plainMs = new double[blocks * perBlock];
+            double[] meteredMs = new double[blocks * perBlock];
+            double[] plainCpu = new double[blocks];
+            double[] meteredCpu = new double[blocks];
+            for (int block = 0; block < blocks; block++) {
+                long plainTicks = 0;
+                long meteredTicks = 0;
+                // Half a block on each, in turns, the order swapped each block, so drift hits both alike.
+                for (int half = 0; half < 2; half++) {
+                    boolean plainFirst = (block + half) % 2 == 0;
+                    SparesBench.Server server = plainFirst ? plain : metered;
+                    double[] into = plainFirst ? plainMs : meteredMs;
+                    long before = ownTicks(server.process.pid());
+                    for (int i = 0; i < perBlock / 2; i++) {
+                        into[block * perBlock + half * (perBlock / 2) + i] = SparesBench.firstLine(server.address);
+                    }
+                    long ticks = ownTicks(server.process.pid()) - before;
+                    SparesBench.Server other = plainFirst ? metered : plain;
+                    double[] otherInto = plainFirst ? meteredMs : plainMs;
+                    long otherBefore = ownTicks(other.process.pid());
+                    for (int i = 0; i < perBlock / 2; i++) {
+                        otherInto[block * perBlock + half * (perBlock / 2) + i] = SparesBench.firstLine(other.address);
+                    }
+                    long otherTicks = ownTicks(other.process.pid()) - otherBefore;
+                    plainTicks += plainFirst ? ticks : otherTicks;
+                    meteredTicks += plainFirst ? otherTicks : ticks;
+                }
+                plainCpu[block] = plainTicks * 1000.0 / CLOCK_TICKS_PER_SECOND / perBlock;
+                meteredCpu[block] = meteredTicks * 1000.0 / CLOCK_TICKS_PER_SECOND / perBlock;
+            }
+            scraper.interrupt();
+            String loadAfter = Files.readString(Path.of("/proc/loadavg")).trim();
+            int n = blocks * perBlock;
+            System.out.printf(Locale.ROOT, "`bin/bench-metrics %d %d` on %s UTC, %s; load average before: %s, after: %s;"
+                            + " %d sessions per series, in %d blocks, interleaved; the metered supervisor was scraped %d times.%n%n",
+                    blocks, perBlock, LocalDateTime.now(ZoneOffset.UTC).withNano(0).toString().replace('T', ' '),
+                    WorkerStartupBench.machine(), loadBefore, loadAfter, n, blocks, scrapes.get());
+            System.out.println("| series | first echo p50 ms | first echo p90 ms | supervisor CPU ms per session (median of blocks) |");
+            System.out.println("| --- | ---: | ---: | ---: |");
+            row("`--stdio inout -- cat`", plainMs, plainCpu);
+            row("the same with `--metrics` (scraped every second)", meteredMs, meteredCpu);
+            System.out.printf(Locale.ROOT, "%nRatios (with / without): first echo p50 %.3f, CPU per session %.3f"
+                            + " (CPU per block without: %s; with: %s).%n",
+                    WorkerStartupBench.percentile(meteredMs, 50) / WorkerStartupBench.percentile(plainMs, 50),
+                    median(meteredCpu) / median(plainCpu), Arrays.toString(round(plainCpu)), Arrays.toString(round(meteredCpu)));
+        }
+    }
+
+    private static void row(String name, double[] ms, double[] cpu) {
+        System.out.printf(Locale.ROOT, "| %s | %.2f | %.2f | %.3f |%n", name, WorkerStartupBench.percentile(ms, 50),
+                WorkerStartupBench.percentile(ms, 90), median(cpu));
+    }
+
+    private static double median(double[] values) {
+        return WorkerStartupBench.percentile(values, 50);
+    }
+
+    private static double[] round(double[] values) {
+        return Arrays.stream(values).map(v -> Math.round(v * 1000) / 1000.0).toArray();
+    }
+
+    /** utime + stime of the process itself (fields 14 and 15 of /proc/PID/stat), in clock ticks. */
+    private static long ownTicks(long pid) throws IOException {
+        String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+        String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        return Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
+    }
+
+    private static String metricsUrl(SparesBench.Server server) throws InterruptedException {
+        for (int wait = 0; wait < 2000; wait++) {
+            for (String line : server.log) {
+                Matcher m = METRICS_ON.matcher(line);
+                if (m.find()) {
+                    return "http://" + m.group(1) + ":" + m.group(2) + "/metrics";
+                }
+            }
+            Thread.sleep(10);
+        }
+        throw new IllegalStateException("no 'metrics on' line: " + server.log);
+    }
+
+    private static void scrapeEverySecond(String url, AtomicInteger scrapes) {
+        HttpClient client = HttpClient.newHttpClient();
+        HttpRequest request = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10)).build();
+        while (!Thread.currentThread().isInterrupted()) {
+            try {
+                HttpResponse<InputStream> response = client.send(request, HttpResponse.BodyHandlers.ofInputStream());
+                try (InputStream body = response.body()) {
+                    body.transferTo(java.io.OutputStream.nullOutputStream());
+                }
+                if (response.statusCode() == 200) {
+                    scrapes.incrementAndGet();
+                }
+                Thread.sleep(1000);
+            } catch (IOException e) {
+                // the supervisor is stopping
+            } catch (InterruptedException e) {
+                return;
+            }
+        }
+    }
+}
