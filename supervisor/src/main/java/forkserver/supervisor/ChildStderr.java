@@ -228,9 +228,12 @@ final class ChildStderr {
         } catch (ErrnoException e) {
             // not registered any more: nothing to remove
         }
-        closeQuietly(fd);
+        // Out of the map before the number is closed: once closed, the next spawn may get the
+        // same number for its pipe and register it, and removing after that would drop the new
+        // child's stream (its pipe then unread, and epoll reporting it for ever).
         synchronized (closed) {
             streams.remove(fd);
+            closeQuietly(fd);
             closed.notifyAll();
         }
     }

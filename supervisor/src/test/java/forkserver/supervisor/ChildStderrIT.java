@@ -69,6 +69,44 @@ class ChildStderrIT {
         }
     }
 
+    /**
+     * Pipe descriptors are reused from one child to the next, while the reader closes the last
+     * one: every child's line must still arrive (a stream dropped for its predecessor's would
+     * leave the pipe unread and the reader spinning on it).
+     */
+    @Test
+    void everyChildsLinesArriveThoughTheirDescriptorNumbersAreReused() throws Exception {
+        int clients = 4;
+        int sessions = 40;
+        try (ServerProcess supervisor = ServerProcess.supervisor("--listen", "127.0.0.1:0", "--",
+                "/bin/sh", "-c", "echo \"from $TCPREMOTEPORT\" >&2; echo done")) {
+            InetSocketAddress address = supervisor.awaitListening();
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(clients);
+            try {
+                List<java.util.concurrent.Future<List<Integer>>> ports = new java.util.ArrayList<>();
+                for (int c = 0; c < clients; c++) {
+                    ports.add(pool.submit(() -> {
+                        List<Integer> mine = new java.util.ArrayList<>();
+                        for (int i = 0; i < sessions; i++) {
+                            try (EchoClient client = EchoClient.connect(address)) {
+                                assertEquals("done", client.readLine());
+                                mine.add(client.localPort());
+                            }
+                        }
+                        return mine;
+                    }));
+                }
+                for (java.util.concurrent.Future<List<Integer>> future : ports) {
+                    for (int port : future.get()) {
+                        supervisor.awaitMatch(Pattern.compile("stderr pid=\\d+ line=\"from " + port + "\""));
+                    }
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+        }
+    }
+
     @Test
     void theWorkersOwnDiagnosticsTakeTheSamePath() {
         try (ServerProcess supervisor = ServerProcess.supervisor("--listen", "127.0.0.1:0", "--idle-timeout", "300ms");

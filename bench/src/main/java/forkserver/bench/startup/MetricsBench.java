@@ -23,14 +23,13 @@ import java.util.regex.Pattern;
  * {@code cat} per connection ({@code --stdio inout}), so that the supervisor's own work is a
  * large part of each session. Sessions alternate between the two, in blocks; reported: first
  * echo (connect, a line, its echo) p50 and p90, and the supervisor JVM's own CPU per session
- * (utime + stime of its /proc/PID/stat, children excluded), the median over the blocks; the
+ * (its threads' runtime from /proc/PID/task/TID/schedstat, children excluded), the median over the blocks; the
  * load average before and after, since the machine may be shared.
  * Usage: {@code MetricsBench HOME [BLOCKS [SESSIONS_PER_BLOCK]]}.
  */
 public final class MetricsBench {
 
     private static final Pattern METRICS_ON = Pattern.compile("metrics on ([0-9.]+):(\\d+)");
-    private static final long CLOCK_TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
     public static void main(String[] args) throws Exception {
         Path home = Path.of(args.length > 0 ? args[0] : ".").toAbsolutePath().normalize();
@@ -42,7 +41,8 @@ public final class MetricsBench {
                      "--stdio", "inout", "--", "cat")) {
             String metrics = metricsUrl(metered);
             AtomicInteger scrapes = new AtomicInteger();
-            Thread scraper = Thread.ofPlatform().daemon().start(() -> scrapeEverySecond(metrics, scrapes));
+            Thread scraper = Thread.ofPlatform().daemon().unstarted(() -> scrapeEverySecond(metrics, scrapes));
+            scraper.start();
             for (int i = 0; i < 20; i++) { // warm-up: page cache, the supervisors' JIT
                 SparesBench.firstLine(plain.address);
                 SparesBench.firstLine(metered.address);
@@ -52,32 +52,34 @@ public final class MetricsBench {
             double[] plainCpu = new double[blocks];
             double[] meteredCpu = new double[blocks];
             for (int block = 0; block < blocks; block++) {
-                long plainTicks = 0;
-                long meteredTicks = 0;
+                long plainNanosTotal = 0;
+                long meteredNanosTotal = 0;
                 // Half a block on each, in turns, the order swapped each block, so drift hits both alike.
                 for (int half = 0; half < 2; half++) {
                     boolean plainFirst = (block + half) % 2 == 0;
                     SparesBench.Server server = plainFirst ? plain : metered;
                     double[] into = plainFirst ? plainMs : meteredMs;
-                    long before = ownTicks(server.process.pid());
+                    long before = ownNanos(server.process.pid());
                     for (int i = 0; i < perBlock / 2; i++) {
                         into[block * perBlock + half * (perBlock / 2) + i] = SparesBench.firstLine(server.address);
                     }
-                    long ticks = ownTicks(server.process.pid()) - before;
+                    long ticks = ownNanos(server.process.pid()) - before;
                     SparesBench.Server other = plainFirst ? metered : plain;
                     double[] otherInto = plainFirst ? meteredMs : plainMs;
-                    long otherBefore = ownTicks(other.process.pid());
+                    long otherBefore = ownNanos(other.process.pid());
                     for (int i = 0; i < perBlock / 2; i++) {
                         otherInto[block * perBlock + half * (perBlock / 2) + i] = SparesBench.firstLine(other.address);
                     }
-                    long otherTicks = ownTicks(other.process.pid()) - otherBefore;
-                    plainTicks += plainFirst ? ticks : otherTicks;
-                    meteredTicks += plainFirst ? otherTicks : ticks;
+                    long otherTicks = ownNanos(other.process.pid()) - otherBefore;
+                    plainNanosTotal += plainFirst ? ticks : otherTicks;
+                    meteredNanosTotal += plainFirst ? otherTicks : ticks;
                 }
-                plainCpu[block] = plainTicks * 1000.0 / CLOCK_TICKS_PER_SECOND / perBlock;
-                meteredCpu[block] = meteredTicks * 1000.0 / CLOCK_TICKS_PER_SECOND / perBlock;
+                plainCpu[block] = plainNanosTotal / 1e6 / perBlock;
+                meteredCpu[block] = meteredNanosTotal / 1e6 / perBlock;
             }
             scraper.interrupt();
+            String plainThreads = threads(plain.process.pid());
+            String meteredThreads = threads(metered.process.pid());
             String loadAfter = Files.readString(Path.of("/proc/loadavg")).trim();
             int n = blocks * perBlock;
             System.out.printf(Locale.ROOT, "`bin/bench-metrics %d %d` on %s UTC, %s; load average before: %s, after: %s;"
@@ -92,6 +94,7 @@ public final class MetricsBench {
                             + " (CPU per block without: %s; with: %s).%n",
                     WorkerStartupBench.percentile(meteredMs, 50) / WorkerStartupBench.percentile(plainMs, 50),
                     median(meteredCpu) / median(plainCpu), Arrays.toString(round(plainCpu)), Arrays.toString(round(meteredCpu)));
+            System.out.printf(Locale.ROOT, "%nCPU ms by thread at the end, without: %s; with: %s.%n", plainThreads, meteredThreads);
         }
     }
 
@@ -108,11 +111,40 @@ public final class MetricsBench {
         return Arrays.stream(values).map(v -> Math.round(v * 1000) / 1000.0).toArray();
     }
 
-    /** utime + stime of the process itself (fields 14 and 15 of /proc/PID/stat), in clock ticks. */
-    private static long ownTicks(long pid) throws IOException {
-        String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
-        String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-        return Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
+    /**
+     * The CPU time of the process's threads in nanoseconds: the first field of each
+     * /proc/PID/task/TID/schedstat (the scheduler's exact runtime; /proc/PID/stat counts 10 ms
+     * ticks, too coarse for a block). The supervisor's threads live as long as it does.
+     */
+    private static long ownNanos(long pid) throws IOException {
+        long nanos = 0;
+        try (var tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
+            for (Path task : tasks.toList()) {
+                try {
+                    nanos += Long.parseLong(Files.readString(task.resolve("schedstat")).split(" ")[0]);
+                } catch (IOException e) {
+                    // the thread ended while we looked
+                }
+            }
+        }
+        return nanos;
+    }
+
+    /** Each thread's CPU milliseconds so far, the busiest first. */
+    private static String threads(long pid) throws IOException {
+        java.util.Map<String, Long> byName = new java.util.TreeMap<>();
+        try (var tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
+            for (Path task : tasks.toList()) {
+                try {
+                    byName.merge(Files.readString(task.resolve("comm")).strip(),
+                            Long.parseLong(Files.readString(task.resolve("schedstat")).split(" ")[0]) / 1_000_000, Long::sum);
+                } catch (IOException e) {
+                    // the thread ended while we looked
+                }
+            }
+        }
+        return byName.entrySet().stream().sorted(java.util.Map.Entry.<String, Long>comparingByValue().reversed()).limit(6)
+                .map(e -> e.getKey() + " " + e.getValue()).collect(java.util.stream.Collectors.joining(", "));
     }
 
     private static String metricsUrl(SparesBench.Server server) throws InterruptedException {
