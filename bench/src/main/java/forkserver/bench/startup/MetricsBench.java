@@ -52,30 +52,23 @@ public final class MetricsBench {
             double[] plainCpu = new double[blocks];
             double[] meteredCpu = new double[blocks];
             for (int block = 0; block < blocks; block++) {
-                long plainNanosTotal = 0;
-                long meteredNanosTotal = 0;
+                long plainNanos = 0;
+                long meteredNanos = 0;
                 // Half a block on each, in turns, the order swapped each block, so drift hits both alike.
                 for (int half = 0; half < 2; half++) {
+                    int from = block * perBlock + half * (perBlock / 2);
                     boolean plainFirst = (block + half) % 2 == 0;
-                    SparesBench.Server server = plainFirst ? plain : metered;
-                    double[] into = plainFirst ? plainMs : meteredMs;
-                    long before = ownNanos(server.process.pid());
-                    for (int i = 0; i < perBlock / 2; i++) {
-                        into[block * perBlock + half * (perBlock / 2) + i] = SparesBench.firstLine(server.address);
+                    for (boolean plainNow : new boolean[] {plainFirst, !plainFirst}) {
+                        long nanos = sessions(plainNow ? plain : metered, plainNow ? plainMs : meteredMs, from, perBlock / 2);
+                        if (plainNow) {
+                            plainNanos += nanos;
+                        } else {
+                            meteredNanos += nanos;
+                        }
                     }
-                    long ticks = ownNanos(server.process.pid()) - before;
-                    SparesBench.Server other = plainFirst ? metered : plain;
-                    double[] otherInto = plainFirst ? meteredMs : plainMs;
-                    long otherBefore = ownNanos(other.process.pid());
-                    for (int i = 0; i < perBlock / 2; i++) {
-                        otherInto[block * perBlock + half * (perBlock / 2) + i] = SparesBench.firstLine(other.address);
-                    }
-                    long otherTicks = ownNanos(other.process.pid()) - otherBefore;
-                    plainNanosTotal += plainFirst ? ticks : otherTicks;
-                    meteredNanosTotal += plainFirst ? otherTicks : ticks;
                 }
-                plainCpu[block] = plainNanosTotal / 1e6 / perBlock;
-                meteredCpu[block] = meteredNanosTotal / 1e6 / perBlock;
+                plainCpu[block] = plainNanos / 1e6 / perBlock;
+                meteredCpu[block] = meteredNanos / 1e6 / perBlock;
             }
             scraper.interrupt();
             String plainThreads = threads(plain.process.pid());
@@ -96,6 +89,15 @@ public final class MetricsBench {
                     median(meteredCpu) / median(plainCpu), Arrays.toString(round(plainCpu)), Arrays.toString(round(meteredCpu)));
             System.out.printf(Locale.ROOT, "%nCPU ms by thread at the end, without: %s; with: %s.%n", plainThreads, meteredThreads);
         }
+    }
+
+    /** {@code count} sessions on {@code server}, their first echoes into {@code into} from {@code from}; the supervisor's CPU nanoseconds. */
+    private static long sessions(SparesBench.Server server, double[] into, int from, int count) throws IOException {
+        long before = ownNanos(server.process.pid());
+        for (int i = 0; i < count; i++) {
+            into[from + i] = SparesBench.firstLine(server.address);
+        }
+        return ownNanos(server.process.pid()) - before;
     }
 
     private static void row(String name, double[] ms, double[] cpu) {
