@@ -13,7 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** bin/bench-startup with a tiny workload: every series and figure is there and plausible. */
+/** bin/bench-startup and bin/bench-metrics with a tiny workload: every series and figure is there and plausible. */
 class StartupBenchSmokeIT {
 
     private static final Pattern SERIES = Pattern.compile("^\\| (\\d)\\. .* \\| (\\d+\\.\\d) \\| (\\d+\\.\\d) \\|$");
@@ -42,5 +42,22 @@ class StartupBenchSmokeIT {
             assertTrue(pss > 1 && pss < Double.parseDouble(m.group(3)), m.group());
         }
         assertTrue(result.stdout().contains("-XX:AOTCache="), "the worker ran with its AOT cache");
+    }
+
+    private static final Pattern METRICS_ROW = Pattern.compile("^\\| (.+) \\| (\\d+\\.\\d+) \\| (\\d+\\.\\d+) \\| (\\d+\\.\\d+) \\|$");
+
+    @Test
+    void bin_bench_metricsReportsBothSeriesAndTheRatios() {
+        Command.Result result = Command.run(List.of(Project.bin("bench-metrics"), "2", "10"), "", Duration.ofMinutes(5));
+        assertFalse(result.killedByWatchdog());
+        assertEquals(0, result.exitValue(), result.stdout() + result.stderr());
+        List<Matcher> rows = result.stdout().lines().map(METRICS_ROW::matcher).filter(Matcher::matches).toList();
+        assertEquals(2, rows.size(), result.stdout());
+        assertTrue(rows.get(1).group(1).contains("--metrics"), rows.get(1).group());
+        for (Matcher row : rows) {
+            assertTrue(Double.parseDouble(row.group(2)) > 0 && Double.parseDouble(row.group(4)) > 0, row.group());
+        }
+        assertTrue(result.stdout().contains("Ratios (with / without): first echo p50 "), result.stdout());
+        assertTrue(result.stdout().contains("load average before: "), result.stdout());
     }
 }

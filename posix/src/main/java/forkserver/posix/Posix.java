@@ -37,6 +37,7 @@ public final class Posix {
     public static final int AF_INET = 2;
     public static final int AF_INET6 = 10;
     public static final int SOCK_STREAM = 1;
+    public static final int SOCK_DGRAM = 2;
     public static final int SOCK_SEQPACKET = 5;
     public static final int SOCK_NONBLOCK = 0x800;
     public static final int SOCK_CLOEXEC = 0x80000;
@@ -58,6 +59,7 @@ public final class Posix {
     public static final int F_SETFL = 4;
     public static final int F_DUPFD_CLOEXEC = 1030;
     public static final short POLLIN = 1;
+    public static final short POLLOUT = 4;
     public static final short POLLERR = 0x8;
     public static final short POLLHUP = 0x10;
     public static final short POLLNVAL = 0x20;
@@ -77,6 +79,7 @@ public final class Posix {
     public static final long RLIM_INFINITY = -1L;
 
 
+    private static final int CLOCK_MONOTONIC = 1;
     private static final int P_PID = 1;
     private static final int P_PIDFD = 3;
     private static final int WNOHANG = 1;
@@ -143,6 +146,12 @@ public final class Posix {
     // ssize_t recv(int fd, void *buffer, size_t length, int flags);
     private static final MethodHandle RECV =
             capturing("recv", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
+    // ssize_t sendto(int fd, const void *buffer, size_t length, int flags,
+    //                const struct sockaddr *address, socklen_t address_length);
+    private static final MethodHandle SENDTO = capturing("sendto",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
+    // int clock_gettime(clockid_t clock, struct timespec *time);
+    private static final MethodHandle CLOCK_GETTIME = capturing("clock_gettime", JAVA_INT, JAVA_INT, ADDRESS);
     // int socketpair(int domain, int type, int protocol, int fds[2]);
     private static final MethodHandle SOCKETPAIR =
             capturing("socketpair", JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
@@ -538,6 +547,97 @@ public final class Posix {
         });
     }
 
+    /**
+     * {@code socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)}: a datagram socket for
+     * messages to a local address ({@link #sendToUnix}), e.g. systemd's notification socket.
+     */
+    public static int unixDatagramSocket() throws ErrnoException {
+        return socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    }
+
+    /**
+     * {@code bind(fd, sockaddr_un)}: {@code address} is a path, or {@code @name} for Linux's abstract
+     * namespace (see {@link SockAddr#unix}).
+     */
+    public static void bindUnix(int fd, String address) throws ErrnoException {
+        call((arena, state) -> {
+            MemorySegment sockaddr = SockAddr.unix(arena, address);
+            return check("bind " + address, (int) BIND.invokeExact(state, fd, sockaddr, (int) sockaddr.byteSize()), state);
+        });
+    }
+
+    /**
+     * {@code sendto(fd, message, MSG_DONTWAIT | MSG_NOSIGNAL, sockaddr_un)}: one datagram to a
+     * local address (a path, or {@code @name}), never waiting: a receiver whose queue is full
+     * fails with EAGAIN, one that is gone with ECONNREFUSED or ENOENT.
+     */
+    public static void sendToUnix(int fd, String address, byte[] message) throws ErrnoException {
+        call((arena, state) -> {
+            MemorySegment sockaddr = SockAddr.unix(arena, address);
+            MemorySegment buffer = arena.allocateFrom(JAVA_BYTE, message);
+            long sent;
+            do {
+                sent = (long) SENDTO.invokeExact(state, fd, buffer, (long) message.length, MSG_DONTWAIT | MSG_NOSIGNAL,
+                        sockaddr, (int) sockaddr.byteSize());
+            } while (sent < 0 && errno(state) == EINTR);
+            return check("sendto " + address, (int) Math.min(sent, 0), state);
+        });
+    }
+
+    /**
+     * {@code recv(fd, ..., MSG_DONTWAIT)}: the next datagram (at most {@code max} bytes; a longer one
+     * is cut), or null when none is waiting.
+     */
+    public static byte[] receiveNow(int fd, int max) throws ErrnoException {
+        return call((arena, state) -> {
+            MemorySegment buffer = arena.allocate(max);
+            long received;
+            do {
+                received = (long) RECV.invokeExact(state, fd, buffer, (long) max, MSG_DONTWAIT);
+            } while (received < 0 && errno(state) == EINTR);
+            if (received < 0 && errno(state) == EAGAIN) {
+                return null;
+            }
+            check("recv", (int) Math.min(received, 0), state);
+            return buffer.asSlice(0, received).toArray(JAVA_BYTE);
+        });
+    }
+
+    /**
+     * {@code read(fd, ...)} on a non-blocking descriptor: up to {@code max} bytes, an empty array
+     * at end of file, null when nothing is there now (EAGAIN).
+     */
+    public static byte[] readNow(int fd, int max) throws ErrnoException {
+        return call((arena, state) -> {
+            MemorySegment buffer = arena.allocate(max);
+            long read;
+            do {
+                read = (long) READ.invokeExact(state, fd, buffer, (long) max);
+            } while (read < 0 && errno(state) == EINTR);
+            if (read < 0 && errno(state) == EAGAIN) {
+                return null;
+            }
+            check("read", (int) Math.min(read, 0), state);
+            return buffer.asSlice(0, read).toArray(JAVA_BYTE);
+        });
+    }
+
+    /**
+     * {@code clock_gettime(CLOCK_MONOTONIC)} in microseconds: the clock systemd's
+     * {@code MONOTONIC_USEC=} is read on.
+     */
+    public static long monotonicMicros() {
+        try {
+            return call((arena, state) -> {
+                MemorySegment time = arena.allocate(16, 8); // struct timespec { time_t tv_sec; long tv_nsec; }
+                check("clock_gettime", (int) CLOCK_GETTIME.invokeExact(state, CLOCK_MONOTONIC, time), state);
+                return time.get(JAVA_LONG, 0) * 1_000_000 + time.get(JAVA_LONG, 8) / 1_000;
+            });
+        } catch (ErrnoException e) {
+            throw new IllegalStateException(e); // CLOCK_MONOTONIC always exists on Linux
+        }
+    }
+
     /** {@code shutdown(fd, how)}. */
     public static void shutdown(int fd, int how) throws ErrnoException {
         call((arena, state) -> check("shutdown", (int) SHUTDOWN.invokeExact(state, fd, how), state));
@@ -733,7 +833,7 @@ public final class Posix {
     private static <T> T call(Call<T> body) throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {
             return body.run(arena, arena.allocate(CALL_STATE));
-        } catch (ErrnoException | Error e) {
+        } catch (ErrnoException | Error | RuntimeException e) {
             throw e;
         } catch (Throwable t) {
             // invokeExact declares Throwable; a downcall with the right types throws nothing else.

@@ -21,6 +21,7 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
  * <pre>
  * sockaddr_in:  u16 family | u16 port (big-endian) | u8[4] address  | u8[8] zero           (16 bytes)
  * sockaddr_in6: u16 family | u16 port (big-endian) | u32 flowinfo   | u8[16] address | u32 scope (28)
+ * sockaddr_un:  u16 family | char[108] path (NUL-ended; abstract: a NUL, then the name, no end)
  * </pre>
  */
 final class SockAddr {
@@ -31,6 +32,32 @@ final class SockAddr {
     private static final ValueLayout.OfShort PORT = JAVA_SHORT.withOrder(ByteOrder.BIG_ENDIAN);
 
     private SockAddr() {
+    }
+
+    /** {@code sizeof(sun_path)} in {@code struct sockaddr_un}. */
+    static final int UNIX_PATH_MAX = 108;
+
+    /**
+     * A {@code struct sockaddr_un} for {@code address}: a path, or {@code @name} for Linux's abstract
+     * namespace, where the name follows a NUL byte in place of the {@code @} and the length (not a
+     * terminating NUL) says where it ends: as systemd writes {@code NOTIFY_SOCKET} and reads it
+     * (sd_notify(3)).
+     */
+    static MemorySegment unix(Arena arena, String address) {
+        byte[] name = address.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        boolean abstractName = name.length > 0 && name[0] == '@';
+        if (name.length == 0 || name.length >= UNIX_PATH_MAX) {
+            throw new IllegalArgumentException("not a usable AF_UNIX address (1 to " + (UNIX_PATH_MAX - 1)
+                    + " bytes): '" + address + "'");
+        }
+        // family + the name; a path also gets its NUL (the segment is zeroed), an abstract name not.
+        MemorySegment sockaddr = arena.allocate(2 + name.length + (abstractName ? 0 : 1), 2);
+        sockaddr.set(JAVA_SHORT, 0, (short) Posix.AF_UNIX);
+        MemorySegment.copy(name, 0, sockaddr, JAVA_BYTE, 2, name.length);
+        if (abstractName) {
+            sockaddr.set(JAVA_BYTE, 2, (byte) 0);
+        }
+        return sockaddr;
     }
 
     static MemorySegment encode(Arena arena, InetSocketAddress address) {

@@ -25,19 +25,21 @@ final class Accepted {
     private final InetSocketAddress local;
     private final InetSocketAddress proxy;
     private final AtomicBoolean closed;
+    private final long acceptedNanos; // System.nanoTime() at accept, for the spawn-duration metric
 
     /** A connection as accepted, no proxy in between (or none known yet). */
     Accepted(int fd, InetSocketAddress remote, InetSocketAddress local) {
-        this(fd, remote, local, null, new AtomicBoolean());
+        this(fd, remote, local, null, new AtomicBoolean(), System.nanoTime());
     }
 
     private Accepted(int fd, InetSocketAddress remote, InetSocketAddress local, InetSocketAddress proxy,
-                     AtomicBoolean closed) {
+                     AtomicBoolean closed, long acceptedNanos) {
         this.fd = fd;
         this.remote = remote;
         this.local = local;
         this.proxy = proxy;
         this.closed = closed;
+        this.acceptedNanos = acceptedNanos;
     }
 
     /**
@@ -45,7 +47,12 @@ final class Accepted {
      * this peer. Both share one descriptor: closing either closes it, once.
      */
     Accepted behind(InetSocketAddress client, InetSocketAddress dialled) {
-        return new Accepted(fd, client, dialled, remote, closed);
+        return new Accepted(fd, client, dialled, remote, closed, acceptedNanos);
+    }
+
+    /** When it was accepted ({@link System#nanoTime()}). */
+    long acceptedNanos() {
+        return acceptedNanos;
     }
 
     int fd() {

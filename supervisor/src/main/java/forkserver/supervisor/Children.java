@@ -77,6 +77,7 @@ final class Children {
      */
     void started(ChildProcess process, Accepted connection, Admission.Ticket ticket, String via) {
         Child child = new Child(process, connection, ticket);
+        totals.started(child.startedNanos - connection.acceptedNanos());
         running.add(child);
         LogLine.Count perSource = admission.perSourceLimit() == SourceLimits.UNLIMITED ? null
                 : new LogLine.Count(ticket.openFromSource() + 1, admission.perSourceLimit());
@@ -113,7 +114,9 @@ final class Children {
             }
             admission.release(child.ticket);
             totals.exited(exitValue);
-            log.end(child.process.pid(), exitValue, Duration.ofNanos(System.nanoTime() - child.startedNanos),
+            Duration duration = Duration.ofNanos(System.nanoTime() - child.startedNanos);
+            totals.session(duration);
+            log.end(child.process.pid(), exitValue, duration,
                     child.remote, child.local, child.proxy, new LogLine.Count(admission.running(), admission.limit()),
                     child.stopReason);
         } finally {

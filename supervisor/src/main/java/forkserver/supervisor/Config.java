@@ -23,10 +23,11 @@ import java.util.List;
  *                      without spares
  * @param proxy         {@code --proxy-protocol}: every connection starts with a PROXY header from
  *                      one of these peers; null without
+ * @param metrics       where to serve the Prometheus metrics ({@code --metrics}), or null: none
  */
 record Config(InetSocketAddress listen, int backlog, List<String> command, StdioMode stdio, int maxChildren,
               Duration shutdownGrace, Duration killGrace, AdmissionPolicy admission, Duration maxLifetime,
-              boolean reusePort, int spares, List<String> spareCommand, ProxyPolicy proxy) {
+              boolean reusePort, int spares, List<String> spareCommand, ProxyPolicy proxy, InetSocketAddress metrics) {
 
     Config {
         command = List.copyOf(command);

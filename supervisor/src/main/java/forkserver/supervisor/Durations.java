@@ -1,11 +1,18 @@
 package forkserver.supervisor;
 
+import java.math.BigInteger;
 import java.time.Duration;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /** Durations as an operator writes them: {@code 500ms}, {@code 10s}, {@code 2m}, {@code 1h}; a bare number is seconds. */
 final class Durations {
+
+    /**
+     * The longest duration any option takes: a year. Longer is a typo, and past ~292 years the
+     * nanoseconds every timer counts in overflow (at the first connection, or at SIGTERM).
+     */
+    static final Duration MAX = Duration.ofDays(365);
 
     private static final Pattern FORM = Pattern.compile("(\\d+)(ms|s|m|h)?");
 
@@ -17,13 +24,18 @@ final class Durations {
         if (!m.matches()) {
             throw new IllegalArgumentException("expected a duration such as 500ms, 10s, 2m or 1h, got '" + text + "'");
         }
-        long amount = Long.parseLong(m.group(1));
         String unit = m.group(2) == null ? "s" : m.group(2);
-        return switch (unit) {
-            case "ms" -> Duration.ofMillis(amount);
-            case "m" -> Duration.ofMinutes(amount);
-            case "h" -> Duration.ofHours(amount);
-            default -> Duration.ofSeconds(amount);
+        long millisPerUnit = switch (unit) {
+            case "ms" -> 1;
+            case "m" -> 60_000;
+            case "h" -> 3_600_000;
+            default -> 1_000;
         };
+        // Any number of digits is read, so that a long one is "too long", not "For input string".
+        BigInteger millis = new BigInteger(m.group(1)).multiply(BigInteger.valueOf(millisPerUnit));
+        if (millis.compareTo(BigInteger.valueOf(MAX.toMillis())) > 0) {
+            throw new IllegalArgumentException("'" + text.trim() + "' is too long: at most " + MAX.toHours() + "h (a year)");
+        }
+        return Duration.ofMillis(millis.longValueExact());
     }
 }

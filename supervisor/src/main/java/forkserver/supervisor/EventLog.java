@@ -17,12 +17,23 @@ final class EventLog {
     /** {@code --log-format}. */
     enum Format { TEXT, JSON }
 
+    /** {@code --log-timestamps}: UTC, to the millisecond, the same width on every line. */
+    private static final java.time.format.DateTimeFormatter TIME =
+            java.time.format.DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSSX").withZone(java.time.ZoneOffset.UTC);
+
     private final PrintStream out;
     private final Format format;
+    private final boolean timestamps;
 
     EventLog(PrintStream out, Format format) {
+        this(out, format, false);
+    }
+
+    /** {@code timestamps}: each line gets a {@code time} field first (a log written to a file). */
+    EventLog(PrintStream out, Format format, boolean timestamps) {
         this.out = out;
         this.format = format;
+        this.timestamps = timestamps;
     }
 
     void listening(String how, String address, int maxChildren, String command) {
@@ -130,6 +141,51 @@ final class EventLog {
         emit(new LogLine("reloaded").with("file", file).with("rules", rules));
     }
 
+    /** SIGHUP with nothing to re-read ({@code reason}: no-rules-file): the rules in force stay. */
+    void reloadSkipped(String reason) {
+        emit(new LogLine("reload-skipped").with("reason", reason));
+    }
+
+    /**
+     * A message to systemd ({@code message}: its first line) could not be sent to
+     * {@code address}; said once per {@code reason} (EAGAIN, ENOENT, ECONNREFUSED), never fatal.
+     */
+    void notifyFailed(String address, String message, String reason, String detail) {
+        emit(new LogLine("notify-failed").with("socket", address).with("message", message).with("reason", reason)
+                .with("detail", detail));
+    }
+
+    /** The metrics endpoint listens ({@code --metrics}). */
+    void metrics(String address) {
+        emit(new LogLine("metrics").textHead("metrics on " + address).jsonOnly("address", address));
+    }
+
+    /**
+     * One line a child ({@code pid}) wrote on its stderr; {@code cut} bytes of it were left out
+     * (a line longer than the log takes), 0 for a whole line.
+     */
+    void stderr(long pid, String line, long cut) {
+        LogLine event = new LogLine("stderr").with("pid", pid).with("line", line);
+        if (cut > 0) {
+            event.with("cut", cut);
+        }
+        emit(event);
+    }
+
+    /**
+     * No pipe could be made for a child's stderr ({@code reason}: EMFILE, ENFILE): children get
+     * /dev/null as their stderr until one can; said once per such spell.
+     */
+    void stderrLost(String reason, String detail) {
+        emit(new LogLine("stderr-lost").with("reason", reason).with("detail", detail)
+                .with("until", "descriptors are free again: children's stderr goes to /dev/null"));
+    }
+
+    /** A child wrote faster than the log takes: {@code lines} lines ({@code bytes} bytes) of its stderr were dropped. */
+    void stderrDropped(long pid, long lines, long bytes) {
+        emit(new LogLine("stderr-dropped").with("pid", pid).with("lines", lines).with("bytes", bytes));
+    }
+
     /** A reload failed; the rules in force stay. */
     void reloadFailed(String reason) {
         emit(new LogLine("reload-failed").with("reason", reason).with("kept", "previous-rules"));
@@ -231,6 +287,9 @@ final class EventLog {
     }
 
     private void emit(LogLine line) {
+        if (timestamps) {
+            line.first("time", TIME.format(java.time.Instant.now()));
+        }
         out.println(format == Format.JSON ? line.json() : line.text());
     }
 

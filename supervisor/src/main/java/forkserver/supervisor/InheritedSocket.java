@@ -73,8 +73,15 @@ final class InheritedSocket {
                 return adopt(SD_LISTEN_FDS_START, "systemd LISTEN_FDS fd 3");
             }
         }
+        if (isConnectedTcp(0)) {
+            // inetd "nowait" or systemd Accept=yes started us for one client: we would ignore it
+            // (it hangs) and bind a port of our own. The fix is in the activator's configuration.
+            throw new IllegalArgumentException("fd 0 is a connected TCP socket: the supervisor was started for one"
+                    + " connection (inetd nowait, systemd Accept=yes); run bin/worker there, or give the supervisor"
+                    + " the listening socket (inetd wait, Accept=no)");
+        }
         if (!isListening(0)) {
-            return null; // /dev/null, a terminal, a pipe, a connected socket: ours to ignore
+            return null; // /dev/null, a terminal, a pipe, a UNIX socket: ours to ignore
         }
         requireTcpListener(0, "fd 0");
         return adopt(Posix.dupCloexec(0, SD_LISTEN_FDS_START), "inherited on fd 0");
@@ -125,6 +132,18 @@ final class InheritedSocket {
             return Files.readSymbolicLink(Path.of("/proc/self/fd/" + fd)).toString();
         } catch (IOException e) {
             return null;
+        }
+    }
+
+    /** Whether {@code fd} is a TCP socket that is not listening: one client's connection. */
+    private static boolean isConnectedTcp(int fd) {
+        try {
+            int domain = Posix.getsockopt(fd, Posix.SOL_SOCKET, Posix.SO_DOMAIN);
+            return (domain == Posix.AF_INET || domain == Posix.AF_INET6)
+                    && Posix.getsockopt(fd, Posix.SOL_SOCKET, Posix.SO_TYPE) == Posix.SOCK_STREAM
+                    && Posix.getsockopt(fd, Posix.SOL_SOCKET, Posix.SO_ACCEPTCONN) == 0;
+        } catch (ErrnoException e) {
+            return false; // not a socket (ENOTSOCK), or closed (EBADF)
         }
     }
 

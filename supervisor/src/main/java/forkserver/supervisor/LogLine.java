@@ -39,6 +39,12 @@ final class LogLine {
         return this;
     }
 
+    /** Adds a field before all others ({@code time} with --log-timestamps). */
+    LogLine first(String name, Object value) {
+        fields.addFirst(new Field(name, value, false));
+        return this;
+    }
+
     /** Adds a field to the JSON form only: the text has it in its {@link #textHead}. */
     LogLine jsonOnly(String name, Object value) {
         fields.add(new Field(name, value, true));
@@ -92,7 +98,7 @@ final class LogLine {
                 map.forEach((key, count) -> text.append(text.isEmpty() ? "" : ",").append(key).append(':').append(count));
                 yield text.toString();
             }
-            case String text when text.isEmpty() || text.chars().anyMatch(c -> c <= ' ' || c == '"') -> quote(text);
+            case String text when text.isEmpty() || text.chars().anyMatch(c -> c <= ' ' || c == '"' || c == 0x7f) -> quote(text);
             default -> value.toString();
         };
     }
@@ -143,6 +149,19 @@ final class LogLine {
 
     /** Text format: a value with blanks or quotes in double quotes, backslash-escaped. */
     private static String quote(String text) {
-        return '"' + text.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n") + '"';
+        StringBuilder quoted = new StringBuilder(text.length() + 2).append('"');
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            switch (c) {
+                case '"' -> quoted.append("\\\"");
+                case '\\' -> quoted.append("\\\\");
+                case '\n' -> quoted.append("\\n");
+                case '\r' -> quoted.append("\\r");
+                case '\t' -> quoted.append("\\t");
+                // Other control characters (a child's ESC sequences) would reach a terminal as such.
+                default -> quoted.append(c < 0x20 || c == 0x7f ? String.format("\\x%02x", (int) c) : String.valueOf(c));
+            }
+        }
+        return quoted.append('"').toString();
     }
 }

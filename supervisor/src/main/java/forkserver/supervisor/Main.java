@@ -47,6 +47,10 @@ import java.util.concurrent.Callable;
             "", "Signals: TERM/INT stop (draining children), HUP re-reads --rules, USR1 logs a status line."})
 public final class Main implements Callable<Integer> {
 
+    /** The version, for --version and the metrics' build_info. */
+    /** The version, from the jar's manifest (the pom's). */
+    static final String VERSION = Version.of();
+
     static final int EXIT_OK = 0;
     static final int EXIT_FAILURE = 1;
     static final int EXIT_USAGE = 2;
@@ -56,21 +60,24 @@ public final class Main implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    // No picocli default: given together with a socket from an activator, it is a usage error.
+    // No picocli default: given together with a socket from an activator, it is a usage error. A
+    // list, so that a second -l is refused rather than silently replacing the first (listen()).
     @Option(names = {"-l", "--listen"}, paramLabel = "HOST:PORT",
-            description = "Address to listen on; IPv6 in brackets ([::1]:9090); port 0 picks a free one."
+            description = "Address to listen on; IPv6 in brackets ([::1]:9090); port 0 picks a free one; once."
                     + " Default: " + DEFAULT_LISTEN + ", unless systemd (LISTEN_FDS) or inetd (a listening"
                     + " socket on fd 0) passed the socket.")
-    private String listen;
+    private List<String> listen = List.of();
 
     @Option(names = {"-c", "--max-children"}, paramLabel = "N", defaultValue = "40",
             description = "Children running at once, at most; at the limit new clients wait in the backlog."
                     + " Default: ${DEFAULT-VALUE}.")
     private int maxChildren;
 
-    @Option(names = "--stdio", paramLabel = "MODE", defaultValue = "in",
-            description = "in: the connection is the child's fd 0 (inetd, our worker); inout: fd 0 and 1,"
-                    + " as tcpserver does, for programs that read stdin and write stdout. Default: ${DEFAULT-VALUE}.")
+    // No picocli default: it depends on COMMAND (see config()).
+    @Option(names = "--stdio", paramLabel = "MODE",
+            description = "in: the connection is the child's fd 0 (inetd, our worker; fd 1 is /dev/null); inout:"
+                    + " fd 0 and 1, as tcpserver does, for programs that read stdin and write stdout. Default: in for"
+                    + " forkserver's worker, inout with a COMMAND.")
     private String stdio;
 
     @Option(names = "--shutdown-grace", paramLabel = "DURATION", defaultValue = "10s",
@@ -114,13 +121,39 @@ public final class Main implements Callable<Integer> {
     // --allow and --deny are setters so that their order on the command line is kept: first match wins.
     private final List<String[]> ruleOptions = new ArrayList<>();
 
-    // The label shows the rule is one shell word; no brackets in it: the man page's synopsis
-    // (AsciiDoc, generated from these annotations) cannot nest them.
-    @Option(names = "--allow", paramLabel = "'BLOCK VAR=VALUE...'",
-            description = "Allow clients in BLOCK (10.0.0.0/8, ::1, ...), setting the variables for their children."
-                    + " Repeatable; with --deny and then --rules, the first match wins.")
+    // The label has no brackets: the man page's synopsis (AsciiDoc, generated from these
+    // annotations) cannot nest them.
+    @Option(names = "--allow", paramLabel = "BLOCK VAR=VALUE...", parameterConsumer = AllowWords.class,
+            description = "Allow clients in BLOCK (10.0.0.0/8, ::1, ...), setting the variables that follow it, if any"
+                    + " (--allow 10.0.0.0/8 ZONE=internal), for their children. Repeatable; with --deny and then"
+                    + " --rules, the first match wins.")
     private void allow(String rule) {
         ruleOptions.add(new String[] {"--allow", rule});
+    }
+
+    /**
+     * {@code --allow BLOCK [VAR=VALUE...]} as the README writes it: the block, then every word
+     * after it that is a variable's assignment, up to the next option or the first other word
+     * (COMMAND, which cannot be an assignment: it must name a program). One quoted word
+     * ({@code --allow "10.0.0.0/8 ZONE=x"}) works too.
+     */
+    static final class AllowWords implements CommandLine.IParameterConsumer {
+
+        private static final java.util.regex.Pattern ASSIGNMENT = java.util.regex.Pattern.compile("[A-Za-z_][A-Za-z0-9_]*=.*");
+
+        @Override
+        public void consumeParameters(java.util.Stack<String> args, CommandLine.Model.ArgSpec argSpec,
+                                      CommandSpec commandSpec) {
+            if (args.isEmpty()) {
+                throw new ParameterException(commandSpec.commandLine(), "Missing required parameter for option '--allow'"
+                        + " (BLOCK [VAR=VALUE...])");
+            }
+            StringBuilder rule = new StringBuilder(args.pop());
+            while (!args.isEmpty() && ASSIGNMENT.matcher(args.peek()).matches()) {
+                rule.append(' ').append(args.pop());
+            }
+            argSpec.setValue(rule.toString());
+        }
     }
 
     @Option(names = "--deny", paramLabel = "BLOCK",
@@ -181,6 +214,16 @@ public final class Main implements Callable<Integer> {
             description = "text: 'forkserver: EVENT key=value ...'; json: one object a line. Default: ${DEFAULT-VALUE}.")
     private String logFormat;
 
+    @Option(names = "--metrics", paramLabel = "HOST:PORT",
+            description = "Serve Prometheus metrics (GET /metrics) on HOST:PORT; port 0 picks one, logged as"
+                    + " 'metrics on HOST:PORT'. Keep it on loopback or a private network. Default: off.")
+    private String metrics;
+
+    @Option(names = "--log-timestamps",
+            description = "Each log line gets the time (time=2026-01-31T12:00:00.000Z, UTC), for a log written to a"
+                    + " file; the journal and svlogd add their own. Default: off.")
+    private boolean logTimestamps;
+
     @Option(names = "--user", paramLabel = "NAME",
             description = "After binding, run as this user (and its group) from then on, children included;"
                     + " the supervisor refuses to start if it cannot.")
@@ -224,21 +267,24 @@ public final class Main implements Callable<Integer> {
         Config config;
         Privileges privileges;
         EventLog log;
+        SystemdNotify notify;
         try {
             environment = childEnvironment(InheritedSocket.withoutActivationVariables(System.getenv()));
+            SystemdNotify.VARIABLES.forEach(environment::remove);
             config = config(environment, inherited != null);
             privileges = Privileges.resolve(user, group);
-            log = new EventLog(System.err, choice("--log-format", logFormat, EventLog.Format.class));
+            log = new EventLog(System.err, choice("--log-format", logFormat, EventLog.Format.class), logTimestamps);
+            notify = SystemdNotify.of(System.getenv(), ProcessHandle.current().pid(), log);
         } catch (IllegalArgumentException e) {
             throw usageError(e);
         }
         Supervisor supervisor;
         try {
-            supervisor = Supervisor.open(config, inherited, environment, log);
+            supervisor = Supervisor.open(config, inherited, environment, log, notify);
         } catch (IOException e) {
-            String reason = e instanceof forkserver.posix.ErrnoException errno ? errno.reason() : e.getMessage();
-            String where = inherited != null ? "the socket " + inherited.how() : HostPort.format(config.listen());
-            System.err.println("forkserver: cannot listen on " + where + ": " + reason);
+            String where = e instanceof Supervisor.MetricsUnavailable ? "--metrics " + HostPort.format(config.metrics())
+                    : inherited != null ? "the socket " + inherited.how() : HostPort.format(config.listen());
+            System.err.println("forkserver: cannot listen on " + where + ": " + reason(e));
             return EXIT_FAILURE;
         } catch (IllegalArgumentException e) {
             throw usageError(e); // a broken --rules file
@@ -273,9 +319,9 @@ public final class Main implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw usageError(e);
         }
-        if (inherited != null && listen != null) {
-            throw new ParameterException(spec.commandLine(), "--listen " + listen + " given, but the socket was"
-                    + " passed by the activator (" + inherited.how() + "); drop one of the two");
+        if (inherited != null && !listen.isEmpty()) {
+            throw new ParameterException(spec.commandLine(), "--listen " + listen.getFirst() + " given, but the socket"
+                    + " was passed by the activator (" + inherited.how() + "); drop one of the two");
         }
         return inherited;
     }
@@ -285,8 +331,11 @@ public final class Main implements Callable<Integer> {
      * option. With an inherited socket there is no address to bind (null).
      */
     private Config config(Map<String, String> environment, boolean inherited) {
-        InetSocketAddress address = inherited ? null : HostPort.parse(listen != null ? listen : DEFAULT_LISTEN);
-        StdioMode mode = switch (stdio) {
+        InetSocketAddress address = inherited ? null : HostPort.parse(listen());
+        // With a COMMAND, tcpserver's convention: the program reads and writes the connection. Its
+        // fd 1 is never the supervisor's stdout either way (Spawner), so no client byte reaches the log.
+        String stdioMode = stdio != null ? stdio : command.isEmpty() ? "in" : "inout";
+        StdioMode mode = switch (stdioMode) {
             case "in" -> StdioMode.IN;
             case "inout" -> StdioMode.INOUT;
             default -> throw new IllegalArgumentException("--stdio must be 'in' or 'inout', got '" + stdio + "'");
@@ -302,7 +351,8 @@ public final class Main implements Callable<Integer> {
         return new Config(address, backlog != null ? backlog : somaxconn(), argv, mode, maxChildren,
                 duration("--shutdown-grace", shutdownGrace), duration("--kill-grace", killGrace),
                 admissionPolicy(), maxLifetime == null ? null : duration("--max-lifetime", maxLifetime), reusePort,
-                spares, spares > 0 ? DefaultWorker.command(DefaultWorker.home(), true) : List.of(), proxyPolicy());
+                spares, spares > 0 ? DefaultWorker.command(DefaultWorker.home(), true) : List.of(), proxyPolicy(),
+                metrics == null ? null : option("--metrics", () -> HostPort.parse(metrics)));
     }
 
     /** --proxy-protocol, --proxy-from, --proxy-timeout as a {@link ProxyPolicy}; null without --proxy-protocol. */
@@ -326,6 +376,19 @@ public final class Main implements Callable<Integer> {
                 proxyTimeout == null ? ProxyPolicy.DEFAULT_TIMEOUT : duration("--proxy-timeout", proxyTimeout));
     }
 
+    /**
+     * The one address to bind. One supervisor serves one listening socket: a second {@code -l}
+     * would need a second accept loop's worth of listeners, limits and PROXY settings to mean
+     * something; until then it is refused, never silently dropped.
+     */
+    private String listen() {
+        if (listen.size() > 1) {
+            throw new IllegalArgumentException("--listen given " + listen.size() + " times (" + String.join(", ", listen)
+                    + "): a supervisor listens on one address; start one per address (with the same options)");
+        }
+        return listen.isEmpty() ? DEFAULT_LISTEN : listen.getFirst();
+    }
+
     private AdmissionPolicy admissionPolicy() {
         if (maxPerSource != null && maxPerSource < 1) {
             throw new IllegalArgumentException("--max-per-source must be at least 1, got " + maxPerSource);
@@ -347,12 +410,22 @@ public final class Main implements Callable<Integer> {
 
     /** The supervisor's environment for its children, with --idle-timeout for the worker. */
     private Map<String, String> childEnvironment(Map<String, String> inherited) {
-        if (idleTimeout == null) {
-            return inherited;
-        }
         Map<String, String> environment = new java.util.HashMap<>(inherited);
+        if (idleTimeout == null) {
+            return environment;
+        }
         environment.put("FORKSERVER_IDLE_TIMEOUT", duration("--idle-timeout", idleTimeout).toMillis() + "ms");
         return environment;
+    }
+
+    /** A failure to bind as one short reason: the C library's words ("Address already in use"). */
+    private static String reason(IOException e) {
+        Throwable cause = e instanceof Supervisor.MetricsUnavailable && e.getCause() != null ? e.getCause() : e;
+        if (cause instanceof forkserver.posix.ErrnoException errno) {
+            return errno.reason();
+        }
+        return cause instanceof java.net.BindException && cause.getMessage() != null
+                ? cause.getMessage().replaceFirst(" \\(Bind failed\\)$", "") : String.valueOf(cause.getMessage());
     }
 
     /** Drops to --user/--group after binding; false (after one line on stderr) when the system refuses. */
@@ -380,6 +453,15 @@ public final class Main implements Callable<Integer> {
         List<String> names = java.util.Arrays.stream(type.getEnumConstants())
                 .map(c -> "'" + c.name().toLowerCase(java.util.Locale.ROOT) + "'").toList();
         throw new IllegalArgumentException(option + " must be " + String.join(" or ", names) + ", got '" + text + "'");
+    }
+
+    /** {@code parse}'s value, its IllegalArgumentException prefixed with the option's name. */
+    private static <T> T option(String option, java.util.function.Supplier<T> parse) {
+        try {
+            return parse.get();
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(option + ": " + e.getMessage());
+        }
     }
 
     private static Duration duration(String option, String text) {

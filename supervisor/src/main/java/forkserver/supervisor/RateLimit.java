@@ -24,6 +24,9 @@ final class RateLimit {
                 tokens = Integer.parseInt(text.substring(0, Math.max(slash, 0)));
                 per = Durations.parse(text.substring(slash + 1));
             } catch (IllegalArgumentException e) {
+                if (e.getMessage() != null && e.getMessage().contains("too long")) {
+                    throw new IllegalArgumentException("--rate: " + e.getMessage());
+                }
                 throw new IllegalArgumentException("--rate: expected N/DURATION such as 50/1s, got '" + text + "'");
             }
             if (tokens < 1 || per.isZero()) {

@@ -48,6 +48,7 @@ final class Spawner {
     private final StdioMode stdio;
     private final Map<String, String> baseEnvironment;
     private final Reaper reaper;
+    private final ChildStderr stderr;
     private final int devNull;
     private final int savedStdout;
     // Guards the supervisor's fds 0 and 1 while they point at a client, and makes a start and the
@@ -65,12 +66,13 @@ final class Spawner {
      * listening socket has been moved off fd 0, if it was there.
      */
     Spawner(List<String> command, List<String> spareCommand, StdioMode stdio, Map<String, String> baseEnvironment,
-            Reaper reaper) throws ErrnoException {
+            Reaper reaper, ChildStderr stderr) throws ErrnoException {
         this.command = List.copyOf(command);
         this.spareCommand = List.copyOf(spareCommand);
         this.stdio = stdio;
         this.baseEnvironment = Map.copyOf(baseEnvironment);
         this.reaper = reaper;
+        this.stderr = stderr;
         this.devNull = Posix.open("/dev/null", Posix.O_RDWR | Posix.O_CLOEXEC);
         this.savedStdout = Posix.dupCloexec(1, 3);
         Posix.dup2(devNull, 0);
@@ -136,10 +138,11 @@ final class Spawner {
 
     private ChildProcess start(List<String> argv, Map<String, String> connectionVariables, int fd0, boolean alsoFd1)
             throws SpawnFailed {
+        // fd 1: the connection with --stdio inout; else /dev/null, never our stdout (a program
+        // that echoes would send the client's bytes to the journal).
         ProcessBuilder builder = new ProcessBuilder(argv)
                 .redirectInput(Redirect.INHERIT)
-                .redirectOutput(Redirect.INHERIT)
-                .redirectError(Redirect.INHERIT);
+                .redirectOutput(alsoFd1 ? Redirect.INHERIT : Redirect.DISCARD);
         Map<String, String> environment = builder.environment();
         environment.clear();
         environment.putAll(baseEnvironment);
@@ -151,28 +154,54 @@ final class Spawner {
             if (!refillReserve()) {
                 throw new SpawnFailed("EMFILE", "too few descriptors left to start a child");
             }
+            // fd 2: a pipe of its own, read by ChildStderr. The JDK opens the write end again
+            // through /proc (a blocking one for the child: ours is not), so our own fd 2 is never
+            // touched: no log line of another thread can land in a child's pipe during the start.
+            // Made before the reserve is given up, so that the JDK's descriptors stay free; out of
+            // descriptors, the child is served with /dev/null as stderr (ChildStderr says so).
+            int[] errorPipe = stderr.pipe();
+            builder.redirectError(errorPipe == null ? Redirect.DISCARD
+                    : Redirect.appendTo(new java.io.File("/proc/self/fd/" + errorPipe[1])));
             releaseReserve();
-            Process process;
+            boolean watched = false;
             try {
-                Posix.dup2(fd0, 0);
-                if (alsoFd1) {
-                    Posix.dup2(fd0, 1);
+                Process process = null;
+                ChildProcess child = null;
+                try {
+                    Posix.dup2(fd0, 0);
+                    if (alsoFd1) {
+                        Posix.dup2(fd0, 1);
+                    }
+                    process = builder.start();
+                } catch (ErrnoException e) {
+                    throw new SpawnFailed(e.name(), e.getMessage());
+                } catch (IOException e) {
+                    throw Failures.spawnFailed(e);
+                } catch (OutOfMemoryError e) {
+                    if (!Failures.isNoThread(e)) {
+                        throw e;
+                    }
+                    child = adoptOrphan();
+                } finally {
+                    restoreStdio(alsoFd1);
+                    if (errorPipe != null) {
+                        closeOrBreak(errorPipe[1]); // the child has its own
+                    }
+                    refillReserve();
                 }
-                process = builder.start();
-            } catch (ErrnoException e) {
-                throw new SpawnFailed(e.name(), e.getMessage());
-            } catch (IOException e) {
-                throw Failures.spawnFailed(e);
-            } catch (OutOfMemoryError e) {
-                if (!Failures.isNoThread(e)) {
-                    throw e;
+                if (child == null) {
+                    child = adopt(process);
                 }
-                return adoptOrphan();
+                if (errorPipe != null) {
+                    stderr.watch(errorPipe[0], child.pid());
+                }
+                watched = true;
+                return child;
             } finally {
-                restoreStdio(alsoFd1);
-                refillReserve();
+                if (!watched && errorPipe != null) {
+                    closeOrBreak(errorPipe[0]); // no child, or one that could not be kept
+                }
             }
-            return adopt(process);
         }
     }
 

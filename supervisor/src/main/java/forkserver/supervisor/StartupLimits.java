@@ -23,7 +23,8 @@ import java.util.OptionalLong;
  *
  * <p>Tasks per child: the child itself and, in the supervisor, the JDK's reaper thread that
  * waits for it; forkserver's worker is a JVM of {@link #WORKER_THREADS} threads. Descriptors
- * per child: its pidfd in the supervisor ({@link ChildProcess}); a spare adds its socketpair end.
+ * per child: {@link #DESCRIPTORS_PER_CHILD} in the supervisor, its pidfd ({@link ChildProcess})
+ * and the read end of its stderr pipe ({@link ChildStderr}); a spare adds its socketpair end.
  */
 final class StartupLimits {
 
@@ -33,6 +34,8 @@ final class StartupLimits {
     static final int SUPERVISOR_HEADROOM_THREADS = 8;
     /** Descriptors kept free for accepting, hand-offs in flight and the JDK's pipes while it spawns. */
     static final int DESCRIPTOR_HEADROOM = 32;
+    /** A child's descriptors in the supervisor: its pidfd and its stderr pipe's read end. */
+    static final int DESCRIPTORS_PER_CHILD = 2;
 
     private StartupLimits() {
     }
@@ -68,11 +71,13 @@ final class StartupLimits {
 
         OptionalLong nofile = softLimit(Posix.RLIMIT_NOFILE);
         long open = openDescriptors();
-        long descriptors = open + config.maxChildren() + config.spares() + DESCRIPTOR_HEADROOM;
+        long descriptors = open + (long) (config.maxChildren() + config.spares()) * DESCRIPTORS_PER_CHILD
+                + config.spares() + DESCRIPTOR_HEADROOM;
         if (nofile.isPresent() && descriptors > nofile.getAsLong()) {
             log.limitTooLow("descriptors", "RLIMIT_NOFILE", null, nofile.getAsLong(), descriptors,
-                    "-c " + config.maxChildren() + " x 1 (a pidfd each)"
-                            + (config.spares() > 0 ? " + --spares " + config.spares() + " x 1" : "")
+                    "-c " + config.maxChildren() + " x " + DESCRIPTORS_PER_CHILD + " (a pidfd and a stderr pipe each)"
+                            + (config.spares() > 0 ? " + --spares " + config.spares() + " x "
+                            + (DESCRIPTORS_PER_CHILD + 1) : "")
                             + " + " + open + " open now + " + DESCRIPTOR_HEADROOM + " to work with");
         }
     }

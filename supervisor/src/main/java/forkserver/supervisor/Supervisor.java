@@ -28,6 +28,9 @@ final class Supervisor implements HandOffs.Outcome {
     static final Duration FIRST_PAUSE = Duration.ofMillis(20);
     static final Duration MAX_PAUSE = Duration.ofSeconds(1);
 
+    /** How long the drain waits, once the children are gone, for the last of their stderr. */
+    static final Duration STDERR_DRAIN = Duration.ofSeconds(1);
+
     /** How many sources the status line lists. */
     static final int STATUS_TOP_SOURCES = 5;
 
@@ -37,17 +40,22 @@ final class Supervisor implements HandOffs.Outcome {
     private final Admission admission;
     private final Rejector rejector;
     private final Spawner spawner;
+    private final ChildStderr stderr;
     private final Children children;
     private final Spares spares;
     private final ProxyStage proxyStage; // --proxy-protocol; null without
-    private final Totals totals = new Totals();
+    private final Totals totals;
     private final Backoff spawnBackoff = new Backoff(FIRST_PAUSE, MAX_PAUSE);
     private final Backoff acceptBackoff = new Backoff(FIRST_PAUSE, MAX_PAUSE);
+    // systemd's view (READY, STATUS, WATCHDOG while the acceptor lives): see Notifier.
+    private final AcceptorHeartbeat heartbeat = new AcceptorHeartbeat();
+    private final Notifier notifier;
+    private final MetricsEndpoint metrics; // null without --metrics
     private String stopCause; // the signal (TERM, INT) or "fatal"; guarded by this
     private volatile boolean failed;
 
-    private Supervisor(Config config, EventLog log, Listener listener, Spawner spawner, AccessRules rules)
-            throws ErrnoException {
+    private Supervisor(Config config, EventLog log, Listener listener, Spawner spawner, AccessRules rules,
+                       SystemdNotify notify, ChildStderr stderr, Totals totals) throws IOException {
         this.config = config;
         this.log = log;
         this.listener = listener;
@@ -57,6 +65,8 @@ final class Supervisor implements HandOffs.Outcome {
                 new SourceLimits(policy.maxPerSource(), policy.ipv6SourcePrefix()), rate, rules, log);
         this.rejector = new Rejector(policy.overLimit() == Admission.OverLimit.REJECT ? policy.rejectMessage() : null);
         this.spawner = spawner;
+        this.stderr = stderr;
+        this.totals = totals;
         this.children = new Children(admission, totals, log, config.maxLifetime(), config.killGrace());
         this.spares = new Spares(config.spares(), spawner::spawnSpare, log, this);
         this.proxyStage = config.proxy() == null ? null : new ProxyStage(config.proxy(), admission, new ProxyStage.Owner() {
@@ -75,18 +85,42 @@ final class Supervisor implements HandOffs.Outcome {
                 totals.countProxyHealthCheck();
             }
         });
+        this.notifier = new Notifier(notify, heartbeat, this::statusText, () -> spares.ready() >= spares.target());
+        this.metrics = config.metrics() == null ? null : startMetrics();
+    }
+
+    /** --metrics could not be served (its address in use, no permission): a start-up error. */
+    static final class MetricsUnavailable extends IOException {
+
+        private static final long serialVersionUID = 1L;
+
+        MetricsUnavailable(IOException cause) {
+            super(cause.getMessage(), cause);
+        }
+    }
+
+    /** Binds the metrics endpoint; only here are the Prometheus client's classes loaded. */
+    private MetricsEndpoint startMetrics() throws MetricsUnavailable {
+        Metrics.Sources sources = new Metrics.Sources(totals, admission::running, config.maxChildren(), spares::ready,
+                config.spares());
+        try {
+            return MetricsEndpoint.start(config.metrics(), new Metrics(sources));
+        } catch (IOException e) {
+            throw new MetricsUnavailable(e);
+        }
     }
 
     /**
      * Reads the access rules, binds the listening socket (or takes over {@code inherited} when an
      * activator passed one; then {@code config.listen()} is not used) and prepares the spawner;
      * no connection is accepted until {@link #serve()}. {@code environment} is what every child
-     * inherits, before the connection's own variables.
+     * inherits, before the connection's own variables; {@code notify} is systemd's notification
+     * socket (a no-op one without NOTIFY_SOCKET).
      *
      * @throws IllegalArgumentException when the rules file is broken (nothing is bound then)
      */
-    static Supervisor open(Config config, InheritedSocket inherited, Map<String, String> environment, EventLog log)
-            throws IOException {
+    static Supervisor open(Config config, InheritedSocket inherited, Map<String, String> environment, EventLog log,
+                           SystemdNotify notify) throws IOException {
         AccessRules rules;
         try {
             rules = config.admission().loadRules();
@@ -97,9 +131,11 @@ final class Supervisor implements HandOffs.Outcome {
                 ? Listener.inherit(inherited)
                 : Listener.bind(config.listen(), config.backlog(), config.reusePort());
         try {
+            Totals totals = new Totals();
+            ChildStderr stderr = new ChildStderr(log, totals);
             Spawner spawner = new Spawner(config.command(), config.spareCommand(), config.stdio(), environment,
-                    new Reaper());
-            return new Supervisor(config, log, listener, spawner, rules);
+                    new Reaper(), stderr);
+            return new Supervisor(config, log, listener, spawner, rules, notify, stderr, totals);
         } catch (IOException | RuntimeException e) {
             listener.close();
             throw e;
@@ -113,17 +149,20 @@ final class Supervisor implements HandOffs.Outcome {
     /** Accepts and starts children until {@link #stop} is called, or a failure ends the supervisor. */
     void serve() {
         log.listening(listener.how(), HostPort.format(address()), config.maxChildren(), String.join(" ", config.command()));
+        if (metrics != null) {
+            log.metrics(HostPort.format(metrics.address()));
+        }
         StartupLimits.check(config, log);
         spares.start();
         if (proxyStage != null) {
             proxyStage.start();
         }
+        notifier.start();
         try {
-            // With --proxy-protocol the turn is awaited after the header, in ProxyStage (see there why).
-            while (proxyStage == null ? admission.awaitTurn() : proxyStage.awaitRoom()) {
+            while (awaitTurn()) {
                 Accepted connection;
                 try {
-                    connection = listener.accept();
+                    connection = accept();
                 } catch (ErrnoException e) {
                     if (!Listener.isShortage(e)) {
                         throw e; // EBADF, EINVAL, ENOTSOCK: the listening socket is gone
@@ -146,6 +185,32 @@ final class Supervisor implements HandOffs.Outcome {
             }
         } catch (Throwable t) {
             fail("acceptor", t);
+        } finally {
+            heartbeat.stopped();
+        }
+    }
+
+    /** {@link Listener#accept()}, a wait point for the watchdog's {@link AcceptorHeartbeat}. */
+    private Accepted accept() throws ErrnoException {
+        heartbeat.waiting();
+        try {
+            return listener.accept();
+        } finally {
+            heartbeat.busy();
+        }
+    }
+
+    /**
+     * {@link Admission#awaitTurn()}, or with {@code --proxy-protocol} room in the {@link ProxyStage}
+     * (the turn is awaited there, after the header: see there why); a wait point for the
+     * watchdog's {@link AcceptorHeartbeat}.
+     */
+    private boolean awaitTurn() {
+        heartbeat.waiting();
+        try {
+            return proxyStage == null ? admission.awaitTurn() : proxyStage.awaitRoom();
+        } finally {
+            heartbeat.busy();
         }
     }
 
@@ -266,13 +331,29 @@ final class Supervisor implements HandOffs.Outcome {
      */
     void reloadRules() {
         AdmissionPolicy policy = config.admission();
+        notifier.reloading();
         try {
+            if (policy.rulesFile() == null) {
+                log.reloadSkipped("no-rules-file"); // the command line's rules cannot change
+                return;
+            }
             AccessRules rules = policy.loadRules();
             admission.rules(rules);
-            log.reloaded(policy.rulesFile() == null ? "none" : policy.rulesFile().toString(), rules.size());
+            log.reloaded(policy.rulesFile().toString(), rules.size());
         } catch (RuleFile.Invalid e) {
             log.reloadFailed(e.getMessage());
+        } finally {
+            notifier.reloaded();
         }
+    }
+
+    /** systemd's STATUS= line: {@code children 3/40, spares 4/4, accepted 120, rejected 2}. */
+    String statusText() {
+        Map<String, Long> rejected = totals.rejectedByReason();
+        return "children " + admission.running() + "/" + admission.limit()
+                + (spares.target() > 0 ? ", spares " + spares.ready() + "/" + spares.target() : "")
+                + ", accepted " + totals.accepted()
+                + ", rejected " + rejected.values().stream().mapToLong(Long::longValue).sum();
     }
 
     /** SIGUSR1: logs the children now, the busiest sources, and the totals since start. */
@@ -338,12 +419,17 @@ final class Supervisor implements HandOffs.Outcome {
             cause = stopCause;
         }
         log.stopping(cause, children.count(), config.shutdownGrace());
+        notifier.stopping();
         if (proxyStage != null) {
             proxyStage.awaitStopped(); // before the drain: no child may start after it
         }
         spares.stop(config.killGrace()); // idle: nothing to drain; hand-offs in flight are settled
         int leftBehind = children.stopAll(config.shutdownGrace(), config.killGrace());
+        stderr.awaitAllClosed(STDERR_DRAIN); // the children's last lines before "stopped"
         listener.close();
+        if (metrics != null) {
+            metrics.close();
+        }
         log.stopped(leftBehind);
         return leftBehind;
     }

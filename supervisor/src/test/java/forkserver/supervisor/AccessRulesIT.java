@@ -40,6 +40,34 @@ class AccessRulesIT {
     }
 
     @Test
+    void allowTakesItsVariablesAsSeparateWordsAsTheReadmeWritesThem() {
+        try (ServerProcess supervisor = ServerProcess.supervisor("--listen", "127.0.0.1:0",
+                "--allow", "127.0.0.2", "RULE=second", "ZONE=x", "--allow", "127.0.0.0/8", "RULE=loopback",
+                "--", "/bin/sh", "-c", "echo \"rule=$RULE zone=$ZONE\"")) {
+            InetSocketAddress address = supervisor.awaitListening();
+            try (EchoClient second = EchoClient.connect(address, SECOND)) {
+                assertEquals("rule=second zone=x", second.readLine());
+            }
+            try (EchoClient first = EchoClient.connect(address, FIRST)) {
+                assertEquals("rule=loopback zone=", first.readLine());
+            }
+        }
+    }
+
+    @Test
+    void sighupWithoutRulesFileSaysThereIsNothingToReload() {
+        try (ServerProcess supervisor = ServerProcess.supervisor(with("--listen", "127.0.0.1:0", "--allow", "127.0.0.1"))) {
+            InetSocketAddress address = supervisor.awaitListening();
+            supervisor.signal("HUP");
+            supervisor.awaitMatch(Pattern.compile("reload-skipped reason=no-rules-file$"));
+            assertEquals(java.util.List.of(), supervisor.matches(Pattern.compile("reloaded")), "no 'reloaded file=none'");
+            try (EchoClient client = EchoClient.connect(address, FIRST)) {
+                assertEquals("rule=", client.readLine(), "the command line's rules still apply");
+            }
+        }
+    }
+
+    @Test
     void sighupReloadsTheFileWithoutDroppingASessionAndABrokenFileKeepsTheRules(@TempDir Path dir) throws IOException {
         Path rules = Files.writeString(dir.resolve("rules"), "allow 127.0.0.1 RULE=one\ndeny 127.0.0.2\n");
         try (ServerProcess supervisor = ServerProcess.supervisor(with("--listen", "127.0.0.1:0", "--rules", rules.toString()))) {

@@ -55,6 +55,11 @@ class DeployFilesIT {
         assertFalse(execStart.contains("--listen") || execStart.contains(" -l "),
                 "the socket comes from forkserver.socket; --listen would be a usage error: " + execStart);
         assertTrue(Deploy.localized("systemd/forkserver-worker@.service").contains("\nStandardError=journal\n"));
+        String supervisor = Deploy.localized("systemd/forkserver.service");
+        for (String setting : List.of("Type=notify", "NotifyAccess=main", "WatchdogSec=30s", "SyslogIdentifier=forkserver",
+                "ExecReload=/bin/kill -HUP $MAINPID", "Restart=on-failure")) {
+            assertTrue(supervisor.contains("\n" + setting + "\n"), setting + " in forkserver.service");
+        }
         assertTrue(Deploy.localized("systemd/forkserver-worker.socket").contains("\nAccept=yes\n"));
     }
 }

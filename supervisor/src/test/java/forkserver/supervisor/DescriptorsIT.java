@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** A child holds its own connection and stdio, and no other socket: not the listener, not another client's. */
@@ -39,8 +40,11 @@ class DescriptorsIT {
                         assertEquals(connection, target, "fd " + fd + " is another TCP socket: " + fds);
                     }
                 });
-                assertTrue(fds.get(1).startsWith("pipe:") && fds.get(2).startsWith("pipe:"),
-                        "fds 1 and 2 are the supervisor's stdout and stderr: " + fds);
+                // fd 1 is /dev/null (never the supervisor's stdout); fd 2 a pipe of its own, which
+                // the supervisor reads and logs as stderr events (not the supervisor's stderr).
+                assertEquals("/dev/null", fds.get(1), "fd 1: " + fds);
+                assertTrue(fds.get(2).startsWith("pipe:"), "fd 2 is a pipe: " + fds);
+                assertNotEquals(Descriptors.of(supervisor.pid()).get(2), fds.get(2), "not the supervisor's stderr");
             }
         }
     }

@@ -22,6 +22,16 @@ class DurationsAndStatusTest {
     }
 
     @Test
+    void durationsAreBoundedToAYearWhateverTheirDigits() {
+        assertEquals(Duration.ofHours(8760), Durations.parse("8760h"));
+        assertEquals(Durations.MAX, Durations.parse(Durations.MAX.toMillis() + "ms"));
+        for (String tooLong : new String[] {"8761h", "99999999999999h", "999999999999999999999s", "525601m"}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Durations.parse(tooLong));
+            assertEquals("'" + tooLong + "' is too long: at most 8760h (a year)", e.getMessage());
+        }
+    }
+
+    @Test
     void exitValuesAboveOneHundredTwentyEightAreSignals() {
         assertEquals("status=0", ExitStatus.describe(0));
         assertEquals("status=2", ExitStatus.describe(2));

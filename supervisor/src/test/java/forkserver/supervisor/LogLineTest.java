@@ -23,8 +23,23 @@ class LogLineTest {
     @Test
     void textIsKeyValueWithBlanksQuoted() {
         assertEquals("forkserver: end pid=42 status=0 duration=0.074s children=1/40"
-                + " reason=\"a \\\"quoted\\\" \\\\ reason\\n\u0001\" exited=signal-KILL:1,status-0:3 none=none",
+                + " reason=\"a \\\"quoted\\\" \\\\ reason\\n\\x01\" exited=signal-KILL:1,status-0:3 none=none",
                 sample().text());
+    }
+
+    @Test
+    void controlCharactersAChildWroteReachNoTerminalRaw() {
+        LogLine line = new LogLine("stderr").with("pid", 7L).with("line", "red \u001b[31mtext\rback\tand\u007f");
+        assertEquals("forkserver: stderr pid=7 line=\"red \\x1b[31mtext\\rback\\tand\\x7f\"", line.text());
+        assertEquals("red \u001b[31mtext\rback\tand\u007f",
+                JsonParser.parseString(line.json()).getAsJsonObject().get("line").getAsString());
+    }
+
+    @Test
+    void aFieldPutFirstComesBeforeTheOthers() {
+        LogLine line = new LogLine("stopped").with("left-behind", 1).first("time", "2026-01-31T12:00:00.000Z");
+        assertEquals("forkserver: stopped time=2026-01-31T12:00:00.000Z left-behind=1", line.text());
+        assertEquals("{\"event\":\"stopped\",\"time\":\"2026-01-31T12:00:00.000Z\",\"left_behind\":1}", line.json());
     }
 
     @Test

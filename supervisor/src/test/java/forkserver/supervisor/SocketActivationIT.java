@@ -124,6 +124,23 @@ class SocketActivationIT {
         assertUsageError(activator, "LISTEN_FDS=2: forkserver serves exactly one listening socket");
     }
 
+    /**
+     * The supervisor put where a worker belongs (systemd Accept=yes, inetd nowait): fd 0 is one
+     * client's connection. One line naming the fix, and the client is let go rather than left hanging.
+     */
+    @Test
+    void aConnectedSocketOnFdZeroIsAUsageErrorNamingTheFix() {
+        try (Activators.Started activator = Activators.systemdSocketActivate(List.of("--inetd", "-a"),
+                List.of(Project.bin("supervisor")), Map.of());
+             EchoClient client = EchoClient.connect(activator.address())) {
+            assertTrue(client.atEndOfStream(), "the client is closed, not left waiting");
+            String line = activator.process().awaitMatch(Pattern.compile("^forkserver: .*")).group();
+            assertEquals("forkserver: fd 0 is a connected TCP socket: the supervisor was started for one connection"
+                    + " (inetd nowait, systemd Accept=yes); run bin/worker there, or give the supervisor the listening"
+                    + " socket (inetd wait, Accept=no) (see --help)", line);
+        }
+    }
+
     /** The first client makes systemd-socket-activate exec the supervisor, which refuses with one line. */
     private static void assertUsageError(Activators.Started activator, String expected) {
         try (activator) {

@@ -29,6 +29,32 @@ class StdioInoutIT {
     }
 
     /**
+     * {@code bin/supervisor -- cat}, as a tcpserver user writes it: the COMMAND reads and writes
+     * the connection (inout). With {@code --stdio in} its fd 1 is /dev/null. Either way no byte
+     * of the client reaches the supervisor's own output (under systemd, the journal).
+     */
+    @Test
+    void aClientsBytesNeverReachTheSupervisorsOutput() {
+        try (ServerProcess supervisor = ServerProcess.supervisor("--listen", "127.0.0.1:0", "--", "cat");
+             EchoClient client = EchoClient.connect(supervisor.awaitListening())) {
+            assertEquals("secret one", client.roundTrip("secret one"), "a COMMAND gets fds 0 and 1");
+            client.shutdownOutput();
+            assertTrue(client.atEndOfStream());
+            supervisor.awaitMatch(Pattern.compile("end pid=\\d+ status=0"));
+            assertEquals(List.of(), supervisor.stdout());
+        }
+        try (ServerProcess supervisor = ServerProcess.supervisor("--listen", "127.0.0.1:0", "--stdio", "in", "--", "cat");
+             EchoClient client = EchoClient.connect(supervisor.awaitListening())) {
+            client.send("secret two");
+            client.shutdownOutput();
+            assertTrue(client.atEndOfStream(), "cat's output goes nowhere");
+            supervisor.awaitMatch(Pattern.compile("end pid=\\d+ status=0"));
+            assertEquals(List.of(), supervisor.stdout(), "not on the supervisor's stdout");
+            assertTrue(supervisor.stderr().stream().noneMatch(line -> line.contains("secret")), "nor in its log");
+        }
+    }
+
+    /**
      * While a child is spawned the supervisor's fd 1 is the client's socket. Its JVM's own output
      * (here thread dumps, printed on every SIGQUIT while all threads stand still at a safepoint,
      * the spawning one included) must never land there: every client reads exactly its echo.

@@ -57,6 +57,38 @@ class UsageIT {
     }
 
     @Test
+    void hugeDurationsAreRefusedWithTheirBound() {
+        for (String[] option : new String[][] {{"--idle-timeout", "99999999999999h"}, {"--max-lifetime", "99999999999999h"},
+            {"--shutdown-grace", "999999999999999999999s"}, {"--kill-grace", "8761h"}}) {
+            assertOneLine(supervisor("--listen", "127.0.0.1:0", option[0], option[1]), Main.EXIT_USAGE,
+                    option[0] + ": '" + option[1] + "' is too long: at most 8760h (a year)");
+        }
+        assertOneLine(supervisor("--listen", "127.0.0.1:0", "--rate", "5/99999999999999h"), Main.EXIT_USAGE,
+                "--rate: '99999999999999h' is too long: at most 8760h (a year)");
+    }
+
+    @Test
+    void listenTwiceIsRefusedNotSilentlyNarrowed() {
+        assertOneLine(supervisor("-l", "127.0.0.1:0", "-l", "127.0.0.2:0"), Main.EXIT_USAGE,
+                "--listen given 2 times (127.0.0.1:0, 127.0.0.2:0): a supervisor listens on one address");
+    }
+
+    @Test
+    void aJavaHomeThatIsNotAJdk25IsSaidNotSilentlyReplaced(@TempDir Path dir) throws IOException {
+        Path oldJdk = dir.resolve("jdk-17");
+        Files.createDirectories(oldJdk.resolve("bin"));
+        Files.writeString(oldJdk.resolve("release"), "IMPLEMENTOR=\"test\"\nJAVA_VERSION=\"17.0.12\"\n");
+        Files.copy(Path.of("/bin/true"), oldJdk.resolve("bin/java"));
+        Command.Result result = Command.run(List.of(Project.bin("supervisor"), "--version"), "", Duration.ofSeconds(60),
+                java.util.Map.of("JAVA_HOME", oldJdk.toString()));
+        assertEquals(0, result.exitValue(), result.stderr());
+        assertEquals("forkserver " + Main.VERSION + "\n", result.stdout(), "it runs, on a JDK it found");
+        assertEquals(1, result.stderrLines().size(), result.stderr());
+        assertTrue(result.stderr().startsWith("forkserver: JAVA_HOME=" + oldJdk + " is ignored (not a JDK 25 or newer);"
+                + " using /"), result.stderr());
+    }
+
+    @Test
     void badAdmissionOptions() {
         assertOneLine(supervisor("-C", "0"), Main.EXIT_USAGE, "--max-per-source must be at least 1");
         assertOneLine(supervisor("--rate", "fast"), Main.EXIT_USAGE, "--rate: expected N/DURATION such as 50/1s");
@@ -109,7 +141,8 @@ class UsageIT {
         for (String option : new String[] {"--listen", "--max-children", "--stdio", "--shutdown-grace", "--kill-grace",
             "--backlog", "--max-per-source", "--ipv6-source-prefix", "--rate", "--over-limit", "--reject-message", "--allow",
             "--deny", "--rules", "--default-policy", "--max-lifetime", "--idle-timeout", "--reuse-port", "--log-format",
-            "--user", "--group", "--proxy-protocol", "--proxy-from", "--proxy-timeout"}) {
+            "--user", "--group", "--proxy-protocol", "--proxy-from", "--proxy-timeout", "--metrics", "--log-timestamps",
+            "--spares"}) {
             assertTrue(Pattern.compile(Pattern.quote(option)).matcher(help.stdout()).find(), option + " in " + help.stdout());
         }
     }
