@@ -87,7 +87,7 @@ class MetricsIT {
             assertEquals(0.0, before.get("forkserver_connections_rejected_total{reason=\"denied\"}"));
             assertEquals(2.0, before.get("forkserver_children_max"));
             assertEquals(1.0, before.get("forkserver_build_info{java_version=\"" + Runtime.version() + "\",version=\""
-                    + Main.VERSION + "\"}"), before.toString());
+                    + jarVersion() + "\"}"), before.toString());
 
             for (int i = 0; i < 2; i++) {
                 try (EchoClient client = EchoClient.connect(address)) {
@@ -263,6 +263,14 @@ class MetricsIT {
     private static int freePort() throws IOException {
         try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.ofLiteral("127.0.0.1"))) {
             return socket.getLocalPort();
+        }
+    }
+
+    /** The version the supervisor's jar says it is (its manifest's, the pom's): what --version prints too. */
+    private static String jarVersion() throws java.io.IOException {
+        try (java.util.jar.JarFile jar = new java.util.jar.JarFile(
+                forkserver.testkit.Project.home().resolve("supervisor/target/forkserver-supervisor.jar").toFile())) {
+            return jar.getManifest().getMainAttributes().getValue("Implementation-Version");
         }
     }
 }

@@ -82,7 +82,7 @@ class UsageIT {
         Command.Result result = Command.run(List.of(Project.bin("supervisor"), "--version"), "", Duration.ofSeconds(60),
                 java.util.Map.of("JAVA_HOME", oldJdk.toString()));
         assertEquals(0, result.exitValue(), result.stderr());
-        assertEquals("forkserver " + Main.VERSION + "\n", result.stdout(), "it runs, on a JDK it found");
+        assertTrue(result.stdout().matches("forkserver \\S+\n"), "it runs, on a JDK it found: " + result.stdout());
         assertEquals(1, result.stderrLines().size(), result.stderr());
         assertTrue(result.stderr().startsWith("forkserver: JAVA_HOME=" + oldJdk + " is ignored (not a JDK 25 or newer);"
                 + " using /"), result.stderr());
