@@ -80,6 +80,7 @@ public final class Posix {
 
 
     private static final int CLOCK_MONOTONIC = 1;
+    private static final int M_ARENA_MAX = -8;
     private static final int P_PID = 1;
     private static final int P_PIDFD = 3;
     private static final int WNOHANG = 1;
@@ -170,6 +171,9 @@ public final class Posix {
             capturing("pidfd_send_signal", JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
     // int waitid(idtype_t idtype, id_t id, siginfo_t *info, int options);
     private static final MethodHandle WAITID = capturing("waitid", JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
+    // int mallopt(int param, int value);  (returns 1 on success, 0 on error; errno not set)
+    private static final MethodHandle MALLOPT =
+            LINKER.downcallHandle(LIBC.findOrThrow("mallopt"), FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
     // int kill(pid_t pid, int sig);
     private static final MethodHandle KILL = capturing("kill", JAVA_INT, JAVA_INT, JAVA_INT);
     // int epoll_create1(int flags);
@@ -696,6 +700,18 @@ public final class Posix {
             int code = info.get(JAVA_INT, 8);
             return new ChildExit(code != CLD_EXITED, info.get(JAVA_INT, 24));
         });
+    }
+
+    /**
+     * {@code mallopt(M_ARENA_MAX, arenas)}: glibc's malloc makes at most {@code arenas} arenas
+     * from now on (its default is 8 per core). Returns false if glibc refused.
+     */
+    public static boolean mallocArenaMax(int arenas) {
+        try {
+            return (int) MALLOPT.invokeExact(M_ARENA_MAX, arenas) == 1;
+        } catch (Throwable t) {
+            throw new IllegalStateException("mallopt failed unexpectedly", t);
+        }
     }
 
     /**

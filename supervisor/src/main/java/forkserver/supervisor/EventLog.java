@@ -293,7 +293,8 @@ final class EventLog {
         out.println(format == Format.JSON ? line.json() : line.text());
     }
 
+    /** {@code 0.074s}: a duration as the log writes it, to the millisecond. */
     static String seconds(Duration duration) {
-        return String.format(java.util.Locale.ROOT, "%.3fs", duration.toNanos() / 1e9);
+        return LogLine.seconds(duration) + "s";
     }
 }

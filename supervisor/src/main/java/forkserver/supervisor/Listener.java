@@ -97,10 +97,8 @@ final class Listener implements Closeable {
     Accepted accept() throws ErrnoException {
         int[] watched = {fd, wakeRead};
         while (!woken) {
-            int ready = Posix.pollReadable(watched, -1);
-            if (ready != 0) {
-                continue; // woken (the loop condition says so), or EINTR
-            }
+            // accept first, poll only when nothing waits: under load the next connection is
+            // usually queued already, and the poll would be a system call for nothing.
             Posix.AcceptedSocket socket;
             try {
                 socket = Posix.accept(fd);
@@ -111,15 +109,25 @@ final class Listener implements Closeable {
                 throw e;
             }
             if (socket == null) {
-                continue; // another process took it, or the client gave up (EAGAIN)
+                Posix.pollReadable(watched, -1); // EAGAIN: wait for a connection, or the wake-up
+                continue;
             }
             try {
-                return new Accepted(socket.fd(), socket.remote(), Posix.getsockname(socket.fd()));
+                return new Accepted(socket.fd(), socket.remote(), localOf(socket.fd()));
             } catch (ErrnoException e) {
                 Posix.close(socket.fd()); // the client reset before we looked: drop it
             }
         }
         return null;
+    }
+
+    /**
+     * The address a connection was accepted on: the listening socket's own, unless that is a
+     * wildcard ({@code 0.0.0.0}, {@code [::]}), when only getsockname knows which of the host's
+     * addresses the client dialled.
+     */
+    private InetSocketAddress localOf(int connection) throws ErrnoException {
+        return address.getAddress().isAnyLocalAddress() ? Posix.getsockname(connection) : address;
     }
 
     /** accept(2)'s failures for want of a resource: they pass, and the connection waits in the backlog. */

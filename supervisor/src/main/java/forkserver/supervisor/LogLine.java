@@ -107,7 +107,7 @@ final class LogLine {
         switch (value) {
             case Integer number -> json.append(number);
             case Long number -> json.append(number);
-            case Duration duration -> json.append(String.format(java.util.Locale.ROOT, "%.3f", duration.toNanos() / 1e9));
+            case Duration duration -> json.append(seconds(duration));
             case Map<?, ?> map -> {
                 json.append('{');
                 boolean first = true;
@@ -122,6 +122,18 @@ final class LogLine {
             }
             default -> string(json, value.toString());
         }
+    }
+
+    /**
+     * {@code 0.074}: seconds to the millisecond, rounded half up, as both formats write a duration.
+     * By hand: {@code String.format} parses its pattern on every call, and the start and end
+     * lines are on every connection's path.
+     */
+    static String seconds(Duration duration) {
+        long millis = Math.floorDiv(duration.toNanos() + 500_000, 1_000_000);
+        long whole = Math.floorDiv(millis, 1000);
+        int fraction = (int) Math.floorMod(millis, 1000);
+        return whole + (fraction < 10 ? ".00" : fraction < 100 ? ".0" : ".") + fraction;
     }
 
     /** A JSON string: quotes, backslashes and control characters escaped (RFC 8259 section 7). */

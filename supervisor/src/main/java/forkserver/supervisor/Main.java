@@ -56,6 +56,8 @@ public final class Main implements Callable<Integer> {
     static final int EXIT_USAGE = 2;
 
     static final String DEFAULT_LISTEN = "127.0.0.1:9090";
+    /** glibc malloc arenas for the supervisor (see call()). */
+    static final int MALLOC_ARENAS = 2;
 
     @Spec
     private CommandSpec spec;
@@ -263,6 +265,11 @@ public final class Main implements Callable<Integer> {
     public Integer call() throws IOException {
         // Before anything else touches fds 0 to 3: the activator's socket may be on one of them.
         InheritedSocket inherited = inheritedSocket(System.getenv());
+        // Every child has a JDK reaper thread here, and glibc gives threads that allocate arenas
+        // of their own (8 per core by default), whose pages stay resident: two are enough for a
+        // process that mostly waits (measured: 49 -> 39 KiB of RSS per held child at 1000 held).
+        // Set before the threads start; unlike MALLOC_ARENA_MAX, nothing the children inherit.
+        forkserver.posix.Posix.mallocArenaMax(MALLOC_ARENAS);
         Map<String, String> environment;
         Config config;
         Privileges privileges;

@@ -43,10 +43,12 @@ final class Spawner {
     /** Descriptors kept for the JDK's start: its two pipes to the spawn helper, and room to spare. */
     static final int RESERVED_DESCRIPTORS = 6;
 
-    private final List<String> command;
-    private final List<String> spareCommand;
     private final StdioMode stdio;
-    private final Map<String, String> baseEnvironment;
+    // One builder per command, kept (under stdioLock): building one per child copied the whole
+    // environment of this JVM each time, only to clear it. Its environment is the children's
+    // base; a start lays the connection's variables over it and takes them back off after.
+    private final ProcessBuilder spawnBuilder;
+    private final ProcessBuilder spareBuilder; // null without --spares
     private final Reaper reaper;
     private final ChildStderr stderr;
     private final int devNull;
@@ -67,10 +69,14 @@ final class Spawner {
      */
     Spawner(List<String> command, List<String> spareCommand, StdioMode stdio, Map<String, String> baseEnvironment,
             Reaper reaper, ChildStderr stderr) throws ErrnoException {
-        this.command = List.copyOf(command);
-        this.spareCommand = List.copyOf(spareCommand);
         this.stdio = stdio;
-        this.baseEnvironment = Map.copyOf(baseEnvironment);
+        // Only a spare is told it is one: a worker spawned for a client, told so by an inherited
+        // variable, would wait for a hand-off on its client's socket.
+        Map<String, String> base = new HashMap<>(baseEnvironment);
+        base.remove(SPARE_VARIABLE);
+        this.spawnBuilder = builder(command, base, stdio == StdioMode.INOUT);
+        base.put(SPARE_VARIABLE, "1");
+        this.spareBuilder = spareCommand.isEmpty() ? null : builder(spareCommand, base, false);
         this.reaper = reaper;
         this.stderr = stderr;
         this.devNull = Posix.open("/dev/null", Posix.O_RDWR | Posix.O_CLOEXEC);
@@ -86,7 +92,7 @@ final class Spawner {
      * connection's descriptor; the child has its own copy.
      */
     ChildProcess spawn(Accepted connection, Map<String, String> admitted) throws SpawnFailed {
-        return start(command, connectionEnvironment(connection, admitted), connection.fd(), stdio == StdioMode.INOUT);
+        return start(spawnBuilder, connectionEnvironment(connection, admitted), connection.fd(), stdio == StdioMode.INOUT);
     }
 
     /** A spare just started: its process, and our end of their private socketpair (close-on-exec). */
@@ -100,8 +106,6 @@ final class Spawner {
      * the start, so that it cannot take the descriptors kept for the JDK ({@link #reserve}).
      */
     SpareStart spawnSpare() throws SpawnFailed {
-        Map<String, String> environment = new HashMap<>(baseEnvironment);
-        environment.put(SPARE_VARIABLE, "1");
         synchronized (stdioLock) {
             int[] pair;
             try {
@@ -110,7 +114,7 @@ final class Spawner {
                 throw new SpawnFailed(e.name(), e.getMessage());
             }
             try {
-                return new SpareStart(start(spareCommand, environment, pair[1], false), pair[0]);
+                return new SpareStart(start(spareBuilder, Map.of(), pair[1], false), pair[0]);
             } catch (SpawnFailed | RuntimeException | Error e) {
                 closeOrBreak(pair[0]);
                 throw e;
@@ -136,71 +140,93 @@ final class Spawner {
         return live.size();
     }
 
-    private ChildProcess start(List<String> argv, Map<String, String> connectionVariables, int fd0, boolean alsoFd1)
-            throws SpawnFailed {
-        // fd 1: the connection with --stdio inout; else /dev/null, never our stdout (a program
-        // that echoes would send the client's bytes to the journal).
-        ProcessBuilder builder = new ProcessBuilder(argv)
+    /**
+     * A builder for {@code argv} with {@code environment}: fd 0 inherited (where each start puts
+     * its socket); fd 1 the connection too with {@code alsoFd1} (--stdio inout), else /dev/null,
+     * never our stdout (a program that echoes would send the client's bytes to the journal).
+     */
+    private static ProcessBuilder builder(List<String> argv, Map<String, String> environment, boolean alsoFd1) {
+        ProcessBuilder builder = new ProcessBuilder(List.copyOf(argv))
                 .redirectInput(Redirect.INHERIT)
                 .redirectOutput(alsoFd1 ? Redirect.INHERIT : Redirect.DISCARD);
-        Map<String, String> environment = builder.environment();
-        environment.clear();
-        environment.putAll(baseEnvironment);
-        // Only a spare is told it is one: a worker spawned for a client, told so by an inherited
-        // variable, would wait for a hand-off on its client's socket.
-        environment.remove(SPARE_VARIABLE);
-        environment.putAll(connectionVariables);
+        builder.environment().clear();
+        builder.environment().putAll(environment);
+        return builder;
+    }
+
+    private ChildProcess start(ProcessBuilder builder, Map<String, String> connectionVariables, int fd0, boolean alsoFd1)
+            throws SpawnFailed {
         synchronized (stdioLock) {
-            if (!refillReserve()) {
-                throw new SpawnFailed("EMFILE", "too few descriptors left to start a child");
-            }
-            // fd 2: a pipe of its own, read by ChildStderr. The JDK opens the write end again
-            // through /proc (a blocking one for the child: ours is not), so our own fd 2 is never
-            // touched: no log line of another thread can land in a child's pipe during the start.
-            // Made before the reserve is given up, so that the JDK's descriptors stay free; out of
-            // descriptors, the child is served with /dev/null as stderr (ChildStderr says so).
-            int[] errorPipe = stderr.pipe();
-            builder.redirectError(errorPipe == null ? Redirect.DISCARD
-                    : Redirect.appendTo(new java.io.File("/proc/self/fd/" + errorPipe[1])));
-            releaseReserve();
-            boolean watched = false;
+            Map<String, String> environment = builder.environment();
+            Map<String, String> displaced = new HashMap<>();
+            connectionVariables.forEach((name, value) -> {
+                String before = environment.put(name, value);
+                if (before != null) {
+                    displaced.put(name, before);
+                }
+            });
             try {
-                Process process = null;
-                ChildProcess child = null;
-                try {
-                    Posix.dup2(fd0, 0);
-                    if (alsoFd1) {
-                        Posix.dup2(fd0, 1);
-                    }
-                    process = builder.start();
-                } catch (ErrnoException e) {
-                    throw new SpawnFailed(e.name(), e.getMessage());
-                } catch (IOException e) {
-                    throw Failures.spawnFailed(e);
-                } catch (OutOfMemoryError e) {
-                    if (!Failures.isNoThread(e)) {
-                        throw e;
-                    }
-                    child = adoptOrphan();
-                } finally {
-                    restoreStdio(alsoFd1);
-                    if (errorPipe != null) {
-                        closeOrBreak(errorPipe[1]); // the child has its own
-                    }
-                    refillReserve();
-                }
-                if (child == null) {
-                    child = adopt(process);
-                }
-                if (errorPipe != null) {
-                    stderr.watch(errorPipe[0], child.pid());
-                }
-                watched = true;
-                return child;
+                return startUnderLock(builder, fd0, alsoFd1);
             } finally {
-                if (!watched && errorPipe != null) {
-                    closeOrBreak(errorPipe[0]); // no child, or one that could not be kept
+                // Back to the base for the next start: the connection's variables off, any base
+                // value they displaced back on.
+                connectionVariables.keySet().forEach(environment::remove);
+                environment.putAll(displaced);
+            }
+        }
+    }
+
+    /** The start itself; under stdioLock, with the builder's environment made for this child. */
+    private ChildProcess startUnderLock(ProcessBuilder builder, int fd0, boolean alsoFd1) throws SpawnFailed {
+        if (!refillReserve()) {
+            throw new SpawnFailed("EMFILE", "too few descriptors left to start a child");
+        }
+        // fd 2: a pipe of its own, read by ChildStderr. The JDK opens the write end again
+        // through /proc (a blocking one for the child: ours is not), so our own fd 2 is never
+        // touched: no log line of another thread can land in a child's pipe during the start.
+        // Made before the reserve is given up, so that the JDK's descriptors stay free; out of
+        // descriptors, the child is served with /dev/null as stderr (ChildStderr says so).
+        int[] errorPipe = stderr.pipe();
+        builder.redirectError(errorPipe == null ? Redirect.DISCARD
+                : Redirect.appendTo(new java.io.File("/proc/self/fd/" + errorPipe[1])));
+        releaseReserve();
+        boolean watched = false;
+        try {
+            Process process = null;
+            ChildProcess child = null;
+            try {
+                Posix.dup2(fd0, 0);
+                if (alsoFd1) {
+                    Posix.dup2(fd0, 1);
                 }
+                process = builder.start();
+            } catch (ErrnoException e) {
+                throw new SpawnFailed(e.name(), e.getMessage());
+            } catch (IOException e) {
+                throw Failures.spawnFailed(e);
+            } catch (OutOfMemoryError e) {
+                if (!Failures.isNoThread(e)) {
+                    throw e;
+                }
+                child = adoptOrphan();
+            } finally {
+                restoreStdio(alsoFd1);
+                if (errorPipe != null) {
+                    closeOrBreak(errorPipe[1]); // the child has its own
+                }
+                refillReserve();
+            }
+            if (child == null) {
+                child = adopt(process);
+            }
+            if (errorPipe != null) {
+                stderr.watch(errorPipe[0], child.pid());
+            }
+            watched = true;
+            return child;
+        } finally {
+            if (!watched && errorPipe != null) {
+                closeOrBreak(errorPipe[0]); // no child, or one that could not be kept
             }
         }
     }

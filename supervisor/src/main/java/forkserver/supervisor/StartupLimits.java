@@ -15,7 +15,7 @@ import java.util.OptionalLong;
 
 /**
  * At start-up, what the system lets this process have against what the configuration asks for:
- * {@code -c} children (and {@code --spares}) need tasks — the user's {@code RLIMIT_NPROC} and
+ * {@code -c} children (and {@code --spares}) need heap, tasks — the user's {@code RLIMIT_NPROC} and
  * the cgroup's {@code pids.max} count every process and every thread — and descriptors. A
  * configuration that cannot be reached is said once, with the numbers; it is not refused, since
  * the limit may be shared and the load may never reach it, and when it is reached each spawn
@@ -32,6 +32,9 @@ final class StartupLimits {
     static final int WORKER_THREADS = 13;
     /** Threads the supervisor may still start after start-up (signal handlers, the reaper, hand-offs, timers). */
     static final int SUPERVISOR_HEADROOM_THREADS = 8;
+    /** The supervisor's heap without children, and what each child adds (measured: ~2 KiB, doubled for garbage). */
+    static final long HEAP_BASE_KIB = 64 * 1024;
+    static final long HEAP_PER_CHILD_KIB = 4;
     /** Descriptors kept free for accepting, hand-offs in flight and the JDK's pipes while it spawns. */
     static final int DESCRIPTOR_HEADROOM = 32;
     /** A child's descriptors in the supervisor: its pidfd and its stderr pipe's read end. */
@@ -79,6 +82,14 @@ final class StartupLimits {
                             + (config.spares() > 0 ? " + --spares " + config.spares() + " x "
                             + (DESCRIPTORS_PER_CHILD + 1) : "")
                             + " + " + open + " open now + " + DESCRIPTOR_HEADROOM + " to work with");
+        }
+
+        long heapKiB = Runtime.getRuntime().maxMemory() / 1024;
+        long heapNeeded = HEAP_BASE_KIB + (long) (config.maxChildren() + config.spares()) * HEAP_PER_CHILD_KIB;
+        if (heapNeeded > heapKiB) {
+            log.limitTooLow("heap", "-Xmx", null, heapKiB / 1024, heapNeeded / 1024,
+                    "MiB: " + HEAP_BASE_KIB / 1024 + " of the supervisor's own + -c " + config.maxChildren() + " x "
+                            + HEAP_PER_CHILD_KIB + " KiB; give FORKSERVER_JAVA_OPTS=-Xmx" + (heapNeeded / 1024 + 1) + "m");
         }
     }
 

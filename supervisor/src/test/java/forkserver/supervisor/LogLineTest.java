@@ -54,4 +54,14 @@ class LogLineTest {
         assertEquals(1, json.getAsJsonObject("exited").get("signal-KILL").getAsInt());
         assertEquals(0, json.getAsJsonObject("none").size());
     }
+
+    @Test
+    void durationsAreSecondsToTheMillisecondRoundedHalfUp() {
+        assertEquals("0.000", LogLine.seconds(java.time.Duration.ZERO));
+        assertEquals("0.075", LogLine.seconds(java.time.Duration.ofNanos(74_500_000)));
+        assertEquals("0.074", LogLine.seconds(java.time.Duration.ofNanos(74_499_999)));
+        assertEquals("1.235", LogLine.seconds(java.time.Duration.ofNanos(1_234_567_800)));
+        assertEquals("60.002", LogLine.seconds(java.time.Duration.ofMillis(60_002)));
+        assertEquals("10.000s", EventLog.seconds(java.time.Duration.ofSeconds(10)));
+    }
 }
