@@ -46,6 +46,8 @@ public final class Models {
 
     /** More children than any workload opens (the scale figure holds 1000), so that the limit never queues a client. */
     static final String MAX_CHILDREN = "5000";
+    /** Linux's default somaxconn, the supervisor's default backlog. */
+    static final String BACKLOG = "4096";
 
     private Models() {
     }
@@ -69,9 +71,14 @@ public final class Models {
         return join(c.javaServer(main), join(List.of(first), List.of(c.host(), Integer.toString(c.port()))));
     }
 
-    /** -H -R: no DNS or ident look-up of the client, -l 0: nor of the server's own name. */
+    /**
+     * -H -R: no DNS or ident look-up of the client, -l 0: nor of the server's own name; -b: the
+     * listen queue the supervisor has (the kernel's somaxconn), not tcpserver's 20, past which a
+     * burst of 50 waits a second for TCP's SYN retransmission.
+     */
     private static List<String> tcpserver(ServerContext c, List<String> program) {
-        return join(List.of("tcpserver", "-H", "-R", "-l", "0", "-c", MAX_CHILDREN, c.host(), Integer.toString(c.port())), program);
+        return join(List.of("tcpserver", "-H", "-R", "-l", "0", "-c", MAX_CHILDREN, "-b", BACKLOG, c.host(),
+                Integer.toString(c.port())), program);
     }
 
     /** --inetd: the connection is the program's fd 0 and 1; -a: a new process per connection. */

@@ -22,6 +22,11 @@ final class Scale {
     /** The models measured at scale: a process per connection with the least per process. */
     static final List<String> MODELS = List.of("process-native", "tcpserver-native");
     private static final int ROUNDS = 20;
+    /**
+     * Below one KiB per held connection is below what this figure is for, and a server's own PSS
+     * even shrinks as its children come to share its pages: shown as "< 1", not as a negative size.
+     */
+    static final double RESOLUTION_KIB = 1;
     /** The JDK's reaper threads idle 60 s before they end (its cached pool's keep-alive): wait that and some. */
     static final Duration REAPERS_IDLE_OUT = Duration.ofSeconds(75);
 
@@ -79,11 +84,11 @@ final class Scale {
                 double n = row.connections();
                 s.append("| ").append(String.join(" | ", row.model(),
                         row.idle().threads() + " → " + row.held().threads(),
-                        Report.number((row.held().rssKiB() - row.idle().rssKiB()) / n),
-                        Report.number((row.held().pssKiB() - row.idle().pssKiB()) / n),
+                        Report.memory((row.held().rssKiB() - row.idle().rssKiB()) / n, RESOLUTION_KIB),
+                        Report.memory((row.held().pssKiB() - row.idle().pssKiB()) / n, RESOLUTION_KIB),
                         interval(row.idleEcho()), interval(row.heldEcho()),
                         String.format(Locale.ROOT, "%.2f×", row.heldEcho().value() / row.idleEcho().value()),
-                        row.after() == null ? "n/a" : Report.number((row.after().rssKiB() - row.idle().rssKiB()) / 1024.0)))
+                        row.after() == null ? "n/a" : Report.memory((row.after().rssKiB() - row.idle().rssKiB()) / 1024.0, 1)))
                         .append(" |\n");
             }
             s.append(afterIdleOut
