@@ -116,22 +116,7 @@ final class ChildStderr {
      * so that a child's last lines come before {@code stopped}. True when none is left.
      */
     boolean awaitAllClosed(Duration timeout) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        synchronized (closed) {
-            while (!streams.isEmpty()) {
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    return false;
-                }
-                try {
-                    java.util.concurrent.TimeUnit.NANOSECONDS.timedWait(closed, left);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return false;
-                }
-            }
-            return true;
-        }
+        return Monitors.await(closed, () -> streams.isEmpty(), timeout);
     }
 
     private void run() {

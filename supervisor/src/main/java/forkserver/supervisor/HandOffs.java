@@ -95,22 +95,7 @@ final class HandOffs {
 
     /** Waits until no hand-off is in flight, at most {@code timeout}; true when none is. */
     boolean awaitNone(Duration timeout) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        synchronized (idle) {
-            while (inFlight > 0) {
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    return false;
-                }
-                try {
-                    TimeUnit.NANOSECONDS.timedWait(idle, left);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return false;
-                }
-            }
-            return true;
-        }
+        return Monitors.await(idle, () -> inFlight == 0, timeout);
     }
 
     private void run() {
