@@ -1,5 +1,9 @@
 package forkserver.supervisor;
 
+import forkserver.supervisor.admit.AdmissionPolicy;
+import forkserver.supervisor.proxy.ProxyPolicy;
+import forkserver.supervisor.spawn.StdioMode;
+
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
@@ -25,11 +29,11 @@ import java.util.List;
  *                      one of these peers; null without
  * @param metrics       where to serve the Prometheus metrics ({@code --metrics}), or null: none
  */
-record Config(InetSocketAddress listen, int backlog, List<String> command, StdioMode stdio, int maxChildren,
+public record Config(InetSocketAddress listen, int backlog, List<String> command, StdioMode stdio, int maxChildren,
               Duration shutdownGrace, Duration killGrace, AdmissionPolicy admission, Duration maxLifetime,
               boolean reusePort, int spares, List<String> spareCommand, ProxyPolicy proxy, InetSocketAddress metrics) {
 
-    Config {
+    public Config {
         command = List.copyOf(command);
         spareCommand = List.copyOf(spareCommand);
         if (command.isEmpty()) {

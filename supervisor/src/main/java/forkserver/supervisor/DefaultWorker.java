@@ -1,5 +1,7 @@
 package forkserver.supervisor;
 
+import forkserver.supervisor.spawn.Spawner;
+
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

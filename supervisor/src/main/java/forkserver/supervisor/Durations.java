@@ -6,7 +6,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /** Durations as an operator writes them: {@code 500ms}, {@code 10s}, {@code 2m}, {@code 1h}; a bare number is seconds. */
-final class Durations {
+public final class Durations {
 
     /**
      * The longest duration any option takes: a year. Longer is a typo, and past ~292 years the
@@ -19,7 +19,7 @@ final class Durations {
     private Durations() {
     }
 
-    static Duration parse(String text) {
+    public static Duration parse(String text) {
         Matcher m = FORM.matcher(text.trim());
         if (!m.matches()) {
             throw new IllegalArgumentException("expected a duration such as 500ms, 10s, 2m or 1h, got '" + text + "'");

@@ -1,7 +1,7 @@
 package forkserver.supervisor;
 
-import forkserver.posix.ErrnoException;
 import forkserver.posix.Errno;
+import forkserver.posix.ErrnoException;
 
 import java.io.IOException;
 import java.util.regex.Matcher;
@@ -19,7 +19,7 @@ import java.util.regex.Pattern;
  * costs that connection; an {@link Error} of the supervisor's own JVM (its heap exhausted, a
  * stack overflow, a broken invariant such as fd 0 left on a client) costs the supervisor.
  */
-final class Failures {
+public final class Failures {
 
     /** Who pays for a failure. */
     enum Cost { CONNECTION, SUPERVISOR }
@@ -29,29 +29,29 @@ final class Failures {
     }
 
     /** A child could not be started; nothing of it is left behind (no process, no descriptor). */
-    static final class SpawnFailed extends Exception {
+    public static final class SpawnFailed extends Exception {
 
         private static final long serialVersionUID = 1L;
 
         private final String reason;
 
-        SpawnFailed(String reason, String detail) {
+        public SpawnFailed(String reason, String detail) {
             super(detail);
             this.reason = reason;
         }
 
         /** The errno's name ({@code EAGAIN}) or another short word. */
-        String reason() {
+        public String reason() {
             return reason;
         }
     }
 
     /** A broken invariant of the supervisor itself: it cannot go on serving safely. */
-    static final class Broken extends Error {
+    public static final class Broken extends Error {
 
         private static final long serialVersionUID = 1L;
 
-        Broken(String message, Throwable cause) {
+        public Broken(String message, Throwable cause) {
             super(message, cause);
         }
     }
@@ -83,7 +83,7 @@ final class Failures {
     }
 
     /** Whether the JVM could not start a thread (the user's or cgroup's task limit, or memory). */
-    static boolean isNoThread(OutOfMemoryError error) {
+    public static boolean isNoThread(OutOfMemoryError error) {
         return error.getMessage() != null && error.getMessage().contains(NO_THREAD);
     }
 
@@ -91,7 +91,7 @@ final class Failures {
      * A failed {@link ProcessBuilder#start()} as one short reason: the errno's name and the C
      * library's text, not the JDK's lines of advice.
      */
-    static SpawnFailed spawnFailed(IOException failure) {
+    public static SpawnFailed spawnFailed(IOException failure) {
         String message = failure.getMessage() == null ? failure.toString() : failure.getMessage();
         Matcher m = JDK_ERRNO.matcher(message);
         if (m.find()) {

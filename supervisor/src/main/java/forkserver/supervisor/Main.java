@@ -1,5 +1,18 @@
 package forkserver.supervisor;
 
+import forkserver.supervisor.admit.AccessRules;
+import forkserver.supervisor.admit.Admission;
+import forkserver.supervisor.admit.AdmissionPolicy;
+import forkserver.supervisor.admit.Cidr;
+import forkserver.supervisor.admit.RateLimit;
+import forkserver.supervisor.admit.Rejector;
+import forkserver.supervisor.admit.SourceLimits;
+import forkserver.supervisor.listen.HostPort;
+import forkserver.supervisor.listen.InheritedSocket;
+import forkserver.supervisor.log.EventLog;
+import forkserver.supervisor.proxy.ProxyPolicy;
+import forkserver.supervisor.spawn.StdioMode;
+import forkserver.supervisor.systemd.SystemdNotify;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -49,7 +62,7 @@ public final class Main implements Callable<Integer> {
 
     /** The version, for --version and the metrics' build_info. */
     /** The version, from the jar's manifest (the pom's). */
-    static final String VERSION = Version.of();
+    public static final String VERSION = Version.of();
 
     static final int EXIT_OK = 0;
     static final int EXIT_FAILURE = 1;

@@ -5,7 +5,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
 /** Waiting on an object's monitor for a condition its holders change, with a deadline. */
-final class Monitors {
+public final class Monitors {
 
     private Monitors() {
     }
@@ -15,7 +15,7 @@ final class Monitors {
      * {@code monitor}'s lock, and whoever makes it true must {@code notifyAll} under that lock.
      * True when it holds; false on the deadline or on an interrupt (whose flag is kept).
      */
-    static boolean await(Object monitor, BooleanSupplier done, Duration timeout) {
+    public static boolean await(Object monitor, BooleanSupplier done, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
         synchronized (monitor) {
             while (!done.getAsBoolean()) {

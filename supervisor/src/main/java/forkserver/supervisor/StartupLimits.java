@@ -2,6 +2,9 @@ package forkserver.supervisor;
 
 import forkserver.posix.ErrnoException;
 import forkserver.posix.Posix;
+import forkserver.supervisor.log.ChildStderr;
+import forkserver.supervisor.log.EventLog;
+import forkserver.supervisor.reap.ChildProcess;
 
 import java.io.IOException;
 import java.io.InputStream;

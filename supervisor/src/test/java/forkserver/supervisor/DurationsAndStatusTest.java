@@ -1,5 +1,6 @@
 package forkserver.supervisor;
 
+import forkserver.supervisor.reap.ExitStatus;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;

@@ -1,6 +1,7 @@
 package forkserver.supervisor;
 
 import forkserver.posix.Posix;
+import forkserver.supervisor.systemd.SystemdNotify;
 import forkserver.testkit.Await;
 import forkserver.testkit.EchoClient;
 import forkserver.testkit.Project;

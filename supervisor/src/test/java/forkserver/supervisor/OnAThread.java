@@ -14,7 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
  * then a state the thread is in (parked or in a timed wait, and not done), not a guess after
  * a sleep.
  */
-final class OnAThread<T> {
+public final class OnAThread<T> {
 
     private final CompletableFuture<T> result = new CompletableFuture<>();
     private final Thread thread;
@@ -29,23 +29,23 @@ final class OnAThread<T> {
         });
     }
 
-    static <T> OnAThread<T> start(Supplier<T> call) {
+    public static <T> OnAThread<T> start(Supplier<T> call) {
         return new OnAThread<>(call);
     }
 
     /** Waits until the call is blocked (waiting, not running, not done), and asserts it is not done. */
-    OnAThread<T> awaitBlocked() {
+    public OnAThread<T> awaitBlocked() {
         Await.until("the call to block", () -> thread.getState() == Thread.State.WAITING
                 || thread.getState() == Thread.State.TIMED_WAITING || result.isDone());
         assertFalse(result.isDone(), "the call returned instead of waiting");
         return this;
     }
 
-    boolean isDone() {
+    public boolean isDone() {
         return result.isDone();
     }
 
-    T get(Duration timeout) throws Exception {
+    public T get(Duration timeout) throws Exception {
         return result.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
     }
 }

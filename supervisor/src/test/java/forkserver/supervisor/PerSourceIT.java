@@ -12,10 +12,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** {@code -C N}: children per client address; 127.0.0.1 and 127.0.0.2 are two sources on loopback. */
-class PerSourceIT {
+public class PerSourceIT {
 
     static final InetAddress FIRST = InetAddress.ofLiteral("127.0.0.1");
-    static final InetAddress SECOND = InetAddress.ofLiteral("127.0.0.2");
+    public static final InetAddress SECOND = InetAddress.ofLiteral("127.0.0.2");
 
     /** A child that says how many connections its source already had, then echoes. */
     static final String[] COUNTING_CAT = {"--stdio", "inout", "--", "/bin/sh", "-c", "echo \"open=$TCPCONNNUM\"; exec cat"};

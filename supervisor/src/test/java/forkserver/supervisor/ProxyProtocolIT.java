@@ -1,5 +1,7 @@
 package forkserver.supervisor;
 
+import forkserver.supervisor.listen.HostPort;
+import forkserver.supervisor.proxy.ProxyHeaders;
 import forkserver.testkit.Activators;
 import forkserver.testkit.Await;
 import forkserver.testkit.ConnectionFactsHandler;
@@ -23,9 +25,9 @@ import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-import static forkserver.supervisor.ProxyHeaders.address;
-import static forkserver.supervisor.ProxyHeaders.ascii;
-import static forkserver.supervisor.ProxyHeaders.concat;
+import static forkserver.supervisor.proxy.ProxyHeaders.address;
+import static forkserver.supervisor.proxy.ProxyHeaders.ascii;
+import static forkserver.supervisor.proxy.ProxyHeaders.concat;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;

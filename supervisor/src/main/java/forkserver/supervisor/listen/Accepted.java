@@ -1,0 +1,92 @@
+package forkserver.supervisor.listen;
+
+import forkserver.posix.ErrnoException;
+import forkserver.posix.Posix;
+import forkserver.supervisor.Failures;
+
+import java.net.InetSocketAddress;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * A connection the listener accepted and that no child has yet: the supervisor's descriptor for
+ * it (close-on-exec) and both ends' addresses. Whoever holds one must {@link #close()} it, or the
+ * client never sees end of file after its child exits; closing twice is harmless, so that a
+ * failure path can always close what it was given.
+ *
+ * <p>Behind a proxy ({@code --proxy-protocol}) {@code remote} and {@code local} are what the
+ * PROXY header said: the real client, and the address it dialled; {@code proxy} is then the
+ * connection's own peer, the proxy. Without a header {@code proxy} is null. Everything
+ * downstream (admission, the child's variables, the log) reads {@code remote} and {@code local},
+ * so it sees the real client either way.
+ */
+public final class Accepted {
+
+    private final int fd;
+    private final InetSocketAddress remote;
+    private final InetSocketAddress local;
+    private final InetSocketAddress proxy;
+    private final AtomicBoolean closed;
+    private final long acceptedNanos; // System.nanoTime() at accept, for the spawn-duration metric
+
+    /** A connection as accepted, no proxy in between (or none known yet). */
+    public Accepted(int fd, InetSocketAddress remote, InetSocketAddress local) {
+        this(fd, remote, local, null, new AtomicBoolean(), System.nanoTime());
+    }
+
+    private Accepted(int fd, InetSocketAddress remote, InetSocketAddress local, InetSocketAddress proxy,
+                     AtomicBoolean closed, long acceptedNanos) {
+        this.fd = fd;
+        this.remote = remote;
+        this.local = local;
+        this.proxy = proxy;
+        this.closed = closed;
+        this.acceptedNanos = acceptedNanos;
+    }
+
+    /**
+     * The same socket, for the client at {@code client} that dialled {@code dialled}, relayed by
+     * this peer. Both share one descriptor: closing either closes it, once.
+     */
+    public Accepted behind(InetSocketAddress client, InetSocketAddress dialled) {
+        return new Accepted(fd, client, dialled, remote, closed, acceptedNanos);
+    }
+
+    /** When it was accepted ({@link System#nanoTime()}). */
+    public long acceptedNanos() {
+        return acceptedNanos;
+    }
+
+    public int fd() {
+        return fd;
+    }
+
+    public InetSocketAddress remote() {
+        return remote;
+    }
+
+    public InetSocketAddress local() {
+        return local;
+    }
+
+    /** The proxy that relayed the connection ({@code --proxy-protocol}), or null. */
+    public InetSocketAddress proxy() {
+        return proxy;
+    }
+
+    /** Closes the supervisor's copy of the socket, once; a child's copy stays open. */
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        try {
+            Posix.close(fd);
+        } catch (ErrnoException e) {
+            throw new Failures.Broken("closing accepted socket " + fd, e); // EBADF: a descriptor mixed up
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "connection fd " + fd + " from " + (remote == null ? "?" : HostPort.format(remote));
+    }
+}

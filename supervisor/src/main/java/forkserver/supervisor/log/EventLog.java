@@ -1,0 +1,302 @@
+package forkserver.supervisor.log;
+
+import forkserver.supervisor.reap.ExitStatus;
+
+import java.io.PrintStream;
+import java.time.Duration;
+import java.util.Map;
+
+/**
+ * The supervisor's log: one line an event, on stderr, fixed and grep-able, in the spirit of
+ * tcpserver ({@code forkserver: start pid=123 remote=127.0.0.1:4711 ...}), or one JSON object a
+ * line with the same fields ({@code --log-format json}); {@link LogLine} writes both.
+ *
+ * <p>Never stdout: in {@code --stdio inout} mode fd 1 briefly is a client's socket while a child
+ * is spawned, and nothing the supervisor writes may reach a client.
+ */
+public final class EventLog {
+
+    /** {@code --log-format}. */
+    public enum Format { TEXT, JSON }
+
+    /** {@code --log-timestamps}: UTC, to the millisecond, the same width on every line. */
+    private static final java.time.format.DateTimeFormatter TIME =
+            java.time.format.DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSSX").withZone(java.time.ZoneOffset.UTC);
+
+    private final PrintStream out;
+    private final Format format;
+    private final boolean timestamps;
+
+    public EventLog(PrintStream out, Format format) {
+        this(out, format, false);
+    }
+
+    /** {@code timestamps}: each line gets a {@code time} field first (a log written to a file). */
+    public EventLog(PrintStream out, Format format, boolean timestamps) {
+        this.out = out;
+        this.format = format;
+        this.timestamps = timestamps;
+    }
+
+    public void listening(String how, String address, int maxChildren, String command) {
+        emit(new LogLine("listening").textHead("listening on " + address + " (" + how + ")")
+                .jsonOnly("address", address).jsonOnly("how", how).with("max-children", maxChildren).with("command", command));
+    }
+
+    /**
+     * A child started; {@code perSource} is null without {@code --max-per-source}; {@code via}
+     * (with {@code --spares} only, else null) says whether a spare took the connection or a
+     * process was spawned for it; {@code proxy} (null without a PROXY header) is the proxy that
+     * relayed it, {@code remote} and {@code local} then being what its header said.
+     */
+    public void start(long pid, String remote, String local, String proxy, LogLine.Count children, LogLine.Count perSource,
+               String via) {
+        LogLine line = proxied(new LogLine("start").with("pid", pid).with("remote", remote).with("local", local), proxy)
+                .with("children", children);
+        if (perSource != null) {
+            line.with("per-source", perSource);
+        }
+        if (via != null) {
+            line.with("via", via);
+        }
+        emit(line);
+    }
+
+    /** A spare worker is warm and waits for a connection; {@code spares}: how many are ready now. */
+    public void spareReady(long pid, Duration startup, LogLine.Count spares) {
+        emit(new LogLine("spare-ready").with("pid", pid).with("startup", startup).with("spares", spares));
+    }
+
+    /**
+     * A spare ended before it had a connection ({@code was}: starting or ready); it is replaced.
+     * {@code exitValue} is null when it would not even die.
+     */
+    public void spareExit(long pid, Integer exitValue, String was, Duration age, LogLine.Count spares) {
+        LogLine line = new LogLine("spare-exit").with("pid", pid);
+        if (exitValue == null) {
+            line.with("status", "running");
+        } else if (ExitStatus.signal(exitValue) != null) {
+            line.with("signal", ExitStatus.signal(exitValue));
+        } else {
+            line.with("status", exitValue);
+        }
+        emit(line.with("was", was).with("age", age).with("spares", spares));
+    }
+
+    /** No spare could be started (no descriptors, the command cannot run); retried later. */
+    public void spareFailed(String reason, String detail) {
+        emit(new LogLine("spare-failed").with("reason", reason).with("detail", detail));
+    }
+
+    /** A spare chosen for a connection did not take it; the connection goes to the next one or a new child. */
+    public void handOffFailed(long pid, String remote, String reason) {
+        emit(new LogLine("handoff-failed").with("pid", pid).with("remote", remote).with("reason", reason));
+    }
+
+    /** A child ended; {@code reason} is why the supervisor stopped it, or null if it ended by itself. */
+    public void end(long pid, int exitValue, Duration duration, String remote, String local, String proxy,
+             LogLine.Count children, String reason) {
+        LogLine line = new LogLine("end").with("pid", pid);
+        String signal = ExitStatus.signal(exitValue);
+        if (signal != null) {
+            line.with("signal", signal);
+        } else {
+            line.with("status", exitValue);
+        }
+        proxied(line.with("duration", duration).with("remote", remote).with("local", local), proxy)
+                .with("children", children);
+        if (reason != null) {
+            line.with("reason", reason);
+        }
+        emit(line);
+    }
+
+    /**
+     * A connection turned away; {@code proxy} as for {@link #start}; {@code detail} (null but for
+     * {@code proxy-header} and {@code proxy-timeout}) says what was wrong with the header.
+     */
+    public void reject(String remote, String local, String proxy, String reason, String detail, LogLine.Count children) {
+        LogLine line = proxied(new LogLine("reject").with("remote", remote).with("local", local), proxy)
+                .with("reason", reason);
+        if (detail != null) {
+            line.with("detail", detail);
+        }
+        emit(line.with("children", children));
+    }
+
+    /** {@code proxy=HOST:PORT} after the addresses, for a connection relayed by a proxy (--proxy-protocol). */
+    private static LogLine proxied(LogLine line, String proxy) {
+        return proxy == null ? line : line.with("proxy", proxy);
+    }
+
+    /** The acceptor pauses: new clients wait in the backlog; logged once per dry spell. */
+    public void paused(String reason, long nanosUntilNext) {
+        emit(new LogLine("paused").with("reason", reason).with("next-in", Duration.ofNanos(nanosUntilNext)));
+    }
+
+    /** A child is being stopped by the supervisor (SIGTERM, later SIGKILL) for {@code reason}. */
+    public void terminate(long pid, String signal, String reason) {
+        emit(new LogLine("terminate").with("pid", pid).with("signal", signal).with("reason", reason));
+    }
+
+    public void reloaded(String file, int rules) {
+        emit(new LogLine("reloaded").with("file", file).with("rules", rules));
+    }
+
+    /** SIGHUP with nothing to re-read ({@code reason}: no-rules-file): the rules in force stay. */
+    public void reloadSkipped(String reason) {
+        emit(new LogLine("reload-skipped").with("reason", reason));
+    }
+
+    /**
+     * A message to systemd ({@code message}: its first line) could not be sent to
+     * {@code address}; said once per {@code reason} (EAGAIN, ENOENT, ECONNREFUSED), never fatal.
+     */
+    public void notifyFailed(String address, String message, String reason, String detail) {
+        emit(new LogLine("notify-failed").with("socket", address).with("message", message).with("reason", reason)
+                .with("detail", detail));
+    }
+
+    /** The metrics endpoint listens ({@code --metrics}). */
+    public void metrics(String address) {
+        emit(new LogLine("metrics").textHead("metrics on " + address).jsonOnly("address", address));
+    }
+
+    /**
+     * One line a child ({@code pid}) wrote on its stderr; {@code cut} bytes of it were left out
+     * (a line longer than the log takes), 0 for a whole line.
+     */
+    public void stderr(long pid, String line, long cut) {
+        LogLine event = new LogLine("stderr").with("pid", pid).with("line", line);
+        if (cut > 0) {
+            event.with("cut", cut);
+        }
+        emit(event);
+    }
+
+    /**
+     * No pipe could be made for a child's stderr ({@code reason}: EMFILE, ENFILE): children get
+     * /dev/null as their stderr until one can; said once per such spell.
+     */
+    public void stderrLost(String reason, String detail) {
+        emit(new LogLine("stderr-lost").with("reason", reason).with("detail", detail)
+                .with("until", "descriptors are free again: children's stderr goes to /dev/null"));
+    }
+
+    /** A child wrote faster than the log takes: {@code lines} lines ({@code bytes} bytes) of its stderr were dropped. */
+    public void stderrDropped(long pid, long lines, long bytes) {
+        emit(new LogLine("stderr-dropped").with("pid", pid).with("lines", lines).with("bytes", bytes));
+    }
+
+    /** A reload failed; the rules in force stay. */
+    public void reloadFailed(String reason) {
+        emit(new LogLine("reload-failed").with("reason", reason).with("kept", "previous-rules"));
+    }
+
+    /**
+     * SIGUSR1: where things stand, and totals since start; {@code spares} (ready now against
+     * --spares) is null without --spares; {@code proxyHealthChecks} (answered since start) is
+     * null without --proxy-protocol.
+     */
+    public void status(LogLine.Count children, LogLine.Count spares, Map<String, Integer> topSources, long accepted,
+                Long proxyHealthChecks, Map<String, Long> rejected, Map<String, Long> exited) {
+        LogLine line = new LogLine("status").with("children", children);
+        if (spares != null) {
+            line.with("spares", spares);
+        }
+        line.with("top", topSources).with("accepted", accepted);
+        if (proxyHealthChecks != null) {
+            line.with("proxy-health-checks", proxyHealthChecks);
+        }
+        emit(line.with("rejected", rejected).with("exited", exited));
+    }
+
+    /**
+     * No child could be started for a connection ({@code reason}: the errno's name, EAGAIN,
+     * EMFILE, ...); it was closed, and nothing is accepted for {@code pause}.
+     */
+    public void spawnFailed(String remote, String local, String proxy, String reason, String detail, LogLine.Count children,
+                     Duration pause) {
+        emit(proxied(new LogLine("spawn-failed").with("remote", remote).with("local", local), proxy)
+                .with("reason", reason).with("detail", detail).with("children", children).with("pause", pause));
+    }
+
+    /**
+     * The child {@code pid} started, but the JDK could not start the thread that reaps it: the
+     * task limit is reached. It serves its connection (the supervisor reaps it); nothing is
+     * accepted for {@code pause}.
+     */
+    public void taskLimit(long pid, Duration pause) {
+        emit(new LogLine("task-limit").with("pid", pid).with("reason", "EAGAIN")
+                .with("detail", "no thread for the JDK's reaper; the supervisor reaps this child itself")
+                .with("pause", pause));
+    }
+
+    /** A connection's handling failed in an unforeseen way; it was closed, the supervisor goes on. */
+    public void connectionFailed(String remote, String reason, String detail) {
+        emit(new LogLine("connection-failed").with("remote", remote).with("reason", reason).with("detail", detail));
+    }
+
+    /** accept(2) failed for want of a resource (EMFILE, ENFILE, ENOBUFS, ENOMEM); retried after {@code pause}. */
+    public void acceptFailed(String reason, String detail, Duration pause) {
+        emit(new LogLine("accept-failed").with("reason", reason).with("detail", detail).with("pause", pause));
+    }
+
+    /**
+     * The supervisor cannot go on ({@code where}: the thread or step that failed); it drains
+     * and exits with status 1, for its service manager to start a new one.
+     */
+    public void fatal(String where, String reason, String detail) {
+        emit(new LogLine("fatal").with("where", where).with("reason", reason).with("detail", detail));
+    }
+
+    /** A further SIGTERM or SIGINT while stopping: {@code skipped} (a grace) ends now. */
+    public void hurry(String signal, String skipped) {
+        emit(new LogLine("hurry").with("signal", signal).with("skipped", skipped));
+    }
+
+    /**
+     * At start-up: {@code resource} ({@code tasks} or {@code descriptors}) allows {@code limit}
+     * (from {@code source}: RLIMIT_NPROC, pids.max, RLIMIT_NOFILE; {@code file} where it was
+     * read, or null), fewer than the {@code needed} of the configuration; {@code detail} says how
+     * that is counted.
+     */
+    public void limitTooLow(String resource, String source, String file, long limit, long needed, String detail) {
+        LogLine line = new LogLine("limit-too-low").with("resource", resource).with("source", source);
+        if (file != null) {
+            line.with("file", file);
+        }
+        emit(line.with("limit", limit).with("needed", needed).with("detail", detail));
+    }
+
+    /** The drain begins; {@code cause} is the signal (TERM, INT), or {@code fatal} after a {@link #fatal} line. */
+    public void stopping(String cause, int children, Duration grace) {
+        LogLine line = new LogLine("stopping");
+        line.with(cause.equals("fatal") ? "reason" : "signal", cause);
+        emit(line.with("children", children).with("grace", grace));
+    }
+
+    public void terminating(String signal, int children) {
+        emit(new LogLine("terminating").with("signal", signal).with("children", children));
+    }
+
+    public void stopped(int leftBehind) {
+        LogLine line = new LogLine("stopped");
+        if (leftBehind > 0) {
+            line.with("left-behind", leftBehind);
+        }
+        emit(line);
+    }
+
+    private void emit(LogLine line) {
+        if (timestamps) {
+            line.first("time", TIME.format(java.time.Instant.now()));
+        }
+        out.println(format == Format.JSON ? line.json() : line.text());
+    }
+
+    /** {@code 0.074s}: a duration as the log writes it, to the millisecond. */
+    public static String seconds(Duration duration) {
+        return LogLine.seconds(duration) + "s";
+    }
+}

@@ -1,0 +1,8 @@
+/**
+ * 5. Log: what an operator reads. {@link forkserver.supervisor.log.EventLog} writes one line per
+ * event, text or JSON, in fixed grep-able fields; {@link forkserver.supervisor.log.ChildStderr}
+ * carries every child's stderr into it as events of their own (cut, rate-limited, never blocking
+ * the supervisor); {@link forkserver.supervisor.log.Totals} counts since start for the
+ * {@code status} line and the metrics.
+ */
+package forkserver.supervisor.log;

@@ -1,0 +1,47 @@
+package forkserver.supervisor.spares;
+
+import forkserver.posix.ErrnoException;
+import forkserver.posix.Posix;
+import forkserver.supervisor.Failures;
+import forkserver.supervisor.reap.ChildProcess;
+
+/**
+ * A spare worker as the supervisor holds it: its process, and the supervisor's end of their
+ * private socketpair (close-on-exec), over which it is handed its connection. Which thread may
+ * use the channel follows the spare's state in the {@link SparePool}.
+ */
+public final class SpareWorker {
+
+    public final ChildProcess process;
+    final int channel;
+    final long startedNanos;
+    private boolean channelClosed; // guarded by this
+
+    SpareWorker(ChildProcess process, int channel) {
+        this.process = process;
+        this.channel = channel;
+        this.startedNanos = System.nanoTime();
+    }
+
+    long pid() {
+        return process.pid();
+    }
+
+    /** Closes our end of the pair, once (end of file for the spare, if it still reads). */
+    synchronized void closeChannel() {
+        if (channelClosed) {
+            return;
+        }
+        channelClosed = true;
+        try {
+            Posix.close(channel);
+        } catch (ErrnoException e) {
+            throw new Failures.Broken("closing spare " + pid() + "'s socketpair end " + channel, e); // EBADF: a bug
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "spare " + pid();
+    }
+}

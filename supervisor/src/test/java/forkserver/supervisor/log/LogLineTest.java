@@ -1,0 +1,67 @@
+package forkserver.supervisor.log;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.TreeMap;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/** Both log formats of one event; the JSON is read back with an independent parser (Gson). */
+class LogLineTest {
+
+    private static LogLine sample() {
+        Map<String, Long> exited = new TreeMap<>(Map.of("status-0", 3L, "signal-KILL", 1L));
+        return new LogLine("end").with("pid", 42L).with("status", 0).with("duration", Duration.ofMillis(74))
+                .with("children", new LogLine.Count(1, 40)).with("reason", "a \"quoted\" \\ reason\n\u0001")
+                .with("exited", exited).with("none", Map.of());
+    }
+
+    @Test
+    void textIsKeyValueWithBlanksQuoted() {
+        assertEquals("forkserver: end pid=42 status=0 duration=0.074s children=1/40"
+                + " reason=\"a \\\"quoted\\\" \\\\ reason\\n\\x01\" exited=signal-KILL:1,status-0:3 none=none",
+                sample().text());
+    }
+
+    @Test
+    void controlCharactersAChildWroteReachNoTerminalRaw() {
+        LogLine line = new LogLine("stderr").with("pid", 7L).with("line", "red \u001b[31mtext\rback\tand\u007f");
+        assertEquals("forkserver: stderr pid=7 line=\"red \\x1b[31mtext\\rback\\tand\\x7f\"", line.text());
+        assertEquals("red \u001b[31mtext\rback\tand\u007f",
+                JsonParser.parseString(line.json()).getAsJsonObject().get("line").getAsString());
+    }
+
+    @Test
+    void aFieldPutFirstComesBeforeTheOthers() {
+        LogLine line = new LogLine("stopped").with("left-behind", 1).first("time", "2026-01-31T12:00:00.000Z");
+        assertEquals("forkserver: stopped time=2026-01-31T12:00:00.000Z left-behind=1", line.text());
+        assertEquals("{\"event\":\"stopped\",\"time\":\"2026-01-31T12:00:00.000Z\",\"left_behind\":1}", line.json());
+    }
+
+    @Test
+    void jsonParsesBackToTheSameValues() {
+        JsonObject json = JsonParser.parseString(sample().json()).getAsJsonObject();
+        assertEquals("end", json.get("event").getAsString());
+        assertEquals(42, json.get("pid").getAsLong());
+        assertEquals(0.074, json.get("duration").getAsDouble(), 1e-9);
+        assertEquals(1, json.get("children").getAsInt());
+        assertEquals(40, json.get("children_limit").getAsInt());
+        assertEquals("a \"quoted\" \\ reason\n\u0001", json.get("reason").getAsString());
+        assertEquals(1, json.getAsJsonObject("exited").get("signal-KILL").getAsInt());
+        assertEquals(0, json.getAsJsonObject("none").size());
+    }
+
+    @Test
+    void durationsAreSecondsToTheMillisecondRoundedHalfUp() {
+        assertEquals("0.000", LogLine.seconds(java.time.Duration.ZERO));
+        assertEquals("0.075", LogLine.seconds(java.time.Duration.ofNanos(74_500_000)));
+        assertEquals("0.074", LogLine.seconds(java.time.Duration.ofNanos(74_499_999)));
+        assertEquals("1.235", LogLine.seconds(java.time.Duration.ofNanos(1_234_567_800)));
+        assertEquals("60.002", LogLine.seconds(java.time.Duration.ofMillis(60_002)));
+        assertEquals("10.000s", EventLog.seconds(java.time.Duration.ofSeconds(10)));
+    }
+}

@@ -1,0 +1,70 @@
+package forkserver.supervisor.reap;
+
+import forkserver.posix.ErrnoException;
+import forkserver.posix.Posix;
+import forkserver.supervisor.log.EventLog;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+/**
+ * For unit tests of the supervisor's parts: real child processes as the supervisor holds them
+ * ({@link ChildProcess}, watched by a real {@link Reaper}), and an {@link EventLog} whose lines
+ * the test can read. No descriptor of the test JVM's own stdio is touched.
+ */
+public final class Processes {
+
+    private Processes() {
+    }
+
+    /** Starts {@code command} (stdio discarded) as a child the reaper watches. */
+    public static ChildProcess start(Reaper reaper, String... command) {
+        try {
+            Process process = new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            ChildProcess child = new ChildProcess(process, pidfd(process), true);
+            reaper.watch(child);
+            return child;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Its pidfd, or -1 when it has already exited and been reaped (ESRCH), as the Spawner does. */
+    private static int pidfd(Process process) {
+        try {
+            return Posix.pidfdOpen(process.pid());
+        } catch (ErrnoException e) {
+            if (e.errno() == forkserver.posix.Errno.ESRCH) {
+                return -1;
+            }
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public static Reaper reaper() {
+        try {
+            return new Reaper();
+        } catch (ErrnoException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** A log the test reads back, line by line. */
+    public static final class Log {
+        private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        public final EventLog log = new EventLog(new PrintStream(bytes, true, StandardCharsets.UTF_8), EventLog.Format.TEXT);
+
+        public synchronized List<String> lines() {
+            return bytes.toString(StandardCharsets.UTF_8).lines().toList();
+        }
+
+        public boolean has(String fragment) {
+            return lines().stream().anyMatch(line -> line.contains(fragment));
+        }
+    }
+}

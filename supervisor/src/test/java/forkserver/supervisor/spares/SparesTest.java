@@ -1,0 +1,99 @@
+package forkserver.supervisor.spares;
+
+import forkserver.posix.Posix;
+import forkserver.posix.SpareProtocol;
+import forkserver.supervisor.Failures;
+import forkserver.supervisor.admit.Admission;
+import forkserver.supervisor.listen.Accepted;
+import forkserver.supervisor.listen.Listener;
+import forkserver.supervisor.reap.ChildProcess;
+import forkserver.supervisor.reap.Processes;
+import forkserver.supervisor.reap.Reaper;
+import forkserver.supervisor.spawn.Spawner;
+import forkserver.testkit.Await;
+import org.junit.jupiter.api.Test;
+
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The pool with its real refill thread, and spares whose process is real but whose end of the
+ * pair the test controls: here, a spare that said it was ready and then closed its end, so
+ * that the hand-off meets EPIPE, every time (in a real run that is a race with the reaper).
+ */
+class SparesTest {
+
+    private final Reaper reaper = Processes.reaper();
+    private final Processes.Log log = new Processes.Log();
+    private final List<ChildProcess> started = new CopyOnWriteArrayList<>();
+
+    /** Starts a spare that says READY and then closes its end of the pair (its process lives on). */
+    private final Spares.Starter readyThenGone = () -> {
+        try {
+            int[] pair = Posix.socketpair(Posix.AF_UNIX, Posix.SOCK_SEQPACKET);
+            Posix.sendByte(pair[1], SpareProtocol.READY);
+            Posix.close(pair[1]);
+            ChildProcess child = Processes.start(reaper, "/bin/sleep", "300");
+            started.add(child);
+            return new Spawner.SpareStart(child, pair[0]);
+        } catch (forkserver.posix.ErrnoException e) {
+            throw new Failures.SpawnFailed(e.name(), e.getMessage());
+        }
+    };
+
+    private final HandOffs.Outcome noOutcome = new HandOffs.Outcome() {
+        @Override
+        public void taken(SpareWorker spare, Accepted connection, Admission.Ticket ticket) {
+            throw new AssertionError("no spare can take it");
+        }
+
+        @Override
+        public void returned(SpareWorker spare, Accepted connection, Admission.Ticket ticket) {
+            throw new AssertionError("nothing was sent");
+        }
+
+        @Override
+        public void lost(SpareWorker spare, Accepted connection, Admission.Ticket ticket) {
+            throw new AssertionError("nothing was sent");
+        }
+    };
+
+    @Test
+    void aSpareWhoseEndIsGoneTakesNothingAndTheConnectionIsStillTheCallers() throws Exception {
+        Spares spares = new Spares(1, readyThenGone, log.log, noOutcome);
+        spares.start();
+        Await.until("the spare to be ready", () -> spares.ready() == 1);
+        try (Listener listener = Listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 8, false);
+             Socket client = new Socket()) {
+            client.connect(listener.address(), 10_000);
+            Accepted connection = listener.accept();
+            Admission.Ticket ticket = new Admission.Ticket("127.0.0.1", 0, Map.of());
+
+            assertFalse(spares.offer(connection, ticket, Map.of("TCPREMOTEIP", "127.0.0.1")), "nobody took it");
+
+            ChildProcess spare = started.getFirst();
+            assertTrue(log.has("handoff-failed pid=" + spare.pid() + " remote=127.0.0.1:" + client.getLocalPort()
+                    + " reason=\"sendmsg: Broken pipe (errno 32)\""), log.lines().toString());
+            Await.until("the spare to be killed", spare::hasExited);
+            // Untouched: the caller can still serve the client on it.
+            Posix.sendNow(connection.fd(), "still yours\n".getBytes(StandardCharsets.US_ASCII));
+            connection.close();
+            InputStream in = client.getInputStream();
+            assertEquals("still yours\n", new String(in.readAllBytes(), StandardCharsets.US_ASCII));
+        } finally {
+            spares.stop(Duration.ofSeconds(5));
+            started.forEach(child -> child.signal(true));
+        }
+    }
+}
