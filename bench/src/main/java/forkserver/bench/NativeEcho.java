@@ -11,7 +11,7 @@ import java.util.concurrent.TimeUnit;
  * compiled with {@code cc} into {@code bench/target/} when a C compiler is present (once, and again
  * when the source is newer), else the POSIX {@code sh} loop {@code echo.sh}.
  */
-final class NativeEcho {
+public final class NativeEcho {
 
     static final String SOURCE = "bench/src/main/c/echo.c";
     static final String SCRIPT = "bench/src/main/sh/echo.sh";
@@ -21,10 +21,10 @@ final class NativeEcho {
     }
 
     /** The command line that runs the echo program; {@code note} says which one and why. */
-    record Program(List<String> command, String note) {
+    public record Program(List<String> command, String note) {
     }
 
-    static Program prepare(Path home) {
+    public static Program prepare(Path home) {
         Path source = home.resolve(SOURCE);
         Path binary = home.resolve(BINARY);
         String shell = "/bin/sh " + SCRIPT;

@@ -13,7 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** bin/bench-startup and bin/bench-metrics with a tiny workload: every series and figure is there and plausible. */
+/** bin/bench-startup, bin/bench-spares and bin/bench-metrics with a tiny workload: every series and figure is there and plausible. */
 class StartupBenchSmokeIT {
 
     private static final Pattern SERIES = Pattern.compile("^\\| (\\d)\\. .* \\| (\\d+\\.\\d) \\| (\\d+\\.\\d) \\|$");
@@ -42,6 +42,25 @@ class StartupBenchSmokeIT {
             assertTrue(pss > 1 && pss < Double.parseDouble(m.group(3)), m.group());
         }
         assertTrue(result.stdout().contains("-XX:AOTCache="), "the worker ran with its AOT cache");
+    }
+
+    @Test
+    void bin_bench_sparesReportsEverySeriesAgainstTheNativeEchoProgram() {
+        Command.Result result = Command.run(List.of(Project.bin("bench-spares"), "3", "2"), "", Duration.ofMinutes(5));
+        assertFalse(result.killedByWatchdog());
+        assertEquals(0, result.exitValue(), result.stdout() + result.stderr());
+        List<Matcher> series = result.stdout().lines().map(SERIES::matcher).filter(Matcher::matches).toList();
+        assertEquals(List.of("1", "2", "3", "4", "5"), series.stream().map(m -> m.group(1)).toList(), result.stdout());
+        for (Matcher m : series) {
+            double p50 = Double.parseDouble(m.group(2));
+            assertTrue(p50 > 0 && p50 <= Double.parseDouble(m.group(3)), m.group());
+        }
+        // The fork+exec baselines run the bench's C echo program, as the bench's tcpserver model does.
+        assertTrue(series.get(3).group().contains("-- bench-echo`"), series.get(3).group());
+        assertTrue(series.get(4).group().contains("`tcpserver 127.0.0.1 PORT bench-echo`"), series.get(4).group());
+        assertTrue(result.stdout().contains("Ratios of medians: (1)/(5) = **"), result.stdout());
+        assertTrue(result.stdout().contains("The same bursts against (5), in the same rounds"), result.stdout());
+        assertTrue(result.stdout().contains("Idle spare: PSS "), result.stdout());
     }
 
     private static final Pattern METRICS_ROW = Pattern.compile("^\\| (.+) \\| (\\d+\\.\\d+) \\| (\\d+\\.\\d+) \\| (\\d+\\.\\d+) \\|$");

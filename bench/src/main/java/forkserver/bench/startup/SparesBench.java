@@ -1,5 +1,6 @@
 package forkserver.bench.startup;
 
+import forkserver.bench.NativeEcho;
 import forkserver.bench.Session;
 import forkserver.bench.Stats;
 
@@ -26,6 +27,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 /**
  * What {@code --spares} buys (issue 7), side by side in one run, as a Markdown report:
@@ -35,8 +37,10 @@ import java.util.regex.Pattern;
  *       line says N/N before each connection), with the refill delay the supervisor ships;</li>
  *   <li>the same with the replacement started at once (refill delay 0), to show the choice;</li>
  *   <li>on demand: the default worker spawned per connection;</li>
- *   <li>fork+exec baselines with the same client: {@code bin/supervisor --stdio inout -- cat}, and
- *       {@code tcpserver 127.0.0.1 PORT cat} when ucspi-tcp is installed;</li>
+ *   <li>fork+exec baselines with the same client and the same pace, both running the bench's
+ *       native echo program ({@link NativeEcho}: {@code echo.c}): {@code bin/supervisor --stdio
+ *       inout -- bench-echo}, and {@code tcpserver 127.0.0.1 PORT bench-echo} when ucspi-tcp is
+ *       installed, the issue's baseline;</li>
  *   <li>bursts of N simultaneous connections with N spares ready, against (1)'s median;</li>
  *   <li>back to back: connections one after the other without waiting for refills (a load above
  *       the refill rate), spares against on demand;</li>
@@ -61,12 +65,15 @@ public final class SparesBench {
         Path installed = WorkerStartupBench.installedTree();
         String tcpserver = List.of("/usr/bin/tcpserver", "/usr/local/bin/tcpserver").stream()
                 .filter(p -> Files.isExecutable(Path.of(p))).findFirst().orElse(null);
+        NativeEcho.Program echo = NativeEcho.prepare(home); // the fork+exec baselines' child
+        String echoName = Path.of(echo.command().getLast()).getFileName().toString();
 
         try (Server ready = Server.supervisor(home, "", "--spares", "" + spares);
              Server eager = Server.supervisor(home, "-Dforkserver.spares.refill-delay-ms=0", "--spares", "" + spares);
              Server onDemand = Server.supervisor(home, "");
-             Server cat = Server.supervisor(home, "", "--stdio", "inout", "--", "cat");
-             Server ucspi = tcpserver == null ? null : Server.tcpserver(tcpserver);
+             Server forkExec = Server.supervisor(home, "", Stream.concat(Stream.of("--stdio", "inout", "--"),
+                     echo.command().stream()).toArray(String[]::new));
+             Server ucspi = tcpserver == null ? null : Server.tcpserver(tcpserver, echo.command());
              Server packagedReady = installed == null ? null : Server.supervisor(installed, "", "--spares", "" + spares);
              Server packagedOnDemand = installed == null ? null : Server.supervisor(installed, "")) {
             ready.awaitSpares(spares);
@@ -77,7 +84,7 @@ public final class SparesBench {
                 eager.awaitSpares(spares);
                 Session.firstEchoThenClose(eager.address, "spares");
                 Session.firstEchoThenClose(onDemand.address, "spares");
-                Session.firstEchoThenClose(cat.address, "spares");
+                Session.firstEchoThenClose(forkExec.address, "spares");
                 if (ucspi != null) {
                     Session.firstEchoThenClose(ucspi.address, "spares");
                 }
@@ -85,7 +92,7 @@ public final class SparesBench {
             double[] readyMs = new double[connections];
             double[] eagerMs = new double[connections];
             double[] onDemandMs = new double[connections];
-            double[] catMs = new double[connections];
+            double[] forkExecMs = new double[connections];
             double[] ucspiMs = new double[connections];
             for (int i = 0; i < connections; i++) {
                 ready.awaitSpares(spares);
@@ -93,7 +100,7 @@ public final class SparesBench {
                 eager.awaitSpares(spares);
                 eagerMs[i] = Session.firstEchoThenClose(eager.address, "spares");
                 onDemandMs[i] = Session.firstEchoThenClose(onDemand.address, "spares");
-                catMs[i] = Session.firstEchoThenClose(cat.address, "spares");
+                forkExecMs[i] = Session.firstEchoThenClose(forkExec.address, "spares");
                 if (ucspi != null) {
                     ucspiMs[i] = Session.firstEchoThenClose(ucspi.address, "spares");
                 }
@@ -133,7 +140,7 @@ public final class SparesBench {
             ready.awaitSpares(spares);
             long[] idle = ready.idleSpareMemoryKib();
 
-            report(connections, spares, tcpserver != null, readyMs, eagerMs, onDemandMs, catMs, ucspiMs,
+            report(connections, spares, tcpserver != null, readyMs, eagerMs, onDemandMs, echoName, forkExecMs, ucspiMs,
                     burstMs, burstMax, ucspiBurstMax, sparesBackToBack, onDemandBackToBack, idle, ready.supervisorPssKib());
             if (installed != null) {
                 // Pairs, not a place in the round above: a series measured later in a round runs
@@ -223,10 +230,11 @@ public final class SparesBench {
     }
 
     static void report(int n, int spares, boolean haveTcpserver, double[] ready, double[] eager, double[] onDemand,
-                       double[] cat, double[] ucspi, double[] burst, double[] burstMax, double[] ucspiBurstMax, double[] sparesB2b,
-                       double[] onDemandB2b, long[] idle, long supervisorPss) throws IOException {
+                       String echoName, double[] forkExec, double[] ucspi, double[] burst, double[] burstMax,
+                       double[] ucspiBurstMax, double[] sparesB2b, double[] onDemandB2b, long[] idle, long supervisorPss)
+            throws IOException {
         double readyP50 = Stats.percentile(ready, 50);
-        double baseline = Stats.percentile(haveTcpserver ? ucspi : cat, 50);
+        double baseline = Stats.percentile(haveTcpserver ? ucspi : forkExec, 50);
         StringBuilder out = new StringBuilder();
         out.append("## Spare workers: measured ").append(LocalDate.now()).append("\n\n");
         out.append("Machine: ").append(WorkerStartupBench.machine()).append("  \n");
@@ -237,9 +245,9 @@ public final class SparesBench {
         WorkerStartupBench.row(out, "1. `--spares " + spares + "`, spares ready (refill after 150 ms without a connection)", ready);
         WorkerStartupBench.row(out, "2. `--spares " + spares + "`, spares ready, refill at once (delay 0)", eager);
         WorkerStartupBench.row(out, "3. on demand (default worker, AOT cache)", onDemand);
-        WorkerStartupBench.row(out, "4. fork+exec: `bin/supervisor --stdio inout -- cat`", cat);
+        WorkerStartupBench.row(out, "4. fork+exec: `bin/supervisor --stdio inout -- " + echoName + "`", forkExec);
         if (haveTcpserver) {
-            WorkerStartupBench.row(out, "5. fork+exec: `tcpserver 127.0.0.1 PORT cat`", ucspi);
+            WorkerStartupBench.row(out, "5. fork+exec: `tcpserver 127.0.0.1 PORT " + echoName + "` (ucspi-tcp)", ucspi);
         }
         out.append(String.format(Locale.ROOT, "%nRatios of medians: (1)/(%s) = **%.2f** (target ≤ 1.5); (3)/(1) = **%.1f**.%n%n",
                 haveTcpserver ? "5" : "4", readyP50 / baseline, Stats.percentile(onDemand, 50) / readyP50));
@@ -305,13 +313,14 @@ public final class SparesBench {
             throw new IllegalStateException("bin/supervisor exited without listening");
         }
 
-        /** ucspi-tcp's tcpserver running cat, on a port that was free a moment ago. */
-        static Server tcpserver(String tcpserver) throws IOException, InterruptedException {
+        /** ucspi-tcp's tcpserver running {@code program}, on a port that was free a moment ago. */
+        static Server tcpserver(String tcpserver, List<String> program) throws IOException, InterruptedException {
             int port;
             try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
                 port = probe.getLocalPort();
             }
-            Process process = new ProcessBuilder(tcpserver, "-R", "-H", "-l", "localhost", "127.0.0.1", "" + port, "cat")
+            Process process = new ProcessBuilder(Stream.concat(Stream.of(tcpserver, "-R", "-H", "-l", "localhost", "127.0.0.1", "" + port),
+                    program.stream()).toList())
                     .redirectInput(new File("/dev/null")).redirectOutput(ProcessBuilder.Redirect.DISCARD)
                     .redirectError(ProcessBuilder.Redirect.DISCARD).start();
             InetSocketAddress address = new InetSocketAddress(InetAddress.getLoopbackAddress(), port);
