@@ -48,7 +48,8 @@ import java.util.stream.Stream;
  * </ol>
  *
  * The sequential series are interleaved (1 2 3 4 ...), so drift of a shared machine hits them
- * alike. Usage: {@code SparesBench HOME [CONNECTIONS [SPARES]]}. With
+ * alike, and every connection of every series (and every burst) waits until every spare pool is
+ * full, so that none is measured while a spare JVM starts elsewhere. Usage: {@code SparesBench HOME [CONNECTIONS [SPARES]]}. With
  * {@code -Dforkserver.bench.installed=DIR} ({@code bin/bench-spares --installed DIR}) the installed
  * Debian package's tree is measured too: spares ready and on demand, in the same interleaving,
  * and its idle spare's memory.
@@ -76,38 +77,32 @@ public final class SparesBench {
              Server ucspi = tcpserver == null ? null : Server.tcpserver(tcpserver, echo.command());
              Server packagedReady = installed == null ? null : Server.supervisor(installed, "", "--spares", "" + spares);
              Server packagedOnDemand = installed == null ? null : Server.supervisor(installed, "")) {
-            ready.awaitSpares(spares);
-            eager.awaitSpares(spares);
+            // Every series' connection finds every pool full: a connection measured while another
+            // server's spare is being started (a JVM taking a core) would be slower for that alone.
+            List<Server> pools = installed == null ? List.of(ready, eager) : List.of(ready, eager, packagedReady);
+            List<Server> series = ucspi == null ? List.of(ready, eager, onDemand, forkExec)
+                    : List.of(ready, eager, onDemand, forkExec, ucspi);
             for (int i = 0; i < 5; i++) { // warm-up: page cache, the supervisors' JIT
-                ready.awaitSpares(spares);
-                Session.firstEchoThenClose(ready.address, "spares");
-                eager.awaitSpares(spares);
-                Session.firstEchoThenClose(eager.address, "spares");
-                Session.firstEchoThenClose(onDemand.address, "spares");
-                Session.firstEchoThenClose(forkExec.address, "spares");
-                if (ucspi != null) {
-                    Session.firstEchoThenClose(ucspi.address, "spares");
+                for (Server server : series) {
+                    settle(pools, spares);
+                    Session.firstEchoThenClose(server.address, "spares");
                 }
             }
-            double[] readyMs = new double[connections];
-            double[] eagerMs = new double[connections];
-            double[] onDemandMs = new double[connections];
-            double[] forkExecMs = new double[connections];
-            double[] ucspiMs = new double[connections];
+            double[][] millis = new double[series.size()][connections];
             for (int i = 0; i < connections; i++) {
-                ready.awaitSpares(spares);
-                readyMs[i] = Session.firstEchoThenClose(ready.address, "spares");
-                eager.awaitSpares(spares);
-                eagerMs[i] = Session.firstEchoThenClose(eager.address, "spares");
-                onDemandMs[i] = Session.firstEchoThenClose(onDemand.address, "spares");
-                forkExecMs[i] = Session.firstEchoThenClose(forkExec.address, "spares");
-                if (ucspi != null) {
-                    ucspiMs[i] = Session.firstEchoThenClose(ucspi.address, "spares");
+                for (int k = 0; k < series.size(); k++) {
+                    settle(pools, spares);
+                    millis[k][i] = Session.firstEchoThenClose(series.get(k).address, "spares");
                 }
                 if (i % 10 == 9) {
                     System.err.printf("\r%d/%d connections", i + 1, connections);
                 }
             }
+            double[] readyMs = millis[0];
+            double[] eagerMs = millis[1];
+            double[] onDemandMs = millis[2];
+            double[] forkExecMs = millis[3];
+            double[] ucspiMs = ucspi == null ? new double[connections] : millis[4];
             System.err.println();
 
             // The same bursts against tcpserver, round by round: what N clients at once cost on
@@ -117,11 +112,12 @@ public final class SparesBench {
             double[] burstMax = new double[rounds];
             double[] ucspiBurstMax = new double[rounds];
             for (int round = 0; round < rounds; round++) {
-                ready.awaitSpares(spares);
+                settle(pools, spares);
                 double[] burst = burst(ready.address, spares);
                 System.arraycopy(burst, 0, burstMs, round * spares, spares);
                 burstMax[round] = max(burst);
                 if (ucspi != null) {
+                    settle(pools, spares);
                     ucspiBurstMax[round] = max(burst(ucspi.address, spares));
                 }
             }
@@ -147,7 +143,6 @@ public final class SparesBench {
                 // while the earlier servers' spares are refilled (that alone made the same worker
                 // 1.3 x slower). Each pair is checkout and installed back to back, in alternating
                 // order, with every spare pool full before each connection.
-                List<Server> pools = List.of(ready, eager, packagedReady);
                 double[][] readyPair = pairs(ready, packagedReady, connections, pools, spares);
                 double[][] onDemandPair = pairs(onDemand, packagedOnDemand, connections, pools, spares);
                 ready.awaitSpares(spares);
@@ -155,6 +150,13 @@ public final class SparesBench {
                 reportInstalled(installed, spares, readyPair, onDemandPair, ready.idleSpareMemoryKib(),
                         packagedReady.idleSpareMemoryKib());
             }
+        }
+    }
+
+    /** Returns once every pool of {@code pools} has all its spares ready. */
+    static void settle(List<Server> pools, int spares) throws Exception {
+        for (Server pool : pools) {
+            pool.awaitSpares(spares);
         }
     }
 
@@ -167,9 +169,7 @@ public final class SparesBench {
         for (int i = -2; i < n; i++) { // two pairs of warm-up
             for (int k = 0; k < 2; k++) {
                 int which = (i + k) % 2 == 0 ? 0 : 1;
-                for (Server pool : pools) {
-                    pool.awaitSpares(spares);
-                }
+                settle(pools, spares);
                 double ms = Session.firstEchoThenClose((which == 0 ? a : b).address, "spares");
                 if (i >= 0) {
                     millis[which][i] = ms;
