@@ -95,6 +95,8 @@ class MetricsIT {
                     assertEquals("hi", client.roundTrip("hi"));
                 }
             }
+            // Both children gone before two more connect at -c 2: a client's close is not its child's exit.
+            supervisor.awaitMatches(Pattern.compile("end pid=\\d+ status=0 "), 2);
             try (EchoClient denied = EchoClient.connect(address, InetAddress.ofLiteral("127.0.0.2"))) {
                 assertEquals("refused: denied", denied.readLine());
             }
