@@ -5,6 +5,7 @@ import forkserver.posix.Posix;
 import forkserver.supervisor.Failures;
 import forkserver.supervisor.Monitors;
 import forkserver.supervisor.admit.RateLimit;
+import forkserver.supervisor.reap.Reaper;
 import forkserver.supervisor.spawn.Spawner;
 
 import java.io.ByteArrayOutputStream;
