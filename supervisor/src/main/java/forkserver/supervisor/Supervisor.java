@@ -230,14 +230,15 @@ final class Supervisor implements HandOffs.Outcome {
     }
 
     /**
-     * {@link Admission#awaitTurn()}, or with {@code --proxy-protocol} room in the {@link ProxyStage}
-     * (the turn is awaited there, after the header: see there why); a wait point for the
-     * watchdog's {@link AcceptorHeartbeat}.
+     * {@link Admission#awaitTurn()}, or with {@code --proxy-protocol} a pause of accepting waited
+     * out and room in the {@link ProxyStage} (the turn is awaited there, after the header: see
+     * there why); a wait point for the watchdog's {@link AcceptorHeartbeat}. Either way a failed
+     * accept's pause ({@link Admission#holdOff}) holds this thread up, not only admission.
      */
     private boolean awaitTurn() {
         heartbeat.waiting();
         try {
-            return proxyStage == null ? admission.awaitTurn() : proxyStage.awaitRoom();
+            return proxyStage == null ? admission.awaitTurn() : admission.awaitHoldOff() && proxyStage.awaitRoom();
         } finally {
             heartbeat.busy();
         }

@@ -131,9 +131,7 @@ public final class Admission {
     public boolean awaitTurn() {
         lock.lock();
         try {
-            for (long left; !closed && (left = holdOffUntil - System.nanoTime()) > 0; ) {
-                awaitNanos(left);
-            }
+            waitOutHoldOff();
             boolean waitedForRate = false;
             while (!closed && overLimit == OverLimit.WAIT) {
                 if (running >= maxChildren) {
@@ -157,6 +155,27 @@ public final class Admission {
             return !closed;
         } finally {
             lock.unlock();
+        }
+    }
+
+    /**
+     * Before accepting, when admission waits elsewhere ({@code --proxy-protocol} admits after the
+     * header): waits out a {@link #holdOff} only. False once {@link #close()}d.
+     */
+    public boolean awaitHoldOff() {
+        lock.lock();
+        try {
+            waitOutHoldOff();
+            return !closed;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Under {@link #lock}. */
+    private void waitOutHoldOff() {
+        for (long left; !closed && (left = holdOffUntil - System.nanoTime()) > 0; ) {
+            awaitNanos(left);
         }
     }
 
