@@ -59,7 +59,6 @@ public final class Posix {
     public static final int F_SETFL = 4;
     public static final int F_DUPFD_CLOEXEC = 1030;
     public static final short POLLIN = 1;
-    public static final short POLLOUT = 4;
     public static final short POLLERR = 0x8;
     public static final short POLLHUP = 0x10;
     public static final short POLLNVAL = 0x20;

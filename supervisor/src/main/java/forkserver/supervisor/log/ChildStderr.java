@@ -111,11 +111,6 @@ public final class ChildStderr {
         }
     }
 
-    /** Pipes open now (for the drain and the tests). */
-    int open() {
-        return streams.size();
-    }
-
     /**
      * Waits up to {@code timeout} for every pipe to reach end of file: at the end of the drain,
      * so that a child's last lines come before {@code stopped}. True when none is left.

@@ -62,11 +62,6 @@ public final class Reaper {
         wake();
     }
 
-    /** How many children are watched now (for tests and the status line's sanity). */
-    int watched() {
-        return byPidfd.size() + polled.size();
-    }
-
     private void run() {
         while (true) {
             int[] ready;

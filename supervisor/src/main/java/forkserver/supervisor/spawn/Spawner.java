@@ -142,11 +142,6 @@ public final class Spawner {
         return variables;
     }
 
-    /** Children started here that are still running. */
-    int running() {
-        return live.size();
-    }
-
     /**
      * A builder for {@code argv} with {@code environment}: fd 0 inherited (where each start puts
      * its socket); fd 1 the connection too with {@code alsoFd1} (--stdio inout), else /dev/null,
