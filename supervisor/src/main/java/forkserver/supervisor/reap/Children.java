@@ -1,5 +1,6 @@
 package forkserver.supervisor.reap;
 
+import forkserver.supervisor.Monitors;
 import forkserver.supervisor.admit.Admission;
 import forkserver.supervisor.admit.SourceLimits;
 import forkserver.supervisor.listen.Accepted;
@@ -209,21 +210,7 @@ public final class Children {
 
     /** Waits until no child runs, at most {@code timeout} or until hurried past {@code stage}; true when none does. */
     private boolean awaitNone(Duration timeout, int stage) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        synchronized (exits) {
-            while (!running.isEmpty()) {
-                long left = deadline - System.nanoTime();
-                if (left <= 0 || hurried > stage) {
-                    return false;
-                }
-                try {
-                    TimeUnit.NANOSECONDS.timedWait(exits, left);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return running.isEmpty();
-                }
-            }
-            return true;
-        }
+        Monitors.await(exits, () -> running.isEmpty() || hurried > stage, timeout);
+        return running.isEmpty();
     }
 }
