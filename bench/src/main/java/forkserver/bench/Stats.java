@@ -19,6 +19,11 @@ public final class Stats {
         }
         double[] sorted = values.clone();
         Arrays.sort(sorted);
+        return ofSorted(sorted, p);
+    }
+
+    /** The nearest-rank {@code p}th percentile of values already in ascending order. */
+    private static double ofSorted(double[] sorted, double p) {
         int rank = (int) Math.ceil(p / 100 * sorted.length);
         return sorted[Math.min(Math.max(rank, 1), sorted.length) - 1];
     }
@@ -51,6 +56,6 @@ public final class Stats {
         double half = 1.96 * Math.sqrt(n) / 2;
         int low = (int) Math.floor(n / 2.0 - half);
         int high = (int) Math.ceil(n / 2.0 + half) + 1;
-        return new Median(n, percentile(sorted, 50), sorted[Math.max(low, 1) - 1], sorted[Math.min(high, n) - 1]);
+        return new Median(n, ofSorted(sorted, 50), sorted[Math.max(low, 1) - 1], sorted[Math.min(high, n) - 1]);
     }
 }
