@@ -3,9 +3,10 @@
 # deploy/ stays the one source. bin/package then fails if a checkout path survives: a new kind
 # of reference to the checkout in deploy/ needs a rule here.
 
-# The commands.
+# The commands. The worker, which inetd and systemd start once per connection, by its own path:
+# through the /usr/bin/forkserver-worker link, bin/worker would fork readlink(1) every time.
 s|/opt/forkserver/bin/supervisor|/usr/bin/forkserver|g
-s|/opt/forkserver/bin/worker|/usr/bin/forkserver-worker|g
+s|/opt/forkserver/bin/worker|/usr/lib/forkserver/bin/worker|g
 
 # The documentation: the man pages (bin/package gives MANPAGE per file) instead of the checkout's README.
 s|^Documentation=file:///opt/forkserver/README\.md$|Documentation=man:MANPAGE(1)|
