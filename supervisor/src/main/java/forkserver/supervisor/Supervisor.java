@@ -279,13 +279,14 @@ final class Supervisor implements HandOffs.Outcome {
      * else a child spawned for it. From here on the connection and the ticket are taken care of.
      */
     private void dispatch(Accepted connection, Admission.Ticket ticket) {
-        if (spares.target() > 0
-                && spares.offer(connection, ticket, Spawner.connectionEnvironment(connection, ticket.environment()))) {
+        // Once: a spare gets them in its hand-off message, a spawned child in its environment.
+        Map<String, String> variables = Spawner.connectionEnvironment(connection, ticket.environment());
+        if (spares.target() > 0 && spares.offer(connection, ticket, variables)) {
             return;
         }
         ChildProcess child;
         try {
-            child = spawner.spawn(connection, ticket.environment());
+            child = spawner.spawn(connection, variables);
         } catch (SpawnFailed e) {
             spawnFailed(connection, ticket, e);
             return;

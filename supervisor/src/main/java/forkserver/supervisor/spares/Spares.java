@@ -96,8 +96,11 @@ public final class Spares {
      */
     public boolean offer(Accepted connection, Admission.Ticket ticket, Map<String, String> variables) {
         lastConnectionNanos = System.nanoTime(); // a spare or a spawn: either way, not quiet
-        byte[] message = SpareProtocol.encode(variables);
+        byte[] message = null; // encoded once a spare is there to take it
         for (SpareWorker spare; (spare = pool.take()) != null; ) {
+            if (message == null) {
+                message = SpareProtocol.encode(variables);
+            }
             try {
                 Posix.sendFdNow(spare.channel, connection.fd(), message);
                 handOffs.begin(spare, connection, ticket);

@@ -94,12 +94,12 @@ public final class Spawner {
     }
 
     /**
-     * Starts the command for {@code connection}, with {@code admitted} (a rule's variables,
-     * TCPCONNNUM) added to its environment. The caller still owns (and must close) the
-     * connection's descriptor; the child has its own copy.
+     * Starts the command for {@code connection}, with {@code variables} (its
+     * {@link #connectionEnvironment}) added to its environment. The caller still owns (and must
+     * close) the connection's descriptor; the child has its own copy.
      */
-    public ChildProcess spawn(Accepted connection, Map<String, String> admitted) throws SpawnFailed {
-        return start(spawnBuilder, connectionEnvironment(connection, admitted), connection.fd(), stdio == StdioMode.INOUT);
+    public ChildProcess spawn(Accepted connection, Map<String, String> variables) throws SpawnFailed {
+        return start(spawnBuilder, variables, connection.fd(), stdio == StdioMode.INOUT);
     }
 
     /** A spare just started: its process, and our end of their private socketpair (close-on-exec). */
