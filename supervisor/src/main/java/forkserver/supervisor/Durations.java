@@ -19,6 +19,15 @@ public final class Durations {
     private Durations() {
     }
 
+    /** A well-formed duration longer than {@link #MAX}: said as such, not as a format error. */
+    public static final class TooLong extends IllegalArgumentException {
+        private static final long serialVersionUID = 1L;
+
+        TooLong(String message) {
+            super(message);
+        }
+    }
+
     public static Duration parse(String text) {
         Matcher m = FORM.matcher(text.trim());
         if (!m.matches()) {
@@ -34,7 +43,7 @@ public final class Durations {
         // Any number of digits is read, so that a long one is "too long", not "For input string".
         BigInteger millis = new BigInteger(m.group(1)).multiply(BigInteger.valueOf(millisPerUnit));
         if (millis.compareTo(BigInteger.valueOf(MAX.toMillis())) > 0) {
-            throw new IllegalArgumentException("'" + text.trim() + "' is too long: at most " + MAX.toHours() + "h (a year)");
+            throw new TooLong("'" + text.trim() + "' is too long: at most " + MAX.toHours() + "h (a year)");
         }
         return Duration.ofMillis(millis.longValueExact());
     }

@@ -26,10 +26,9 @@ public final class RateLimit {
             try {
                 tokens = Integer.parseInt(text.substring(0, Math.max(slash, 0)));
                 per = Durations.parse(text.substring(slash + 1));
+            } catch (Durations.TooLong e) {
+                throw new IllegalArgumentException("--rate: " + e.getMessage());
             } catch (IllegalArgumentException e) {
-                if (e.getMessage() != null && e.getMessage().contains("too long")) {
-                    throw new IllegalArgumentException("--rate: " + e.getMessage());
-                }
                 throw new IllegalArgumentException("--rate: expected N/DURATION such as 50/1s, got '" + text + "'");
             }
             if (tokens < 1 || per.isZero()) {
