@@ -60,8 +60,7 @@ import java.util.concurrent.Callable;
             "", "Signals: TERM/INT stop (draining children), HUP re-reads --rules, USR1 logs a status line."})
 public final class Main implements Callable<Integer> {
 
-    /** The version, for --version and the metrics' build_info. */
-    /** The version, from the jar's manifest (the pom's). */
+    /** The version, from the jar's manifest (the pom's), for --version and the metrics' build_info. */
     public static final String VERSION = Version.of();
 
     static final int EXIT_OK = 0;

@@ -132,7 +132,7 @@ public final class LogLine {
     static String seconds(Duration duration) {
         long millis = Math.floorDiv(duration.toNanos() + 500_000, 1_000_000);
         long whole = Math.floorDiv(millis, 1000);
-        int fraction = (int) Math.floorMod(millis, 1000);
+        int fraction = Math.floorMod(millis, 1000);
         return whole + (fraction < 10 ? ".00" : fraction < 100 ? ".0" : ".") + fraction;
     }
 
