@@ -38,7 +38,7 @@ public final class MetricsBench {
         Path home = Path.of(args.length > 0 ? args[0] : ".").toAbsolutePath().normalize();
         int blocks = args.length > 1 ? Integer.parseInt(args[1]) : 10;
         int perBlock = args.length > 2 ? Integer.parseInt(args[2]) : 50;
-        String loadBefore = Files.readString(Path.of("/proc/loadavg")).trim();
+        String loadBefore = ProxyBench.loadAverage();
         try (SparesBench.Server plain = SparesBench.Server.supervisor(home, "", "--stdio", "inout", "--", "cat");
              SparesBench.Server metered = SparesBench.Server.supervisor(home, "", "--metrics", "127.0.0.1:0",
                      "--stdio", "inout", "--", "cat")) {
@@ -76,7 +76,7 @@ public final class MetricsBench {
             scraper.interrupt();
             String plainThreads = threads(plain.process.pid());
             String meteredThreads = threads(metered.process.pid());
-            String loadAfter = Files.readString(Path.of("/proc/loadavg")).trim();
+            String loadAfter = ProxyBench.loadAverage();
             int n = blocks * perBlock;
             System.out.printf(Locale.ROOT, "`bin/bench-metrics %d %d` on %s UTC, %s; load average before: %s, after: %s;"
                             + " %d sessions per series, in %d blocks, interleaved; the metered supervisor was scraped %d times.%n%n",
