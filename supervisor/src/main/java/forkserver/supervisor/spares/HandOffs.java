@@ -124,7 +124,9 @@ public final class HandOffs {
             int[] ready;
             try {
                 ready = Posix.pollAll(fds, timeout);
-                Posix.drain(wakeRead);
+                if (ready.length > 0 && ready[0] == 0) { // indexes ascend: 0 is the wake-up pipe
+                    Posix.drain(wakeRead);
+                }
             } catch (ErrnoException e) {
                 throw new IllegalStateException("the hand-offs' poll failed: " + e.getMessage(), e); // fatal
             }
