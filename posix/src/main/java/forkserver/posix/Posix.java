@@ -84,7 +84,6 @@ public final class Posix {
     private static final int P_PIDFD = 3;
     private static final int WNOHANG = 1;
     private static final int WEXITED = 4;
-    private static final int WNOWAIT = 0x01000000;
     private static final int CLD_EXITED = 1;
     private static final int EPOLL_CLOEXEC = 0x80000;
     private static final int EPOLL_CTL_ADD = 1;
@@ -681,17 +680,16 @@ public final class Posix {
     }
 
     /**
-     * {@code waitid(P_PIDFD, pidfd, ..., WEXITED | WNOHANG [| WNOWAIT])}: how the child ended, or
-     * null while it still runs. With {@code reap} false the child stays waitable (WNOWAIT), for
-     * the JDK's own reaper. Throws with ECHILD when someone else has already reaped it.
+     * {@code waitid(P_PIDFD, pidfd, ..., WEXITED | WNOHANG)}: reaps the child and says how it
+     * ended, or null while it still runs. Throws with ECHILD when someone else has already reaped it.
      */
-    public static ChildExit waitExited(int pidfd, boolean reap) throws ErrnoException {
+    public static ChildExit waitExited(int pidfd) throws ErrnoException {
         return call((arena, state) -> {
             // siginfo_t (128 bytes): int si_signo, si_errno, si_code; (pad); pid_t si_pid @16;
             // uid_t si_uid @20; int si_status @24. Zeroed: with WNOHANG and nothing to report
             // the kernel leaves si_pid 0.
             MemorySegment info = arena.allocate(128, 8);
-            int options = WEXITED | WNOHANG | (reap ? 0 : WNOWAIT);
+            int options = WEXITED | WNOHANG;
             check("waitid", (int) WAITID.invokeExact(state, P_PIDFD, pidfd, info, options), state);
             if (info.get(JAVA_INT, 16) == 0) {
                 return null;

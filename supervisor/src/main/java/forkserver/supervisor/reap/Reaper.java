@@ -108,7 +108,7 @@ public final class Reaper {
         }
         int pidfd = child.pidfd();
         try {
-            Posix.ChildExit exit = pidfd >= 0 ? Posix.waitExited(pidfd, true) : null;
+            Posix.ChildExit exit = pidfd >= 0 ? Posix.waitExited(pidfd) : null;
             if (exit != null) {
                 return exit.exitValue();
             }
