@@ -71,16 +71,9 @@ public final class EventLog {
      * A spare ended before it had a connection ({@code was}: starting or ready); it is replaced.
      * {@code exitValue} is null when it would not even die.
      */
-    public void spareExit(long pid, Integer exitValue, String was, Duration age, LogLine.Count spares) {
-        LogLine line = new LogLine("spare-exit").with("pid", pid);
-        if (exitValue == null) {
-            line.with("status", "running");
-        } else if (ExitStatus.signal(exitValue) != null) {
-            line.with("signal", ExitStatus.signal(exitValue));
-        } else {
-            line.with("status", exitValue);
-        }
-        emit(line.with("was", was).with("age", age).with("spares", spares));
+    public void spareExit(long pid, int exitValue, String was, Duration age, LogLine.Count spares) {
+        emit(exit(new LogLine("spare-exit").with("pid", pid), exitValue)
+                .with("was", was).with("age", age).with("spares", spares));
     }
 
     /** No spare could be started (no descriptors, the command cannot run); retried later. */
@@ -96,19 +89,19 @@ public final class EventLog {
     /** A child ended; {@code reason} is why the supervisor stopped it, or null if it ended by itself. */
     public void end(long pid, int exitValue, Duration duration, String remote, String local, String proxy,
              LogLine.Count children, String reason) {
-        LogLine line = new LogLine("end").with("pid", pid);
-        String signal = ExitStatus.signal(exitValue);
-        if (signal != null) {
-            line.with("signal", signal);
-        } else {
-            line.with("status", exitValue);
-        }
+        LogLine line = exit(new LogLine("end").with("pid", pid), exitValue);
         proxied(line.with("duration", duration).with("remote", remote).with("local", local), proxy)
                 .with("children", children);
         if (reason != null) {
             line.with("reason", reason);
         }
         emit(line);
+    }
+
+    /** How a child ended, as {@code end} and {@code spare-exit} say it: {@code signal=KILL} or {@code status=N}. */
+    private static LogLine exit(LogLine line, int exitValue) {
+        String signal = ExitStatus.signal(exitValue);
+        return signal != null ? line.with("signal", signal) : line.with("status", exitValue);
     }
 
     /**
