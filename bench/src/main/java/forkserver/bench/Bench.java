@@ -74,12 +74,17 @@ public final class Bench {
         String loadBefore = loadAverage();
         List<Figures> rows;
         Scale.Figures scale = null;
+        String scaleFailure = null;
         try (Progress progress = new Progress(err, Boolean.getBoolean("forkserver.bench.terminal"), estimate)) {
             rows = new Measure(models, contexts, work, outDir.resolve("logs"), timed, progress).run();
             List<Model> scaled = models.stream().filter(m -> Scale.MODELS.contains(m.name())).toList();
             if (!scaled.isEmpty() && work.scaleConnections() > 0) {
-                scale = new Scale(scaled, contexts, work.scaleConnections(), outDir.resolve("logs"), progress,
-                        !options.quick()).run();
+                try {
+                    scale = new Scale(scaled, contexts, work.scaleConnections(), outDir.resolve("logs"), progress,
+                            !options.quick()).run();
+                } catch (RuntimeException e) { // a server gone mid-way: the rows above still stand
+                    scaleFailure = e.getMessage();
+                }
             }
         }
         String loadAfter = loadAverage();
@@ -89,7 +94,7 @@ public final class Bench {
                 + Report.table(rows, work) + "\n"
                 + Report.ratios(rows) + "\n\n"
                 + Report.outsideCheck(rows) + "\n"
-                + (scale == null ? "" : "\n" + scale.report())
+                + (scale != null ? "\n" + scale.report() : scaleFailure != null ? "\nScale: not measured: " + scaleFailure + "\n" : "")
                 + (notRun.isEmpty() ? "" : "\nNot run here: " + String.join(", ", notRun) + ".\n");
         out.print(report);
         try {
@@ -102,7 +107,7 @@ public final class Bench {
             return 1;
         }
         err.println("bench: wrote bench.md, bench.csv and bench.png into " + outDir);
-        return rows.stream().allMatch(Figures::ok) ? 0 : 1;
+        return rows.stream().allMatch(Figures::ok) && scaleFailure == null ? 0 : 1;
     }
 
     /** A server context for each port: this JDK, the bench's and the worker's classes, loopback. */

@@ -141,7 +141,7 @@ final class Scale {
                 }
             }
             progress.phase("scale", ROUNDS + " rounds of one session each, idle");
-            rounds(servers, failures, idleEcho);
+            rounds(servers, failures, idleEcho, Map.of());
             servers.forEach((model, server) -> idle.put(model, Own.of(server.run().pid())));
             for (Map.Entry<Model, ModelServer> entry : servers.entrySet()) {
                 progress.phase(entry.getKey().name(), "opening " + connections + " sessions and holding them");
@@ -156,13 +156,11 @@ final class Scale {
                 }
             }
             progress.phase("scale", ROUNDS + " rounds of one session each, with " + connections + " held");
-            rounds(servers, failures, heldEcho);
+            rounds(servers, failures, heldEcho, open);
             servers.forEach((model, server) -> held.put(model, Own.of(server.run().pid())));
             progress.phase("scale", "ending the held sessions");
             open.values().forEach(sessions -> sessions.forEach(Session::close));
-            for (Map.Entry<Model, ModelServer> entry : servers.entrySet()) {
-                awaitNoChildren(entry.getValue());
-            }
+            servers.forEach((model, server) -> settle(model, server, 0, failures));
             if (waitForIdleThreads) {
                 progress.phase("scale", "waiting up to " + REAPERS_IDLE_OUT.toSeconds() + " s for idle threads to end");
                 long deadline = System.nanoTime() + REAPERS_IDLE_OUT.toNanos();
@@ -190,18 +188,22 @@ final class Scale {
         return new Figures(rows, connections, waitForIdleThreads);
     }
 
-    /** Interleaved first echoes, one session per server per round, the servers' children settled between. */
-    private void rounds(Map<Model, ModelServer> servers, Map<Model, String> failures, Map<Model, List<Long>> into) {
+    /**
+     * Interleaved first echoes, one session per server per round; before each, the server is back
+     * to the children of its {@code held} sessions (the last timed session's child has exited).
+     */
+    private void rounds(Map<Model, ModelServer> servers, Map<Model, String> failures, Map<Model, List<Long>> into,
+                        Map<Model, List<Session>> held) {
         List<Model> order = new ArrayList<>(servers.keySet());
         for (int round = 0; round < ROUNDS; round++) {
             for (int i = 0; i < order.size(); i++) {
                 Model model = order.get((round + i) % order.size());
-                if (failures.containsKey(model)) {
+                ModelServer server = servers.get(model);
+                if (failures.containsKey(model) || !settle(model, server, held.getOrDefault(model, List.of()).size(), failures)) {
                     continue;
                 }
                 try {
-                    into.computeIfAbsent(model, m -> new ArrayList<>())
-                            .add(Session.run(servers.get(model).address(), "scale " + round));
+                    into.computeIfAbsent(model, m -> new ArrayList<>()).add(Session.run(server.address(), "scale " + round));
                 } catch (Session.Failure e) {
                     failures.put(model, e.getMessage());
                 }
@@ -209,14 +211,17 @@ final class Scale {
         }
     }
 
-    private static void awaitNoChildren(ModelServer server) {
+    /** Waits until {@code server} has {@code children} children at most; false (a failure of the model's) after a minute. */
+    private static boolean settle(Model model, ModelServer server, int children, Map<Model, String> failures) {
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (ProcessTree.descendants(server.run().pid()) > 0) {
+        while (ProcessTree.descendants(server.run().pid()) > children) {
             if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("children still running a minute after their sessions ended");
+                failures.putIfAbsent(model, "children still running a minute after their sessions ended");
+                return false;
             }
-            pause(Duration.ofMillis(20));
+            pause(Duration.ofMillis(5));
         }
+        return true;
     }
 
     private static long kib(String line) {
