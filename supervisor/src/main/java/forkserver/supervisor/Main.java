@@ -1,13 +1,14 @@
 package forkserver.supervisor;
 
+import forkserver.supervisor.base.Durations;
 import forkserver.supervisor.admit.AccessRules;
 import forkserver.supervisor.admit.Admission;
 import forkserver.supervisor.admit.AdmissionPolicy;
-import forkserver.supervisor.admit.Cidr;
-import forkserver.supervisor.admit.RateLimit;
+import forkserver.supervisor.base.Cidr;
+import forkserver.supervisor.base.RateLimit;
 import forkserver.supervisor.admit.Rejector;
 import forkserver.supervisor.admit.SourceLimits;
-import forkserver.supervisor.listen.HostPort;
+import forkserver.supervisor.base.HostPort;
 import forkserver.supervisor.listen.InheritedSocket;
 import forkserver.supervisor.log.EventLog;
 import forkserver.supervisor.proxy.ProxyPolicy;

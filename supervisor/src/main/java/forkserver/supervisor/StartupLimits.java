@@ -1,10 +1,11 @@
 package forkserver.supervisor;
 
+import forkserver.supervisor.base.Failures;
 import forkserver.posix.ErrnoException;
 import forkserver.posix.Posix;
 import forkserver.supervisor.log.ChildStderr;
 import forkserver.supervisor.log.EventLog;
-import forkserver.supervisor.reap.ChildProcess;
+import forkserver.supervisor.spawn.ChildProcess;
 
 import java.io.IOException;
 import java.io.InputStream;

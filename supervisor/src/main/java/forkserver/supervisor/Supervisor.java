@@ -1,18 +1,20 @@
 package forkserver.supervisor;
 
+import forkserver.supervisor.base.Reason;
 import forkserver.posix.ErrnoException;
-import forkserver.supervisor.Failures.SpawnFailed;
+import forkserver.supervisor.base.Failures;
+import forkserver.supervisor.base.Failures.SpawnFailed;
 import forkserver.supervisor.admit.AccessRules;
 import forkserver.supervisor.admit.Admission;
 import forkserver.supervisor.admit.AdmissionPolicy;
-import forkserver.supervisor.admit.Backoff;
-import forkserver.supervisor.admit.RateLimit;
+import forkserver.supervisor.base.Backoff;
+import forkserver.supervisor.base.RateLimit;
 import forkserver.supervisor.admit.Rejector;
 import forkserver.supervisor.admit.RuleFile;
 import forkserver.supervisor.admit.SourceLimits;
-import forkserver.supervisor.listen.Accepted;
-import forkserver.supervisor.listen.AcceptorHeartbeat;
-import forkserver.supervisor.listen.HostPort;
+import forkserver.supervisor.base.Accepted;
+import forkserver.supervisor.systemd.AcceptorHeartbeat;
+import forkserver.supervisor.base.HostPort;
 import forkserver.supervisor.listen.InheritedSocket;
 import forkserver.supervisor.listen.Listener;
 import forkserver.supervisor.log.ChildStderr;
@@ -22,9 +24,9 @@ import forkserver.supervisor.log.Totals;
 import forkserver.supervisor.metrics.Metrics;
 import forkserver.supervisor.metrics.MetricsEndpoint;
 import forkserver.supervisor.proxy.ProxyStage;
-import forkserver.supervisor.reap.ChildProcess;
+import forkserver.supervisor.spawn.ChildProcess;
 import forkserver.supervisor.reap.Children;
-import forkserver.supervisor.reap.Reaper;
+import forkserver.supervisor.spawn.Reaper;
 import forkserver.supervisor.spares.HandOffs;
 import forkserver.supervisor.spares.SpareWorker;
 import forkserver.supervisor.spares.Spares;
@@ -105,7 +107,7 @@ final class Supervisor implements HandOffs.Outcome {
             }
 
             @Override
-            public void refuse(Accepted connection, Admission.Reason reason, String detail) {
+            public void refuse(Accepted connection, Reason reason, String detail) {
                 reject(connection, reason, detail);
             }
 
@@ -130,7 +132,7 @@ final class Supervisor implements HandOffs.Outcome {
 
     /** Binds the metrics endpoint; only here are the Prometheus client's classes loaded. */
     private MetricsEndpoint startMetrics() throws MetricsUnavailable {
-        Metrics.Sources sources = new Metrics.Sources(totals, admission::running, config.maxChildren(), spares::ready,
+        Metrics.Sources sources = new Metrics.Sources(Main.VERSION, totals, admission::running, config.maxChildren(), spares::ready,
                 config.spares());
         try {
             return MetricsEndpoint.start(config.metrics(), new Metrics(sources));
@@ -263,7 +265,7 @@ final class Supervisor implements HandOffs.Outcome {
         }
     }
 
-    private void reject(Accepted connection, Admission.Reason reason, String detail) {
+    private void reject(Accepted connection, Reason reason, String detail) {
         rejector.reject(connection, reason);
         totals.rejected(reason.text);
         log.reject(HostPort.format(connection.remote()), HostPort.format(connection.local()), proxyOf(connection),
@@ -309,8 +311,8 @@ final class Supervisor implements HandOffs.Outcome {
         admission.release(ticket);
         Duration pause = spawnBackoff.failed();
         admission.holdOff(pause);
-        rejector.reject(connection, Admission.Reason.SPAWN_FAILED);
-        totals.rejected(Admission.Reason.SPAWN_FAILED.text);
+        rejector.reject(connection, Reason.SPAWN_FAILED);
+        totals.rejected(Reason.SPAWN_FAILED.text);
         log.spawnFailed(HostPort.format(connection.remote()), HostPort.format(connection.local()), proxyOf(connection),
                 failure.reason(), failure.getMessage(), new LogLine.Count(admission.running(), admission.limit()), pause);
     }
@@ -353,7 +355,7 @@ final class Supervisor implements HandOffs.Outcome {
         spares.failed(spare);
         admission.release(ticket);
         connection.close();
-        totals.rejected(Admission.Reason.HANDOFF_FAILED.text);
+        totals.rejected(Reason.HANDOFF_FAILED.text);
     }
 
     /**

@@ -1,6 +1,6 @@
 package forkserver.supervisor;
 
-import forkserver.supervisor.listen.HostPort;
+import forkserver.supervisor.base.HostPort;
 import forkserver.testkit.Await;
 import forkserver.testkit.Command;
 import forkserver.testkit.Deploy;

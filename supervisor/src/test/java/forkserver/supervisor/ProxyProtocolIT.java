@@ -1,6 +1,6 @@
 package forkserver.supervisor;
 
-import forkserver.supervisor.listen.HostPort;
+import forkserver.supervisor.base.HostPort;
 import forkserver.supervisor.proxy.ProxyHeaders;
 import forkserver.testkit.Activators;
 import forkserver.testkit.Await;

@@ -1,5 +1,6 @@
 package forkserver.supervisor.admit;
 
+import forkserver.supervisor.base.Cidr;
 import java.net.InetAddress;
 import java.util.LinkedHashMap;
 import java.util.List;

@@ -1,7 +1,8 @@
 package forkserver.supervisor.admit;
 
+import forkserver.supervisor.base.Reason;
+import forkserver.supervisor.base.RateLimit;
 import forkserver.supervisor.log.EventLog;
-import forkserver.supervisor.proxy.ProxyStage;
 
 import java.net.InetAddress;
 import java.time.Duration;
@@ -26,7 +27,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * help); with {@code --over-limit reject} so are clients over the global limit or the rate.
  *
  * <p>Behind a proxy ({@code --proxy-protocol}) the client's address comes with its PROXY header,
- * after accept, so {@link ProxyStage} calls both, {@code awaitTurn} then {@code admit}, on its one
+ * after accept, so {@code ProxyStage} calls both, {@code awaitTurn} then {@code admit}, on its one
  * admission thread: still a single thread admits, which is what {@code admit} relies on.
  */
 public final class Admission {
@@ -35,22 +36,6 @@ public final class Admission {
     public enum OverLimit { WAIT, REJECT }
 
     /** Why a connection was turned away, as the log and the status line name it. */
-    public enum Reason {
-        MAX_CHILDREN("max-children"), MAX_PER_SOURCE("max-per-source"), RATE("rate"), DENIED("denied"),
-        /** No child could be started for it (no processes, threads, descriptors or memory left). */
-        SPAWN_FAILED("spawn-failed"),
-        /** A spare acknowledged its connection only as it was killed for being late: closed, never served twice. */
-        HANDOFF_FAILED("handoff-failed"),
-        // --proxy-protocol (ProxyStage): decided before admission, on the peer and its header.
-        PROXY_UNTRUSTED("proxy-untrusted"), PROXY_TIMEOUT("proxy-timeout"), PROXY_HEADER("proxy-header");
-
-        public final String text;
-
-        Reason(String text) {
-            this.text = text;
-        }
-    }
-
     /**
      * A connection that may have a child: the source it counts against and the variables its
      * child gets from admission (the rule's, and {@code TCPCONNNUM}). Given back by

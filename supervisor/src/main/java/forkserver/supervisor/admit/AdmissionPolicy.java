@@ -1,13 +1,13 @@
 package forkserver.supervisor.admit;
 
-import forkserver.supervisor.Config;
+import forkserver.supervisor.base.RateLimit;
 
 import java.nio.file.Path;
 import java.util.List;
 
 /**
  * The admission options as plain values (everything but {@code --max-children}, which the core
- * {@link Config} has).
+ * {@code Config} has).
  *
  * @param maxPerSource     children at once per source ({@link SourceLimits#UNLIMITED}: no limit)
  * @param ipv6SourcePrefix the bits of an IPv6 client's address that make its source

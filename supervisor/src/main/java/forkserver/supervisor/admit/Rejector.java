@@ -1,8 +1,9 @@
 package forkserver.supervisor.admit;
 
+import forkserver.supervisor.base.Reason;
 import forkserver.posix.ErrnoException;
 import forkserver.posix.Posix;
-import forkserver.supervisor.listen.Accepted;
+import forkserver.supervisor.base.Accepted;
 
 import java.nio.charset.StandardCharsets;
 
@@ -28,7 +29,7 @@ public final class Rejector {
         this.message = message;
     }
 
-    public void reject(Accepted connection, Admission.Reason reason) {
+    public void reject(Accepted connection, Reason reason) {
         try {
             if (message != null) {
                 byte[] line = (message.replace("{reason}", reason.text) + "\r\n").getBytes(StandardCharsets.UTF_8);

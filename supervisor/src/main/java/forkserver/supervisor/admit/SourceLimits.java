@@ -1,6 +1,7 @@
 package forkserver.supervisor.admit;
 
-import forkserver.supervisor.listen.HostPort;
+import forkserver.supervisor.base.Cidr;
+import forkserver.supervisor.base.HostPort;
 
 import java.net.Inet6Address;
 import java.net.InetAddress;

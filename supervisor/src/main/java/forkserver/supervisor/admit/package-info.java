@@ -9,3 +9,7 @@
  * {@link forkserver.supervisor.admit.Backoff} paces accepting while starting children fails.
  */
 package forkserver.supervisor.admit;
+import forkserver.supervisor.base.Backoff;
+import forkserver.supervisor.base.Cidr;
+import forkserver.supervisor.base.RateLimit;
+

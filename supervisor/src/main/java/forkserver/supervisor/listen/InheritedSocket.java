@@ -2,7 +2,6 @@ package forkserver.supervisor.listen;
 
 import forkserver.posix.ErrnoException;
 import forkserver.posix.Posix;
-import forkserver.supervisor.spawn.Spawner;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -19,7 +18,7 @@ import java.util.Map;
  *
  * <p>Once {@link #detect} has found one, the socket is on a close-on-exec, non-blocking descriptor
  * numbered 3 or more, and none of fds 0, 1 and 2 refers to it any more (they point at /dev/null):
- * fd 0 is where the {@link Spawner} puts each connection, and every child inherits fds 1 and 2,
+ * fd 0 is where the {@code Spawner} puts each connection, and every child inherits fds 1 and 2,
  * and a child must never hold the listening socket. So call it before the Spawner is created.
  *
  * <p>The socket belongs to the activator: the supervisor accepts on it and closes its own

@@ -1,5 +1,6 @@
 package forkserver.supervisor.listen;
 
+import forkserver.supervisor.base.Accepted;
 import forkserver.posix.Errno;
 import forkserver.posix.ErrnoException;
 import forkserver.posix.Posix;

@@ -6,3 +6,5 @@
  * says whether the accepting thread is still alive, for the systemd watchdog.
  */
 package forkserver.supervisor.listen;
+import forkserver.supervisor.base.Accepted;
+

@@ -2,11 +2,9 @@ package forkserver.supervisor.log;
 
 import forkserver.posix.ErrnoException;
 import forkserver.posix.Posix;
-import forkserver.supervisor.Failures;
-import forkserver.supervisor.Monitors;
-import forkserver.supervisor.admit.RateLimit;
-import forkserver.supervisor.reap.Reaper;
-import forkserver.supervisor.spawn.Spawner;
+import forkserver.supervisor.base.Failures;
+import forkserver.supervisor.base.Monitors;
+import forkserver.supervisor.base.RateLimit;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
@@ -19,9 +17,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * line="oops"}, a JSON object under {@code --log-format json}), so that one {@code echo oops >&2}
  * cannot break a parser of the log and every line says whose it is.
  *
- * <p>Each child's fd 2 is the write end of a pipe of its own ({@link Spawner}); the read ends,
+ * <p>Each child's fd 2 is the write end of a pipe of its own ({@code Spawner}); the read ends,
  * non-blocking, are watched by one thread, {@code forkserver-stderr}, in {@code epoll}, as the
- * {@link Reaper} watches pidfds: no thread per child. A pipe is read until end of file (the child
+ * {@code Reaper} watches pidfds: no thread per child. A pipe is read until end of file (the child
  * and whatever it started that kept its fd 2 have closed it), then closed here.
  *
  * <p>A child cannot hold the supervisor up through it. Everything a child writes is read at once

@@ -1,6 +1,6 @@
 package forkserver.supervisor.log;
 
-import forkserver.supervisor.reap.ExitStatus;
+import forkserver.supervisor.base.ExitStatus;
 
 import java.io.PrintStream;
 import java.time.Duration;

@@ -1,5 +1,6 @@
 package forkserver.supervisor.log;
 
+import forkserver.supervisor.base.Durations;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -130,10 +131,7 @@ public final class LogLine {
      * lines are on every connection's path.
      */
     static String seconds(Duration duration) {
-        long millis = Math.floorDiv(duration.toNanos() + 500_000, 1_000_000);
-        long whole = Math.floorDiv(millis, 1000);
-        int fraction = Math.floorMod(millis, 1000);
-        return whole + (fraction < 10 ? ".00" : fraction < 100 ? ".0" : ".") + fraction;
+        return Durations.seconds(duration);
     }
 
     /** A JSON string: quotes, backslashes and control characters escaped (RFC 8259 section 7). */

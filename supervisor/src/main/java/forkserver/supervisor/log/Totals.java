@@ -1,7 +1,6 @@
 package forkserver.supervisor.log;
 
-import forkserver.supervisor.metrics.DurationHistogram;
-import forkserver.supervisor.reap.ExitStatus;
+import forkserver.supervisor.base.ExitStatus;
 
 import java.time.Duration;
 import java.util.Map;

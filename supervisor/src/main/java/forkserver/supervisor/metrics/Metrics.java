@@ -1,7 +1,7 @@
 package forkserver.supervisor.metrics;
 
-import forkserver.supervisor.Main;
-import forkserver.supervisor.admit.Admission;
+import forkserver.supervisor.base.Reason;
+import forkserver.supervisor.log.DurationHistogram;
 import forkserver.supervisor.log.Totals;
 import io.prometheus.metrics.model.snapshots.ClassicHistogramBuckets;
 import io.prometheus.metrics.model.snapshots.CounterSnapshot;
@@ -34,7 +34,7 @@ import java.util.function.IntSupplier;
 public final class Metrics {
 
     /** What the metrics read, besides the totals: live values of the supervisor. */
-    public record Sources(Totals totals, IntSupplier children, int maxChildren, IntSupplier sparesIdle, int sparesTarget) {
+    public record Sources(String version, Totals totals, IntSupplier children, int maxChildren, IntSupplier sparesIdle, int sparesTarget) {
     }
 
     private final Sources sources;
@@ -50,13 +50,13 @@ public final class Metrics {
         metrics.add(InfoSnapshot.builder().name("forkserver_build")
                 .help("The forkserver version and the Java runtime it runs on")
                 .dataPoint(InfoDataPointSnapshot.builder().labels(Labels.of(
-                        "version", Main.VERSION, "java_version", Runtime.version().toString())).build())
+                        "version", sources.version(), "java_version", Runtime.version().toString())).build())
                 .build());
         metrics.add(counter("forkserver_connections_accepted",
                 "Connections taken from the listen queue, rejected ones included", totals.accepted()));
         // Every reason from the start, at 0: a rate() over a series that appears late misses its first increase.
         Map<String, Long> rejected = new TreeMap<>();
-        for (Admission.Reason reason : Admission.Reason.values()) {
+        for (Reason reason : Reason.values()) {
             rejected.put(reason.text, 0L);
         }
         rejected.putAll(totals.rejectedByReason());

@@ -1,9 +1,10 @@
 package forkserver.supervisor.proxy;
 
+import forkserver.supervisor.base.Reason;
 import forkserver.posix.ErrnoException;
 import forkserver.posix.Posix;
 import forkserver.supervisor.admit.Admission;
-import forkserver.supervisor.listen.Accepted;
+import forkserver.supervisor.base.Accepted;
 import forkserver.supervisor.log.EventLog;
 
 import java.time.Duration;
@@ -47,7 +48,7 @@ final class ProxyHeaderReader {
         void healthCheck(Accepted connection);
 
         /** No valid header ({@code proxy-header}) or none in time ({@code proxy-timeout}). */
-        void refused(Accepted connection, Admission.Reason reason, String detail);
+        void refused(Accepted connection, Reason reason, String detail);
     }
 
     /** How long to wait before polling again when poll itself fails (ENOMEM: the kernel is short). */
@@ -162,7 +163,7 @@ final class ProxyHeaderReader {
                 Pending p = pending.get(i);
                 boolean waiting = revents[i + 1] == 0 || read(p);
                 if (waiting && now - p.deadline >= 0) {
-                    verdicts.refused(p.connection, Admission.Reason.PROXY_TIMEOUT, "no complete header within "
+                    verdicts.refused(p.connection, Reason.PROXY_TIMEOUT, "no complete header within "
                             + EventLog.seconds(timeout) + " (" + p.got.length + " bytes of one)");
                     waiting = false;
                 }
@@ -243,7 +244,7 @@ final class ProxyHeaderReader {
     }
 
     private void refuse(Pending p, String detail) {
-        verdicts.refused(p.connection, Admission.Reason.PROXY_HEADER, detail);
+        verdicts.refused(p.connection, Reason.PROXY_HEADER, detail);
     }
 
     private void closeAll() {

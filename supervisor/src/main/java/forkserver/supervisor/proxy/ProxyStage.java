@@ -1,9 +1,10 @@
 package forkserver.supervisor.proxy;
 
+import forkserver.supervisor.base.Reason;
 import forkserver.posix.ErrnoException;
 import forkserver.posix.Posix;
 import forkserver.supervisor.admit.Admission;
-import forkserver.supervisor.listen.Accepted;
+import forkserver.supervisor.base.Accepted;
 
 import java.time.Duration;
 import java.util.concurrent.BlockingQueue;
@@ -58,7 +59,7 @@ public final class ProxyStage {
         void admit(Accepted connection);
 
         /** Turned away for a PROXY reason ({@code proxy-untrusted}, {@code proxy-header}, {@code proxy-timeout}). */
-        void refuse(Accepted connection, Admission.Reason reason, String detail);
+        void refuse(Accepted connection, Reason reason, String detail);
 
         /** A health check (v2 LOCAL) came and was closed. */
         void healthChecked();
@@ -96,7 +97,7 @@ public final class ProxyStage {
             }
 
             @Override
-            public void refused(Accepted connection, Admission.Reason reason, String detail) {
+            public void refused(Accepted connection, Reason reason, String detail) {
                 owner.refuse(connection, reason, detail);
                 left();
             }
@@ -132,7 +133,7 @@ public final class ProxyStage {
      */
     public void submit(Accepted connection) {
         if (!policy.trusts(connection.remote().getAddress())) {
-            owner.refuse(connection, Admission.Reason.PROXY_UNTRUSTED, null);
+            owner.refuse(connection, Reason.PROXY_UNTRUSTED, null);
             return;
         }
         lock.lock();

@@ -1,10 +1,13 @@
 package forkserver.supervisor.reap;
 
-import forkserver.supervisor.Monitors;
+import forkserver.supervisor.spawn.ChildProcess;
+import forkserver.supervisor.spawn.ProcessTable;
+import forkserver.supervisor.spawn.Reaper;
+import forkserver.supervisor.base.Monitors;
 import forkserver.supervisor.admit.Admission;
 import forkserver.supervisor.admit.SourceLimits;
-import forkserver.supervisor.listen.Accepted;
-import forkserver.supervisor.listen.HostPort;
+import forkserver.supervisor.base.Accepted;
+import forkserver.supervisor.base.HostPort;
 import forkserver.supervisor.log.EventLog;
 import forkserver.supervisor.log.LogLine;
 import forkserver.supervisor.log.Totals;

@@ -6,3 +6,7 @@
  * {@link forkserver.supervisor.reap.ProcessTable} finds what a child started, to stop that too.
  */
 package forkserver.supervisor.reap;
+import forkserver.supervisor.base.ExitStatus;
+import forkserver.supervisor.spawn.ProcessTable;
+import forkserver.supervisor.spawn.Reaper;
+

@@ -3,12 +3,12 @@ package forkserver.supervisor.spares;
 import forkserver.posix.ErrnoException;
 import forkserver.posix.Posix;
 import forkserver.posix.SpareProtocol;
-import forkserver.supervisor.Monitors;
+import forkserver.supervisor.base.Monitors;
 import forkserver.supervisor.admit.Admission;
-import forkserver.supervisor.listen.Accepted;
-import forkserver.supervisor.listen.HostPort;
+import forkserver.supervisor.base.Accepted;
+import forkserver.supervisor.base.HostPort;
 import forkserver.supervisor.log.EventLog;
-import forkserver.supervisor.reap.ExitStatus;
+import forkserver.supervisor.base.ExitStatus;
 
 import java.time.Duration;
 import java.util.ArrayList;

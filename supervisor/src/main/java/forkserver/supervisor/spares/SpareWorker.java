@@ -2,8 +2,8 @@ package forkserver.supervisor.spares;
 
 import forkserver.posix.ErrnoException;
 import forkserver.posix.Posix;
-import forkserver.supervisor.Failures;
-import forkserver.supervisor.reap.ChildProcess;
+import forkserver.supervisor.base.Failures;
+import forkserver.supervisor.spawn.ChildProcess;
 
 /**
  * A spare worker as the supervisor holds it: its process, and the supervisor's end of their

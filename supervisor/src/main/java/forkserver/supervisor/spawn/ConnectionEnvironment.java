@@ -1,7 +1,7 @@
 package forkserver.supervisor.spawn;
 
-import forkserver.supervisor.listen.Accepted;
-import forkserver.supervisor.listen.HostPort;
+import forkserver.supervisor.base.Accepted;
+import forkserver.supervisor.base.HostPort;
 
 import java.util.Map;
 

@@ -2,14 +2,10 @@ package forkserver.supervisor.spawn;
 
 import forkserver.posix.ErrnoException;
 import forkserver.posix.Posix;
-import forkserver.supervisor.Failures;
-import forkserver.supervisor.Failures.SpawnFailed;
-import forkserver.supervisor.listen.Accepted;
+import forkserver.supervisor.base.Failures;
+import forkserver.supervisor.base.Failures.SpawnFailed;
+import forkserver.supervisor.base.Accepted;
 import forkserver.supervisor.log.ChildStderr;
-import forkserver.supervisor.reap.ChildProcess;
-import forkserver.supervisor.reap.ProcessTable;
-import forkserver.supervisor.reap.Reaper;
-import forkserver.supervisor.spares.Spares;
 
 import java.io.IOException;
 import java.lang.ProcessBuilder.Redirect;
@@ -23,7 +19,7 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * Starts one child per connection with the connection on its fd 0 (and fd 1 in
  * {@link StdioMode#INOUT}), through {@link ProcessBuilder}; and spare workers, alike but with
- * their end of a private socketpair on fd 0 ({@link Spares}).
+ * their end of a private socketpair on fd 0 ({@code Spares}).
  *
  * <p>The JDK cannot give a child an arbitrary socket, but {@link Redirect#INHERIT} gives it the
  * supervisor's own fd 0 and 1. So, under {@link #stdioLock}: {@code dup2} the connection onto fd

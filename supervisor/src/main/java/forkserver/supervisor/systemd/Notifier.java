@@ -1,6 +1,5 @@
 package forkserver.supervisor.systemd;
 
-import forkserver.supervisor.listen.AcceptorHeartbeat;
 
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;

@@ -1,5 +1,6 @@
 package forkserver.supervisor.admit;
 
+import forkserver.supervisor.base.Cidr;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

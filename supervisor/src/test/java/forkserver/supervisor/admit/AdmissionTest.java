@@ -1,8 +1,9 @@
 package forkserver.supervisor.admit;
 
+import forkserver.supervisor.base.Reason;
+import forkserver.supervisor.base.RateLimit;
 import forkserver.supervisor.OnAThread;
 import forkserver.supervisor.admit.Admission.OverLimit;
-import forkserver.supervisor.admit.Admission.Reason;
 import forkserver.supervisor.admit.Admission.Verdict;
 import forkserver.supervisor.reap.Processes;
 import org.junit.jupiter.api.Test;

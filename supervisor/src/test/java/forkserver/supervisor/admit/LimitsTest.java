@@ -1,5 +1,6 @@
 package forkserver.supervisor.admit;
 
+import forkserver.supervisor.base.RateLimit;
 import org.junit.jupiter.api.Test;
 
 import java.net.InetAddress;

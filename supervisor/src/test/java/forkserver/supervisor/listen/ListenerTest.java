@@ -1,9 +1,10 @@
 package forkserver.supervisor.listen;
 
+import forkserver.supervisor.base.Accepted;
 import forkserver.posix.Errno;
 import forkserver.posix.ErrnoException;
 import forkserver.posix.Posix;
-import forkserver.supervisor.admit.Cidr;
+import forkserver.supervisor.base.Cidr;
 import org.junit.jupiter.api.Test;
 
 import java.lang.reflect.Field;

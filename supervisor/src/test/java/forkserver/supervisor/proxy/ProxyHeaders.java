@@ -1,6 +1,6 @@
 package forkserver.supervisor.proxy;
 
-import forkserver.supervisor.listen.HostPort;
+import forkserver.supervisor.base.HostPort;
 
 import java.io.ByteArrayOutputStream;
 import java.net.Inet4Address;

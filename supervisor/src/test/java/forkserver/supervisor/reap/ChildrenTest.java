@@ -1,11 +1,13 @@
 package forkserver.supervisor.reap;
 
+import forkserver.supervisor.spawn.ChildProcess;
+import forkserver.supervisor.spawn.Reaper;
 import forkserver.supervisor.OnAThread;
 import forkserver.supervisor.admit.AccessRules;
 import forkserver.supervisor.admit.Admission;
 import forkserver.supervisor.admit.Admission.OverLimit;
 import forkserver.supervisor.admit.SourceLimits;
-import forkserver.supervisor.listen.Accepted;
+import forkserver.supervisor.base.Accepted;
 import forkserver.supervisor.log.EventLog;
 import forkserver.supervisor.log.Totals;
 import forkserver.testkit.Await;

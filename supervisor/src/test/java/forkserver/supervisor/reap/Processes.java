@@ -1,5 +1,7 @@
 package forkserver.supervisor.reap;
 
+import forkserver.supervisor.spawn.ChildProcess;
+import forkserver.supervisor.spawn.Reaper;
 import forkserver.posix.ErrnoException;
 import forkserver.posix.Posix;
 import forkserver.supervisor.log.EventLog;

@@ -2,13 +2,13 @@ package forkserver.supervisor.spares;
 
 import forkserver.posix.Posix;
 import forkserver.posix.SpareProtocol;
-import forkserver.supervisor.Failures;
+import forkserver.supervisor.base.Failures;
 import forkserver.supervisor.admit.Admission;
-import forkserver.supervisor.listen.Accepted;
+import forkserver.supervisor.base.Accepted;
 import forkserver.supervisor.listen.Listener;
-import forkserver.supervisor.reap.ChildProcess;
+import forkserver.supervisor.spawn.ChildProcess;
 import forkserver.supervisor.reap.Processes;
-import forkserver.supervisor.reap.Reaper;
+import forkserver.supervisor.spawn.Reaper;
 import forkserver.supervisor.spawn.Spawner;
 import forkserver.testkit.Await;
 import org.junit.jupiter.api.Test;

@@ -1,6 +1,5 @@
 package forkserver.supervisor.systemd;
 
-import forkserver.supervisor.listen.AcceptorHeartbeat;
 import forkserver.supervisor.log.EventLog;
 import org.junit.jupiter.api.Test;
 

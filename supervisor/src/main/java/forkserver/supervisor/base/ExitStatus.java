@@ -1,4 +1,4 @@
-package forkserver.supervisor.reap;
+package forkserver.supervisor.base;
 
 /**
  * A child's exit as the log says it: {@code status=N} or {@code signal=NAME}.

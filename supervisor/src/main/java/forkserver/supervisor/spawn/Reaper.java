@@ -1,4 +1,4 @@
-package forkserver.supervisor.reap;
+package forkserver.supervisor.spawn;
 
 import forkserver.posix.ErrnoException;
 import forkserver.posix.Posix;

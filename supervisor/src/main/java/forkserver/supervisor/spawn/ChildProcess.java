@@ -1,4 +1,4 @@
-package forkserver.supervisor.reap;
+package forkserver.supervisor.spawn;
 
 import forkserver.posix.ErrnoException;
 import forkserver.posix.Posix;
@@ -56,7 +56,7 @@ public final class ChildProcess {
     }
 
     /** The JDK's handle, or null for a child it lost. */
-    Process process() {
+    public Process process() {
         return process;
     }
 

@@ -1,4 +1,4 @@
-package forkserver.supervisor;
+package forkserver.supervisor.base;
 
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;

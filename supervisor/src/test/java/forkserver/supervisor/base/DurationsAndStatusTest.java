@@ -1,6 +1,5 @@
-package forkserver.supervisor;
+package forkserver.supervisor.base;
 
-import forkserver.supervisor.reap.ExitStatus;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;

@@ -1,7 +1,5 @@
-package forkserver.supervisor.admit;
+package forkserver.supervisor.base;
 
-import forkserver.supervisor.Durations;
-import forkserver.supervisor.log.EventLog;
 
 import java.time.Duration;
 import java.util.function.LongSupplier;
@@ -39,7 +37,7 @@ public final class RateLimit {
 
         @Override
         public String toString() {
-            return tokens + "/" + EventLog.seconds(per);
+            return tokens + "/" + Durations.seconds(per) + "s";
         }
     }
 
@@ -68,7 +66,7 @@ public final class RateLimit {
     }
 
     /** How long until a token is there (0: one is there now). */
-    long nanosUntilToken() {
+    public long nanosUntilToken() {
         refill();
         return tokens >= 1 ? 0 : (long) Math.ceil((1 - tokens) * nanosPerToken);
     }

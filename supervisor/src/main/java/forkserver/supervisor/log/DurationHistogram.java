@@ -1,5 +1,6 @@
-package forkserver.supervisor.metrics;
+package forkserver.supervisor.log;
 
+import forkserver.supervisor.base.Durations;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.concurrent.atomic.LongAdder;

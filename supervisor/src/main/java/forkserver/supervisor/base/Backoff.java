@@ -1,4 +1,4 @@
-package forkserver.supervisor.admit;
+package forkserver.supervisor.base;
 
 import java.time.Duration;
 

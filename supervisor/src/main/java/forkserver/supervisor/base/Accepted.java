@@ -1,8 +1,7 @@
-package forkserver.supervisor.listen;
+package forkserver.supervisor.base;
 
 import forkserver.posix.ErrnoException;
 import forkserver.posix.Posix;
-import forkserver.supervisor.Failures;
 
 import java.net.InetSocketAddress;
 import java.util.concurrent.atomic.AtomicBoolean;

@@ -1,4 +1,4 @@
-package forkserver.supervisor;
+package forkserver.supervisor.base;
 
 import java.math.BigInteger;
 import java.time.Duration;
@@ -46,5 +46,13 @@ public final class Durations {
             throw new TooLong("'" + text.trim() + "' is too long: at most " + MAX.toHours() + "h (a year)");
         }
         return Duration.ofMillis(millis.longValueExact());
+    }
+
+    /** Seconds with milliseconds, as the log writes them: {@code 1.250} (rounded to the millisecond). */
+    public static String seconds(Duration duration) {
+        long millis = Math.floorDiv(duration.toNanos() + 500_000, 1_000_000);
+        long whole = Math.floorDiv(millis, 1000);
+        int fraction = Math.floorMod(millis, 1000);
+        return whole + (fraction < 10 ? ".00" : fraction < 100 ? ".0" : ".") + fraction;
     }
 }

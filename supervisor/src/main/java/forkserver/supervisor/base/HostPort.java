@@ -1,4 +1,4 @@
-package forkserver.supervisor.listen;
+package forkserver.supervisor.base;
 
 import java.net.Inet6Address;
 import java.net.InetAddress;

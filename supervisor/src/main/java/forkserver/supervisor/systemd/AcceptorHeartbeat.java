@@ -1,6 +1,5 @@
-package forkserver.supervisor.listen;
+package forkserver.supervisor.systemd;
 
-import forkserver.supervisor.admit.Admission;
 import forkserver.supervisor.systemd.Notifier;
 
 import java.time.Duration;
@@ -9,7 +8,7 @@ import java.time.Duration;
  * Whether the acceptor is alive and able to accept, for systemd's watchdog ({@link Notifier}).
  *
  * <p>The acceptor spends its life in two kinds of place: its wait points (waiting for a
- * connection in {@code poll}, or for its turn in {@link Admission#awaitTurn()} at {@code -c},
+ * connection in {@code poll}, or for its turn in {@code Admission.awaitTurn()} at {@code -c},
  * a dry {@code --rate} bucket or a back-off), where waiting as long as it takes is right; and
  * the work on one connection between them (admission, a spawn or a hand-off, the log line),
  * which takes milliseconds. So it marks each wait point it enters and leaves, and it is alive

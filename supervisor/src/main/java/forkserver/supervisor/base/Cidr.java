@@ -1,6 +1,5 @@
-package forkserver.supervisor.admit;
+package forkserver.supervisor.base;
 
-import forkserver.supervisor.listen.HostPort;
 
 import java.net.Inet4Address;
 import java.net.InetAddress;
@@ -73,7 +72,7 @@ public record Cidr(InetAddress network, int prefix) {
     }
 
     /** {@code address} with every bit after the first {@code prefix} cleared. */
-    static InetAddress masked(InetAddress address, int prefix) {
+    public static InetAddress masked(InetAddress address, int prefix) {
         byte[] bytes = address.getAddress();
         for (int i = 0; i < bytes.length; i++) {
             int keep = Math.clamp(prefix - 8L * i, 0, 8);

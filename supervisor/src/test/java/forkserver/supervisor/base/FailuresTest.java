@@ -1,7 +1,8 @@
-package forkserver.supervisor;
+package forkserver.supervisor.base;
 
-import forkserver.supervisor.Failures.Cost;
 import org.junit.jupiter.api.Test;
+
+import forkserver.supervisor.base.Failures.Cost;
 
 import java.io.IOException;
 

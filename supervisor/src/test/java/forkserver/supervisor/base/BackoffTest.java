@@ -1,4 +1,4 @@
-package forkserver.supervisor.admit;
+package forkserver.supervisor.base;
 
 import org.junit.jupiter.api.Test;
 

@@ -1,4 +1,4 @@
-package forkserver.supervisor;
+package forkserver.supervisor.base;
 
 import forkserver.posix.Errno;
 import forkserver.posix.ErrnoException;
@@ -22,10 +22,10 @@ import java.util.regex.Pattern;
 public final class Failures {
 
     /** Who pays for a failure. */
-    enum Cost { CONNECTION, SUPERVISOR }
+    public enum Cost { CONNECTION, SUPERVISOR }
 
     /** A failure as the log tells it: who pays, a short reason, and one line of detail. */
-    record Failure(Cost cost, String reason, String detail) {
+    public record Failure(Cost cost, String reason, String detail) {
     }
 
     /** A child could not be started; nothing of it is left behind (no process, no descriptor). */
@@ -66,7 +66,7 @@ public final class Failures {
     }
 
     /** What {@code failure} costs and how the log names it. */
-    static Failure of(Throwable failure) {
+    public static Failure of(Throwable failure) {
         return switch (failure) {
             case SpawnFailed spawn -> new Failure(Cost.CONNECTION, spawn.reason(), spawn.getMessage());
             case ErrnoException errno -> new Failure(Cost.CONNECTION, errno.name(), errno.getMessage());
@@ -102,7 +102,7 @@ public final class Failures {
         return new SpawnFailed("EIO", firstLine(message));
     }
 
-    static String firstLine(String text) {
+    public static String firstLine(String text) {
         int end = text.indexOf('\n');
         return (end < 0 ? text : text.substring(0, end)).strip();
     }

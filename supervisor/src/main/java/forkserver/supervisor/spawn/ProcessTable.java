@@ -1,4 +1,4 @@
-package forkserver.supervisor.reap;
+package forkserver.supervisor.spawn;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -47,7 +47,7 @@ public final class ProcessTable {
     }
 
     /** Every process below {@code pid} (its children, theirs, ...), nearest first; not {@code pid} itself. */
-    List<Long> descendantsOf(long pid) {
+    public List<Long> descendantsOf(long pid) {
         List<Long> found = new ArrayList<>();
         Deque<Long> next = new ArrayDeque<>(childrenOf.getOrDefault(pid, List.of()));
         while (!next.isEmpty()) {

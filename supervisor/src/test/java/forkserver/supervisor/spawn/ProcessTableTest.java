@@ -1,4 +1,4 @@
-package forkserver.supervisor.reap;
+package forkserver.supervisor.spawn;
 
 import forkserver.supervisor.OnAThread;
 import forkserver.testkit.Await;

@@ -1,4 +1,4 @@
-package forkserver.supervisor.metrics;
+package forkserver.supervisor.log;
 
 import org.junit.jupiter.api.Test;
 

@@ -1,4 +1,4 @@
-package forkserver.supervisor.listen;
+package forkserver.supervisor.base;
 
 import org.junit.jupiter.api.Test;
 
