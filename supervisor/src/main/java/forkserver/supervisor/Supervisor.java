@@ -26,7 +26,6 @@ import forkserver.supervisor.metrics.MetricsEndpoint;
 import forkserver.supervisor.proxy.ProxyStage;
 import forkserver.supervisor.spawn.ChildProcess;
 import forkserver.supervisor.reap.Children;
-import forkserver.supervisor.spawn.Reaper;
 import forkserver.supervisor.spares.HandOffs;
 import forkserver.supervisor.spares.SpareWorker;
 import forkserver.supervisor.spares.Spares;
@@ -43,7 +42,7 @@ import java.util.Map;
  * The life of a connection, in order: the {@link Listener} accepts it once {@link Admission}
  * allows (behind a proxy, {@link ProxyStage} first reads its PROXY header and then awaits the
  * turn), a ready {@link Spares spare} takes it or the {@link Spawner} starts its child,
- * {@link Children} logs it and lets it go when the {@link Reaper} sees it exit, the
+ * {@link Children}, the registry, logs it and handles its exit in one place, the
  * {@link EventLog} says so. {@link #serve()} runs that loop until {@link #stop}; {@link #drain()}
  * then stops the children.
  *
@@ -98,8 +97,8 @@ final class Supervisor implements HandOffs.Outcome {
         this.spawner = spawner;
         this.stderr = stderr;
         this.totals = totals;
-        this.children = new Children(admission, totals, log, config.maxLifetime(), config.killGrace());
-        this.spares = new Spares(config.spares(), spawner::spawnSpare, log, this);
+        this.children = new Children(spawner, admission, totals, log, config.maxLifetime(), config.killGrace());
+        this.spares = new Spares(config.spares(), children::startSpare, log, this);
         this.proxyStage = config.proxy() == null ? null : new ProxyStage(config.proxy(), admission, new ProxyStage.Owner() {
             @Override
             public void admit(Accepted connection) {
@@ -108,7 +107,7 @@ final class Supervisor implements HandOffs.Outcome {
 
             @Override
             public void refuse(Accepted connection, Reason reason, String detail) {
-                reject(connection, reason, detail);
+                Supervisor.this.refuse(connection, reason, detail);
             }
 
             @Override
@@ -164,8 +163,7 @@ final class Supervisor implements HandOffs.Outcome {
         try {
             Totals totals = new Totals();
             ChildStderr stderr = new ChildStderr(log, totals);
-            Spawner spawner = new Spawner(config.command(), config.spareCommand(), config.stdio(), environment,
-                    new Reaper(), stderr);
+            Spawner spawner = new Spawner(config.command(), config.spareCommand(), config.stdio(), environment, stderr);
             return new Supervisor(config, log, listener, spawner, rules, notify, stderr, totals);
         } catch (IOException | RuntimeException e) {
             listener.close();
@@ -258,22 +256,24 @@ final class Supervisor implements HandOffs.Outcome {
                     ticket = admitted.ticket();
                     dispatch(connection, ticket);
                 }
-                case Admission.Verdict.Rejected rejected -> reject(connection, rejected.reason(), null);
+                case Admission.Verdict.Rejected rejected -> refuse(connection, rejected.reason(), null);
             }
         } catch (Throwable t) {
             contain(connection, ticket, t);
         }
     }
 
-    private void reject(Accepted connection, Reason reason, String detail) {
+    /**
+     * The one way a connection is refused, whichever stage decided it: the client is told why
+     * (under {@code --over-limit reject}; else closed without a word), and the refusal is counted
+     * and logged under the reason's one name (the {@code reject} line, the status line, the
+     * {@code forkserver_connections_rejected_total} metric).
+     */
+    private void refuse(Accepted connection, Reason reason, String detail) {
         rejector.reject(connection, reason);
         totals.rejected(reason.text);
-        log.reject(HostPort.format(connection.remote()), HostPort.format(connection.local()), proxyOf(connection),
-                reason.text, detail, new LogLine.Count(admission.running(), admission.limit()));
-    }
-
-    private static String proxyOf(Accepted connection) {
-        return connection.proxy() == null ? null : HostPort.format(connection.proxy());
+        log.reject(connection.remoteText(), connection.localText(), connection.proxyText(), reason.text, detail,
+                new LogLine.Count(admission.running(), admission.limit()));
     }
 
     /**
@@ -288,7 +288,7 @@ final class Supervisor implements HandOffs.Outcome {
         }
         ChildProcess child;
         try {
-            child = spawner.spawn(connection, variables);
+            child = children.spawn(connection, ticket, variables, spares.target() > 0 ? "spawn" : null);
         } catch (SpawnFailed e) {
             spawnFailed(connection, ticket, e);
             return;
@@ -303,18 +303,16 @@ final class Supervisor implements HandOffs.Outcome {
         } else {
             spawnBackoff.succeeded();
         }
-        children.started(child, connection, ticket, spares.target() > 0 ? "spawn" : null);
     }
 
-    /** No child for this connection: it is closed (told why under reject), and accepting pauses. */
+    /** No child for this connection: it is refused (told why under reject), and accepting pauses. */
     private void spawnFailed(Accepted connection, Admission.Ticket ticket, SpawnFailed failure) {
         admission.release(ticket);
         Duration pause = spawnBackoff.failed();
         admission.holdOff(pause);
-        rejector.reject(connection, Reason.SPAWN_FAILED);
-        totals.rejected(Reason.SPAWN_FAILED.text);
-        log.spawnFailed(HostPort.format(connection.remote()), HostPort.format(connection.local()), proxyOf(connection),
+        log.spawnFailed(connection.remoteText(), connection.localText(), connection.proxyText(),
                 failure.reason(), failure.getMessage(), new LogLine.Count(admission.running(), admission.limit()), pause);
+        refuse(connection, Reason.SPAWN_FAILED, failure.reason());
     }
 
     /**
@@ -330,7 +328,7 @@ final class Supervisor implements HandOffs.Outcome {
         if (failure.cost() == Failures.Cost.SUPERVISOR) {
             throw t instanceof Error error ? error : new Failures.Broken(failure.detail(), t);
         }
-        log.connectionFailed(HostPort.format(connection.remote()), failure.reason(), failure.detail());
+        log.connectionFailed(connection.remoteText(), failure.reason(), failure.detail());
     }
 
     @Override
@@ -354,8 +352,7 @@ final class Supervisor implements HandOffs.Outcome {
     public void lost(SpareWorker spare, Accepted connection, Admission.Ticket ticket) {
         spares.failed(spare);
         admission.release(ticket);
-        connection.close();
-        totals.rejected(Reason.HANDOFF_FAILED.text);
+        refuse(connection, Reason.HANDOFF_FAILED, "the spare acknowledged only as it was killed");
     }
 
     /**

@@ -26,6 +26,10 @@ public final class Accepted {
     private final InetSocketAddress proxy;
     private final AtomicBoolean closed;
     private final long acceptedNanos; // System.nanoTime() at accept, for the spawn-duration metric
+    // The addresses as the log, the child's variables and a failure's line write them: formatted
+    // once, when first asked (a connection is rejected, spawned or handed to a spare once).
+    private String remoteText;
+    private String localText;
 
     /** A connection as accepted, no proxy in between (or none known yet). */
     public Accepted(int fd, InetSocketAddress remote, InetSocketAddress local) {
@@ -67,6 +71,29 @@ public final class Accepted {
         return local;
     }
 
+    /** {@link #remote()} as text: {@code 192.0.2.1:40000}, {@code [2001:db8::1]:40000}. */
+    public String remoteText() {
+        String text = remoteText;
+        if (text == null) {
+            remoteText = text = HostPort.format(remote);
+        }
+        return text;
+    }
+
+    /** {@link #local()} as text. */
+    public String localText() {
+        String text = localText;
+        if (text == null) {
+            localText = text = HostPort.format(local);
+        }
+        return text;
+    }
+
+    /** {@link #proxy()} as text, or null without a proxy. */
+    public String proxyText() {
+        return proxy == null ? null : HostPort.format(proxy);
+    }
+
     /** The proxy that relayed the connection ({@code --proxy-protocol}), or null. */
     public InetSocketAddress proxy() {
         return proxy;
@@ -86,6 +113,6 @@ public final class Accepted {
 
     @Override
     public String toString() {
-        return "connection fd " + fd + " from " + (remote == null ? "?" : HostPort.format(remote));
+        return "connection fd " + fd + " from " + (remote == null ? "?" : remoteText());
     }
 }

@@ -1,29 +1,39 @@
 package forkserver.supervisor.reap;
 
-import forkserver.supervisor.spawn.ChildProcess;
-import forkserver.supervisor.spawn.ProcessTable;
-import forkserver.supervisor.spawn.Reaper;
-import forkserver.supervisor.base.Monitors;
+import forkserver.posix.ErrnoException;
 import forkserver.supervisor.admit.Admission;
 import forkserver.supervisor.admit.SourceLimits;
 import forkserver.supervisor.base.Accepted;
-import forkserver.supervisor.base.HostPort;
+import forkserver.supervisor.base.Failures.SpawnFailed;
+import forkserver.supervisor.base.Monitors;
 import forkserver.supervisor.log.EventLog;
 import forkserver.supervisor.log.LogLine;
 import forkserver.supervisor.log.Totals;
+import forkserver.supervisor.spawn.ChildProcess;
+import forkserver.supervisor.spawn.ProcessTable;
+import forkserver.supervisor.spawn.Reaper;
+import forkserver.supervisor.spawn.Spawner;
 
 import java.time.Duration;
 import java.util.List;
-import java.util.Set;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The running children: each is registered when it gets its connection, logged and let go when
- * the {@link Reaper} says it exited, stopped when it outlives {@code --max-lifetime}, and
- * stopped on shutdown.
+ * The registry of every process the supervisor starts, and the one owner of each one's life:
+ * a {@link Child} is made here before its process starts (a connection's child, or a spare),
+ * watched by this registry's {@link Reaper}, and its exit is handled in one place,
+ * {@link #exited}: a connection's child is logged ({@code end}) and its ticket given back; a spare
+ * that never took a connection is reported to its owner ({@link SpareExit}). Then it leaves the
+ * registry. It is also the registry that stops children when they outlive
+ * {@code --max-lifetime}, and stops them all on shutdown.
+ *
+ * <p>Where a per-connection resource lives, it lives on the {@link Child}: made in
+ * {@link #spawn} or {@link #startSpare} before the process starts, given up in {@link #exited}
+ * after the process is gone.
  *
  * <p>Two orders matter. A child's {@code end} line is written before it leaves the registry, so
  * that the drain, which waits for an empty registry, can never log {@code stopped} (and let the
@@ -33,24 +43,32 @@ import java.util.concurrent.TimeUnit;
  */
 public final class Children {
 
-    private static final class Child {
+    /** Told when a spare that never took a connection ends; on the reaper's thread. */
+    @FunctionalInterface
+    public interface SpareExit {
+        void exited(ChildProcess spare, int exitValue);
+    }
+
+    /**
+     * One process the supervisor started, from before its start to its last log line. A spare
+     * until it takes a connection ({@link #started}); a connection's child from then on.
+     */
+    static final class Child {
         final ChildProcess process;
-        final long startedNanos;
-        final String remote;
-        final String local;
-        final String proxy; // --proxy-protocol: the proxy that relayed it; null without
-        final Admission.Ticket ticket;
+        final SpareExit spareExit; // null for a child spawned for its connection
+        volatile Serving serving; // null while it is a spare
         volatile String stopReason; // why the supervisor signalled it; null while it runs on its own
         volatile ScheduledFuture<?> lifetime; // the --max-lifetime deadline, cancelled at exit
+        boolean exitHandled; // exited() has run: a connection it takes now ends at once; guarded by this
 
-        Child(ChildProcess process, Accepted connection, Admission.Ticket ticket) {
+        Child(ChildProcess process, SpareExit spareExit) {
             this.process = process;
-            this.startedNanos = System.nanoTime();
-            this.remote = HostPort.format(connection.remote());
-            this.local = HostPort.format(connection.local());
-            this.proxy = connection.proxy() == null ? null : HostPort.format(connection.proxy());
-            this.ticket = ticket;
+            this.spareExit = spareExit;
         }
+    }
+
+    /** A child's connection, as its log lines say it, and its ticket. */
+    record Serving(long startedNanos, String remote, String local, String proxy, Admission.Ticket ticket) {
     }
 
     /** The stages of {@link #stopAll} that {@link #hurry()} can cut short, in order. */
@@ -58,48 +76,103 @@ public final class Children {
     private static final int KILL_GRACE = 1;
     private static final int NO_SKIPPING = Integer.MAX_VALUE;
 
-    private final Set<Child> running = ConcurrentHashMap.newKeySet();
+    // Every process started and not yet handled at exit, spares included; by their record.
+    private final Map<ChildProcess, Child> all = new ConcurrentHashMap<>();
     // Notified whenever a child leaves the registry, and by hurry(); stopAll waits on it.
     private final Object exits = new Object();
     private int hurried; // how many stages of stopAll to skip; guarded by exits
+    private final Spawner spawner; // null in tests that start their processes themselves
     private final Admission admission;
     private final Totals totals;
     private final EventLog log;
     private final Duration maxLifetime; // null: no limit
     private final Duration killGrace;
+    private final Reaper reaper;
     // Fires the --max-lifetime and kill-grace deadlines; one daemon thread, idle without them.
     private final ScheduledThreadPoolExecutor timers = new ScheduledThreadPoolExecutor(1,
             Thread.ofPlatform().daemon().name("forkserver-lifetime").factory());
 
-    public Children(Admission admission, Totals totals, EventLog log, Duration maxLifetime, Duration killGrace) {
+    public Children(Spawner spawner, Admission admission, Totals totals, EventLog log, Duration maxLifetime,
+                    Duration killGrace) throws ErrnoException {
+        this.spawner = spawner;
         this.admission = admission;
         this.totals = totals;
         this.log = log;
         this.maxLifetime = maxLifetime;
         this.killGrace = killGrace;
+        this.reaper = new Reaper(this::exited);
         // A cancelled deadline leaves the queue at once: it holds its child, and with a long
         // --max-lifetime and many short connections the queue would otherwise grow.
         timers.setRemoveOnCancelPolicy(true);
     }
 
     /**
-     * Registers a child that now holds {@code connection}: spawned for it, or the spare just
-     * handed it ({@code via}: "spare" or "spawn" with --spares, else null). Its ticket is
-     * released at exit.
+     * Starts a child for {@code connection} with {@code variables} in its environment, and
+     * registers it ({@code via}: as {@link #started}). The caller still owns the connection's
+     * descriptor (the child has its own copy); the ticket is released at the child's exit.
+     */
+    public ChildProcess spawn(Accepted connection, Admission.Ticket ticket, Map<String, String> variables, String via)
+            throws SpawnFailed {
+        ChildProcess process = spawner.spawn(connection, variables);
+        started(process, connection, ticket, via);
+        return process;
+    }
+
+    /**
+     * Starts a spare and registers it: until it takes a connection ({@link #started}), its
+     * exit goes to {@code onExit}.
+     */
+    public Spawner.SpareStart startSpare(SpareExit onExit) throws SpawnFailed {
+        Spawner.SpareStart spare = spawner.spawnSpare();
+        spare(spare.process(), onExit);
+        return spare;
+    }
+
+    /** Registers a spare started elsewhere (tests): as {@link #startSpare}. */
+    public void spare(ChildProcess process, SpareExit onExit) {
+        watch(new Child(process, onExit));
+    }
+
+    /**
+     * {@code process} now holds {@code connection}: spawned for it (then registered here), or a
+     * spare of this registry just handed it ({@code via}: "spare" or "spawn" with --spares, else
+     * null). Its ticket is released at exit.
      */
     public void started(ChildProcess process, Accepted connection, Admission.Ticket ticket, String via) {
-        Child child = new Child(process, connection, ticket);
-        totals.started(child.startedNanos - connection.acceptedNanos());
-        running.add(child);
+        Child child = all.get(process);
+        // Not registered and its exit not known: spawned for this connection, to be watched now.
+        // Not registered but exited: a spare whose exit was handled before it was ours to end.
+        boolean spawned = child == null && !process.hasExited();
+        boolean endNow = child == null && !spawned;
+        if (child == null) {
+            child = new Child(process, null);
+        }
+        long now = System.nanoTime();
+        Serving serving = new Serving(now, connection.remoteText(), connection.localText(), connection.proxyText(), ticket);
+        synchronized (child) {
+            child.serving = serving;
+            endNow |= child.exitHandled; // a spare that ended as it took the connection: its end is ours to log
+        }
+        totals.started(now - connection.acceptedNanos());
         LogLine.Count perSource = admission.perSourceLimit() == SourceLimits.UNLIMITED ? null
                 : new LogLine.Count(ticket.openFromSource() + 1, admission.perSourceLimit());
-        log.start(process.pid(), child.remote, child.local, child.proxy,
+        log.start(process.pid(), serving.remote(), serving.local(), serving.proxy(),
                 new LogLine.Count(admission.running(), admission.limit()), perSource, via);
-        if (maxLifetime != null) {
-            child.lifetime = timers.schedule(() -> outlived(child), maxLifetime.toNanos(), TimeUnit.NANOSECONDS);
+        if (maxLifetime != null && !endNow) {
+            Child timed = child;
+            child.lifetime = timers.schedule(() -> outlived(timed), maxLifetime.toNanos(), TimeUnit.NANOSECONDS);
         }
-        // Runs on the reaper's thread (or here, if it has exited already).
-        process.exit().whenComplete((exitValue, failure) -> ended(child, exitValue));
+        if (spawned) {
+            watch(child);
+        } else if (endNow) {
+            end(child, process.exit().join());
+        }
+    }
+
+    /** From now on {@code child}'s exit comes to {@link #exited}; it is in the registry until then. */
+    private void watch(Child child) {
+        all.put(child.process, child);
+        reaper.watch(child.process);
     }
 
     /** {@code --max-lifetime} passed: SIGTERM now, SIGKILL after the kill grace if still there. */
@@ -118,30 +191,62 @@ public final class Children {
         }, killGrace.toNanos(), TimeUnit.NANOSECONDS);
     }
 
-    private void ended(Child child, int exitValue) {
+    /**
+     * The one place a process's exit is handled, on the reaper's thread: what it means for its
+     * connection (the {@code end} line, the ticket back, the totals), or for the spare pool;
+     * then it leaves the registry.
+     */
+    private void exited(ChildProcess process) {
+        Child child = all.get(process);
+        if (child == null) {
+            return; // not ours (cannot be: only watch() gives the reaper a process)
+        }
+        int exitValue = process.exit().join();
+        Serving serving;
+        synchronized (child) {
+            child.exitHandled = true;
+            serving = child.serving;
+        }
         try {
-            ScheduledFuture<?> lifetime = child.lifetime;
-            if (lifetime != null) {
-                lifetime.cancel(false);
+            if (spawner != null) {
+                spawner.exited(process);
             }
-            admission.release(child.ticket);
-            totals.exited(exitValue);
-            Duration duration = Duration.ofNanos(System.nanoTime() - child.startedNanos);
-            totals.session(duration);
-            log.end(child.process.pid(), exitValue, duration,
-                    child.remote, child.local, child.proxy, new LogLine.Count(admission.running(), admission.limit()),
-                    child.stopReason);
+            if (serving != null) {
+                end(child, exitValue);
+            } else if (child.spareExit != null) {
+                child.spareExit.exited(process, exitValue);
+            }
         } finally {
             // Only now: once the registry is empty the drain may log "stopped" and exit.
             synchronized (exits) {
-                running.remove(child);
+                all.remove(process);
                 exits.notifyAll();
             }
         }
     }
 
+    private void end(Child child, int exitValue) {
+        ScheduledFuture<?> lifetime = child.lifetime;
+        if (lifetime != null) {
+            lifetime.cancel(false);
+        }
+        Serving serving = child.serving;
+        admission.release(serving.ticket());
+        totals.exited(exitValue);
+        Duration duration = Duration.ofNanos(System.nanoTime() - serving.startedNanos());
+        totals.session(duration);
+        log.end(child.process.pid(), exitValue, duration, serving.remote(), serving.local(), serving.proxy(),
+                new LogLine.Count(admission.running(), admission.limit()), child.stopReason);
+    }
+
+    /** Connections' children running now (spares are not counted). */
     public int count() {
-        return running.size();
+        return serving().size();
+    }
+
+    /** The connections' children in the registry now. */
+    private List<Child> serving() {
+        return all.values().stream().filter(child -> child.serving != null).toList();
     }
 
     /**
@@ -154,15 +259,15 @@ public final class Children {
         if (awaitNone(grace, GRACE)) {
             return 0;
         }
-        log.terminating("TERM", running.size());
+        log.terminating("TERM", count());
         signalAll(false);
         if (awaitNone(killGrace, KILL_GRACE)) {
             return 0;
         }
-        log.terminating("KILL", running.size());
+        log.terminating("KILL", count());
         signalAll(true);
         awaitNone(killGrace, NO_SKIPPING);
-        return running.size();
+        return count();
     }
 
     /**
@@ -183,13 +288,13 @@ public final class Children {
     }
 
     private void signalAll(boolean force) {
-        List<Child> all = List.copyOf(running);
-        for (Child child : all) {
+        List<Child> serving = serving();
+        for (Child child : serving) {
             if (child.stopReason == null) {
                 child.stopReason = "shutdown";
             }
         }
-        signal(all, force, ProcessTable.read());
+        signal(serving, force, ProcessTable.read());
     }
 
     /**
@@ -213,7 +318,7 @@ public final class Children {
 
     /** Waits until no child runs, at most {@code timeout} or until hurried past {@code stage}; true when none does. */
     private boolean awaitNone(Duration timeout, int stage) {
-        Monitors.await(exits, () -> running.isEmpty() || hurried > stage, timeout);
-        return running.isEmpty();
+        Monitors.await(exits, () -> serving().isEmpty() || hurried > stage, timeout);
+        return serving().isEmpty();
     }
 }

@@ -6,14 +6,16 @@ import forkserver.posix.SpareProtocol;
 import forkserver.supervisor.base.Monitors;
 import forkserver.supervisor.admit.Admission;
 import forkserver.supervisor.base.Accepted;
-import forkserver.supervisor.base.HostPort;
+import forkserver.supervisor.base.Failures;
 import forkserver.supervisor.log.EventLog;
 import forkserver.supervisor.base.ExitStatus;
 
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Queue;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 
@@ -69,6 +71,8 @@ public final class HandOffs {
     private final int wakeWrite;
     private final Queue<Pending> incoming = new ConcurrentLinkedQueue<>();
     private final Queue<Pending> killed = new ConcurrentLinkedQueue<>(); // dead now, to be settled
+    private final Map<SpareWorker, Pending> dying = new ConcurrentHashMap<>(); // killed, exit not yet seen
+    private volatile ErrnoException wakeUpFault; // a fault injected by tests: every wake-up fails with it
     private final List<Pending> waiting = new ArrayList<>(); // this thread's only
     private final Object idle = new Object(); // notified when nothing is in flight
     private int inFlight; // guarded by idle
@@ -92,6 +96,8 @@ public final class HandOffs {
      * caller gives up the connection and the ticket.
      */
     void begin(SpareWorker spare, Accepted connection, Admission.Ticket ticket) {
+        // Recorded before the wake-up: should waking fail, the hand-off is still this class's
+        // (and the supervisor's failure is Broken), never the caller's to give to another process.
         synchronized (idle) {
             inFlight++;
         }
@@ -128,7 +134,7 @@ public final class HandOffs {
                     Posix.drain(wakeRead);
                 }
             } catch (ErrnoException e) {
-                throw new IllegalStateException("the hand-offs' poll failed: " + e.getMessage(), e); // fatal
+                throw new Failures.Broken("the hand-offs' poll failed: " + e.getMessage(), e);
             }
             List<Pending> answered = new ArrayList<>();
             for (int index : ready) {
@@ -177,12 +183,23 @@ public final class HandOffs {
     private void kill(Pending pending, String why) {
         waiting.remove(pending);
         pending.failure = why;
+        dying.put(pending.spare, pending);
         pending.spare.process.signal(true);
-        // Runs on the reaper's thread; the settling itself is done here.
-        pending.spare.process.exit().thenRun(() -> {
+        if (pending.spare.process.hasExited()) {
+            exited(pending.spare); // its exit was handled before it was dying here
+        }
+    }
+
+    /**
+     * A spare in a hand-off has exited (the registry's exit handler, through {@link Spares}): if
+     * it was killed here, its hand-off is settled on this class's thread.
+     */
+    void exited(SpareWorker spare) {
+        Pending pending = dying.remove(spare);
+        if (pending != null) {
             killed.add(pending);
             wake();
-        });
+        }
     }
 
     /** The spare is dead: did it take the connection in its last moment? */
@@ -196,7 +213,7 @@ public final class HandOffs {
             }
             pending.spare.closeChannel();
             String exit = ExitStatus.describe(pending.spare.process.exit().join());
-            String remote = HostPort.format(pending.connection.remote());
+            String remote = pending.connection.remoteText();
             if (late == SpareProtocol.ACKNOWLEDGED) {
                 log.handOffFailed(pending.spare.pid(), remote, "acknowledged only as it was killed ("
                         + pending.failure + ", " + exit + "); the connection is closed");
@@ -219,9 +236,18 @@ public final class HandOffs {
 
     private void wake() {
         try {
+            ErrnoException fault = wakeUpFault;
+            if (fault != null) {
+                throw fault;
+            }
             Posix.writeByte(wakeWrite);
         } catch (ErrnoException e) {
-            throw new IllegalStateException(e); // our own pipe: cannot fail but for a bug
+            throw new Failures.Broken("waking the hand-offs' thread: " + e.getMessage(), e); // our own pipe
         }
+    }
+
+    /** Tests: from now on every wake-up of this class's thread fails with {@code fault}. */
+    void failWakeUps(ErrnoException fault) {
+        wakeUpFault = fault;
     }
 }

@@ -5,6 +5,8 @@ import forkserver.posix.Posix;
 import forkserver.supervisor.base.Failures;
 import forkserver.supervisor.spawn.ChildProcess;
 
+import java.util.concurrent.atomic.AtomicBoolean;
+
 /**
  * A spare worker as the supervisor holds it: its process, and the supervisor's end of their
  * private socketpair (close-on-exec), over which it is handed its connection. Which thread may
@@ -16,6 +18,7 @@ public final class SpareWorker {
     final int channel;
     final long startedNanos;
     private boolean channelClosed; // guarded by this
+    final AtomicBoolean exitSeen = new AtomicBoolean(); // its exit handled by Spares, once
 
     SpareWorker(ChildProcess process, int channel) {
         this.process = process;

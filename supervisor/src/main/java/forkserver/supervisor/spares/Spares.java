@@ -7,13 +7,15 @@ import forkserver.supervisor.base.Failures.SpawnFailed;
 import forkserver.supervisor.admit.Admission;
 import forkserver.supervisor.base.Backoff;
 import forkserver.supervisor.base.Accepted;
-import forkserver.supervisor.base.HostPort;
 import forkserver.supervisor.log.EventLog;
 import forkserver.supervisor.log.LogLine;
+import forkserver.supervisor.reap.Children;
+import forkserver.supervisor.spawn.ChildProcess;
 import forkserver.supervisor.spawn.Spawner;
 
 import java.time.Duration;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -49,10 +51,13 @@ public final class Spares {
     static final Duration FIRST_BACKOFF = Duration.ofMillis(250);
     static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
 
-    /** How a spare is started, with its end of a new socketpair on fd 0 ({@link Spawner#spawnSpare}). */
+    /**
+     * How a spare is started, with its end of a new socketpair on fd 0, and registered so that
+     * its exit comes to {@code onExit} until it takes a connection ({@link Children#startSpare}).
+     */
     @FunctionalInterface
     public interface Starter {
-        Spawner.SpareStart start() throws SpawnFailed;
+        Spawner.SpareStart start(Children.SpareExit onExit) throws SpawnFailed;
     }
 
     private final SparePool<SpareWorker> pool;
@@ -60,6 +65,8 @@ public final class Spares {
     private final EventLog log;
     private final HandOffs handOffs;
     private final Thread refiller;
+    // The spares started and not yet seen to exit, by process: how an exit finds its spare.
+    private final Map<ChildProcess, SpareWorker> byProcess = new ConcurrentHashMap<>();
     private volatile long lastConnectionNanos;
 
     public Spares(int target, Starter starter, EventLog log, HandOffs.Outcome outcome) throws ErrnoException {
@@ -83,6 +90,11 @@ public final class Spares {
         return pool.target();
     }
 
+    /** The hand-offs in flight (tests inject faults there). */
+    HandOffs handOffs() {
+        return handOffs;
+    }
+
     /** Spares ready for a connection now. */
     public int ready() {
         return pool.readyCount();
@@ -103,19 +115,31 @@ public final class Spares {
             }
             try {
                 Posix.sendFdNow(spare.channel, connection.fd(), message);
-                handOffs.begin(spare, connection, ticket);
-                return true;
-            } catch (ErrnoException | RuntimeException e) {
+            } catch (ErrnoException e) {
                 // Not sent (EPIPE, ECONNRESET: it died; EAGAIN: a queue full, which a spare that
                 // was sent nothing yet cannot have): a SEQPACKET record goes whole or not at all,
                 // so the connection never reached it. The next spare, or the caller's spawn.
-                pool.remove(spare);
-                spare.process.signal(true);
-                spare.closeChannel();
-                log.handOffFailed(spare.pid(), HostPort.format(connection.remote()), e.getMessage());
+                discard(spare);
+                log.handOffFailed(spare.pid(), connection.remoteText(), e.getMessage());
+                continue;
+            } catch (RuntimeException | Error e) {
+                discard(spare); // whether it was sent is unknown: the spare must not serve it
+                throw e;
             }
+            // Sent: from here on the spare may hold the connection, so it is never the caller's
+            // to spawn for again, whatever happens next. HandOffs settles it; should waking its
+            // thread fail, that is the supervisor's failure (Broken), not a reason to spawn.
+            handOffs.begin(spare, connection, ticket);
+            return true;
         }
         return false;
+    }
+
+    /** A spare taken for a hand-off that did not happen: out of the pool, killed, its end closed. */
+    private void discard(SpareWorker spare) {
+        pool.remove(spare);
+        spare.process.signal(true);
+        spare.closeChannel();
     }
 
     /** A hand-off's spare holds its connection: it is a child now, no longer the pool's. */
@@ -200,16 +224,19 @@ public final class Spares {
     private SpareWorker startOne() {
         Spawner.SpareStart started;
         try {
-            started = starter.start();
+            started = starter.start(this::exited);
         } catch (SpawnFailed e) {
             log.spareFailed(e.reason(), e.getMessage());
             return null;
         }
         SpareWorker spare = new SpareWorker(started.process(), started.channel());
+        byProcess.put(spare.process, spare);
         if (!pool.add(spare)) {
             spare.process.signal(false); // started while stop() took its list: not one left behind
         }
-        spare.process.exit().thenRun(() -> exited(spare));
+        if (spare.process.hasExited()) {
+            exited(spare); // it ended before it was in byProcess: the registry's call found nothing
+        }
         return spare;
     }
 
@@ -234,11 +261,27 @@ public final class Spares {
         return false;
     }
 
-    /** A spare's process ended (the reaper's thread): if it was idle, it leaves the pool and is replaced. */
+    /**
+     * A spare's process ended, as the registry's exit handler says (on the reaper's thread), while
+     * it had no connection of its own: if it was idle, it leaves the pool and is replaced; if a
+     * hand-off was under way, {@link HandOffs} settles that.
+     */
+    private void exited(ChildProcess process, int exitValue) {
+        SpareWorker spare = byProcess.get(process);
+        if (spare != null) {
+            exited(spare);
+        }
+    }
+
     private void exited(SpareWorker spare) {
+        if (!spare.exitSeen.compareAndSet(false, true)) {
+            return;
+        }
+        byProcess.remove(spare.process);
         SparePool.State was = pool.removeIfIdle(spare);
         if (was != SparePool.State.STARTING && was != SparePool.State.READY) {
-            return; // a child now, or being handed a connection (HandOffs settles it), or stopped
+            handOffs.exited(spare); // being handed a connection (HandOffs settles it), or a child now, or stopped
+            return;
         }
         if (was == SparePool.State.READY) {
             spare.closeChannel(); // the pool's while READY, and nobody can take it any more

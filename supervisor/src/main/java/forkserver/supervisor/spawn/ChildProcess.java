@@ -2,6 +2,7 @@ package forkserver.supervisor.spawn;
 
 import forkserver.posix.ErrnoException;
 import forkserver.posix.Posix;
+import forkserver.supervisor.base.Failures;
 import forkserver.supervisor.spawn.Spawner;
 
 import java.util.concurrent.CompletableFuture;
@@ -105,7 +106,7 @@ public final class ChildProcess {
         try {
             return Posix.pidfdSignal(pidfd, force ? Posix.SIGKILL : Posix.SIGTERM);
         } catch (ErrnoException e) {
-            throw new IllegalStateException("signalling child " + pid() + ": " + e.getMessage(), e);
+            throw new Failures.Broken("signalling child " + pid() + " through its pidfd: " + e.getMessage(), e);
         }
     }
 
@@ -122,7 +123,7 @@ public final class ChildProcess {
             try {
                 Posix.close(pidfd);
             } catch (ErrnoException e) {
-                throw new IllegalStateException("closing pidfd " + pidfd + " of child " + pid(), e); // EBADF: a bug
+                throw new Failures.Broken("closing pidfd " + pidfd + " of child " + pid(), e); // EBADF: a descriptor mixed up
             } finally {
                 pidfd = -1;
             }

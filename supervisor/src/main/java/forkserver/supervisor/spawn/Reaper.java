@@ -2,24 +2,32 @@ package forkserver.supervisor.spawn;
 
 import forkserver.posix.ErrnoException;
 import forkserver.posix.Posix;
+import forkserver.supervisor.base.Failures;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
- * The one place every child's exit is noticed, as tcpserver has its SIGCHLD loop: one thread,
+ * Where every child's exit is noticed, as tcpserver has its SIGCHLD loop: one thread,
  * {@code forkserver-reaper}, waits in {@code epoll} on the pidfd of every running child (and
- * spare) and completes its {@link ChildProcess#exit()}. No thread per exit, none per child
- * beyond the JDK's own reaper, so an exit is never lost for want of a thread.
+ * spare), completes its {@link ChildProcess#exit()} and hands it to the one exit handler it was
+ * made with (the registry's). No thread per exit, none per child beyond the JDK's own reaper, so
+ * an exit is never lost for want of a thread.
  *
  * <p>The JDK still reaps its children itself (its reaper thread per process waits in
  * {@code waitpid}); a pidfd turns readable when the process has exited, and the JDK has the
- * exit value a moment later. For a pid the JDK lost track of ({@link ChildProcess#jdkReaps()}
- * false) this thread reaps it with {@code waitid}. A child without a pidfd (none could be
- * opened: out of descriptors) is polled every {@link #POLL_INTERVAL} instead.
+ * exit value a moment later. That moment is not waited out on this thread: the child is looked
+ * at again every {@link #JDK_REAP_RETRY} while other exits go on being handled, and after
+ * {@link #JDK_REAP_GRACE} it is reaped here. For a pid the JDK lost track of
+ * ({@link ChildProcess#jdkReaps()} false) this thread reaps it with {@code waitid} at once. A
+ * child without a pidfd (none could be opened: out of descriptors) is polled every
+ * {@link #POLL_INTERVAL} instead.
  */
 public final class Reaper {
 
@@ -27,16 +35,26 @@ public final class Reaper {
     static final Duration POLL_INTERVAL = Duration.ofMillis(50);
     /** How long the JDK may take to reap a child whose pidfd says it exited; then we reap it. */
     static final Duration JDK_REAP_GRACE = Duration.ofSeconds(1);
+    /** How often an exited child the JDK has not reaped yet is looked at again. */
+    static final Duration JDK_REAP_RETRY = Duration.ofMillis(1);
     private static final int MAX_EVENTS = 64;
 
+    /** An exited child whose exit value the JDK has not given yet; this thread's only. */
+    private record Reaping(ChildProcess child, long deadline) {
+    }
+
+    private final Consumer<ChildProcess> exits;
     private final int epoll;
     private final int wakeRead;
     private final int wakeWrite;
     private final Map<Integer, ChildProcess> byPidfd = new ConcurrentHashMap<>();
     private final Set<ChildProcess> polled = ConcurrentHashMap.newKeySet();
+    private final List<Reaping> reaping = new ArrayList<>();
     private final Thread thread;
 
-    public Reaper() throws ErrnoException {
+    /** {@code exits} is told of each watched child's exit, once, on this reaper's thread. */
+    public Reaper(Consumer<ChildProcess> exits) throws ErrnoException {
+        this.exits = exits;
         this.epoll = Posix.epollCreate();
         int[] pipe = Posix.pipe();
         this.wakeRead = pipe[0];
@@ -46,7 +64,7 @@ public final class Reaper {
         thread.start();
     }
 
-    /** From now on, {@code child}'s exit completes its {@link ChildProcess#exit()}. */
+    /** From now on, {@code child}'s exit completes its {@link ChildProcess#exit()} and goes to the handler. */
     public void watch(ChildProcess child) {
         int pidfd = child.pidfd();
         if (pidfd >= 0) {
@@ -64,12 +82,15 @@ public final class Reaper {
 
     private void run() {
         while (true) {
+            int timeout = !reaping.isEmpty() ? (int) JDK_REAP_RETRY.toMillis()
+                    : !polled.isEmpty() ? (int) POLL_INTERVAL.toMillis() : -1;
             int[] ready;
             try {
-                ready = Posix.epollWait(epoll, MAX_EVENTS, polled.isEmpty() ? -1 : (int) POLL_INTERVAL.toMillis());
+                ready = Posix.epollWait(epoll, MAX_EVENTS, timeout);
             } catch (ErrnoException e) {
-                throw new IllegalStateException("the reaper's epoll failed: " + e.getMessage(), e); // fatal
+                throw new Failures.Broken("the reaper's epoll failed: " + e.getMessage(), e);
             }
+            long now = System.nanoTime();
             for (int fd : ready) {
                 if (fd == wakeRead) {
                     drainWakeUps();
@@ -78,32 +99,48 @@ public final class Reaper {
                 ChildProcess child = byPidfd.remove(fd);
                 if (child != null) {
                     unwatch(fd);
-                    finish(child);
+                    Integer value = exitValue(child, false);
+                    if (value != null) {
+                        finish(child, value);
+                    } else {
+                        reaping.add(new Reaping(child, now + JDK_REAP_GRACE.toNanos()));
+                    }
+                }
+            }
+            for (Iterator<Reaping> it = reaping.iterator(); it.hasNext(); ) {
+                Reaping late = it.next();
+                Integer value = exitValue(late.child(), now - late.deadline() >= 0);
+                if (value != null) {
+                    it.remove();
+                    finish(late.child(), value);
                 }
             }
             for (ChildProcess child : polled) { // only children the JDK reaps have no pidfd
                 if (!child.process().isAlive()) {
                     polled.remove(child);
-                    finish(child);
+                    finish(child, child.process().exitValue());
                 }
             }
         }
     }
 
-    private void finish(ChildProcess child) {
-        child.exited(exitValue(child));
+    private void finish(ChildProcess child, int exitValue) {
+        child.exited(exitValue);
+        exits.accept(child);
     }
 
-    /** The child has exited: its value, from the JDK when it reaps the child, else by reaping it here. */
-    private static int exitValue(ChildProcess child) {
+    /**
+     * The exited child's value: from the JDK when it reaps the child, else by reaping it here;
+     * null while the JDK has not yet reaped it and {@code last} is false.
+     */
+    private static Integer exitValue(ChildProcess child, boolean last) {
         Process process = child.process();
         if (child.jdkReaps()) {
-            try {
-                if (process.waitFor(JDK_REAP_GRACE.toNanos(), TimeUnit.NANOSECONDS)) {
-                    return process.exitValue();
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+            if (!process.isAlive()) {
+                return process.exitValue();
+            }
+            if (!last) {
+                return null;
             }
         }
         int pidfd = child.pidfd();
@@ -117,11 +154,6 @@ public final class Reaper {
         }
         if (process == null) {
             return -1; // a lost child that someone else reaped: its status is gone
-        }
-        try {
-            process.waitFor(JDK_REAP_GRACE.toNanos(), TimeUnit.NANOSECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         }
         return process.isAlive() ? -1 : process.exitValue();
     }
@@ -138,7 +170,7 @@ public final class Reaper {
         try {
             Posix.writeByte(wakeWrite);
         } catch (ErrnoException e) {
-            throw new IllegalStateException(e); // our own pipe: cannot fail but for a bug
+            throw new Failures.Broken("waking the reaper: " + e.getMessage(), e); // our own pipe
         }
     }
 
@@ -146,7 +178,7 @@ public final class Reaper {
         try {
             Posix.drain(wakeRead);
         } catch (ErrnoException e) {
-            throw new IllegalStateException(e);
+            throw new Failures.Broken("draining the reaper's wake-up pipe: " + e.getMessage(), e);
         }
     }
 }

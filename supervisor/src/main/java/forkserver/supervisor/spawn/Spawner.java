@@ -52,7 +52,6 @@ public final class Spawner {
     // base; a start lays the connection's variables over it and takes them back off after.
     private final ProcessBuilder spawnBuilder;
     private final ProcessBuilder spareBuilder; // null without --spares
-    private final Reaper reaper;
     private final ChildStderr stderr;
     private final int devNull;
     private final int savedStdout;
@@ -71,7 +70,7 @@ public final class Spawner {
      * listening socket has been moved off fd 0, if it was there.
      */
     public Spawner(List<String> command, List<String> spareCommand, StdioMode stdio, Map<String, String> baseEnvironment,
-            Reaper reaper, ChildStderr stderr) throws ErrnoException {
+            ChildStderr stderr) throws ErrnoException {
         this.stdio = stdio;
         // Only a spare is told it is one: a worker spawned for a client, told so by an inherited
         // variable, would wait for a hand-off on its client's socket.
@@ -80,7 +79,6 @@ public final class Spawner {
         this.spawnBuilder = builder(command, base, stdio == StdioMode.INOUT);
         base.put(SPARE_VARIABLE, "1");
         this.spareBuilder = spareCommand.isEmpty() ? null : builder(spareCommand, base, false);
-        this.reaper = reaper;
         this.stderr = stderr;
         this.devNull = Posix.open("/dev/null", Posix.O_RDWR | Posix.O_CLOEXEC);
         this.savedStdout = Posix.dupCloexec(1, 3);
@@ -276,7 +274,7 @@ public final class Spawner {
         }
     }
 
-    /** The bookkeeping of a started child: its pidfd, and the reaper's watch. Under the lock. */
+    /** The bookkeeping of a started child: its pidfd, and its pid among ours. Under the lock. */
     private ChildProcess adopt(Process process) throws SpawnFailed {
         long pid = process.pid();
         boolean jdkReaps = !lost.contains(pid);
@@ -300,10 +298,15 @@ public final class Spawner {
     }
 
     private void watch(ChildProcess child) {
-        long pid = child.pid();
-        live.add(pid);
-        child.exit().whenComplete((value, failure) -> live.remove(pid));
-        reaper.watch(child);
+        live.add(child.pid());
+    }
+
+    /**
+     * {@code child} has exited (the registry's exit handler says so): its pid is no longer one
+     * of ours, so a child of this JVM with that pid later is an orphan to adopt, not this one.
+     */
+    public void exited(ChildProcess child) {
+        live.remove(child.pid());
     }
 
     /**

@@ -1,7 +1,7 @@
 package forkserver.supervisor.reap;
 
+import forkserver.posix.ErrnoException;
 import forkserver.supervisor.spawn.ChildProcess;
-import forkserver.supervisor.spawn.Reaper;
 import forkserver.supervisor.OnAThread;
 import forkserver.supervisor.admit.AccessRules;
 import forkserver.supervisor.admit.Admission;
@@ -33,7 +33,6 @@ class ChildrenTest {
     private static final InetSocketAddress CLIENT = new InetSocketAddress(InetAddress.ofLiteral("127.0.0.2"), 40000);
     private static final InetSocketAddress LOCAL = new InetSocketAddress(InetAddress.ofLiteral("127.0.0.1"), 9090);
 
-    private final Reaper reaper = Processes.reaper();
     private final Processes.Log log = new Processes.Log();
     private final Admission admission = new Admission(10, OverLimit.WAIT, new SourceLimits(SourceLimits.UNLIMITED, 64),
             null, AccessRules.allowAll(), log.log);
@@ -48,8 +47,8 @@ class ChildrenTest {
 
     @Test
     void aChildThatEndsIsLoggedAndItsTicketGivenBack() {
-        Children children = new Children(admission, new Totals(), log.log, null, Duration.ofSeconds(1));
-        ChildProcess child = Processes.start(reaper, "/bin/sh", "-c", "exit 3");
+        Children children = children(new Totals(), log.log, null, Duration.ofSeconds(1));
+        ChildProcess child = Processes.start("/bin/sh", "-c", "exit 3");
         children.started(child, connection(), ticket(), null);
         assertTrue(log.has("start pid=" + child.pid() + " remote=127.0.0.2:40000 local=127.0.0.1:9090 children=1/10"));
         Await.until("the end line", () -> log.has("end pid=" + child.pid() + " status=3 "));
@@ -86,8 +85,8 @@ class ChildrenTest {
             }
         }, true, StandardCharsets.UTF_8);
         EventLog gatedLog = new EventLog(gated, EventLog.Format.TEXT);
-        Children children = new Children(admission, new Totals(), gatedLog, null, Duration.ofSeconds(1));
-        ChildProcess child = Processes.start(reaper, "/bin/sleep", "300");
+        Children children = children(new Totals(), gatedLog, null, Duration.ofSeconds(1));
+        ChildProcess child = Processes.start("/bin/sleep", "300");
         children.started(child, connection(), ticket(), null);
         child.signal(true); // its end is now the reaper thread's to log, at the gate
         assertTrue(atGate.await(30, TimeUnit.SECONDS), "the end line is being written");
@@ -102,8 +101,8 @@ class ChildrenTest {
 
     @Test
     void stopAllSendsTermToEachChildAndWhatItStarted() throws Exception {
-        Children children = new Children(admission, new Totals(), log.log, null, Duration.ofSeconds(1));
-        ChildProcess child = Processes.start(reaper, "/bin/sh", "-c", "sleep 300 & wait");
+        Children children = children(new Totals(), log.log, null, Duration.ofSeconds(1));
+        ChildProcess child = Processes.start("/bin/sh", "-c", "sleep 300 & wait");
         children.started(child, connection(), ticket(), null);
         List<ProcessHandle> family = Await.value("the child's sleep", Duration.ofSeconds(30), () -> {
             List<ProcessHandle> below = child.process().descendants().toList();
@@ -119,7 +118,7 @@ class ChildrenTest {
 
     @Test
     void aChildThatIgnoresTermIsKilledAfterTheKillGrace() {
-        Children children = new Children(admission, new Totals(), log.log, null, Duration.ofMillis(200));
+        Children children = children(new Totals(), log.log, null, Duration.ofMillis(200));
         ChildProcess child = ignoringTerm();
         children.started(child, connection(), ticket(), null);
         assertEquals(0, children.stopAll(Duration.ZERO, Duration.ofMillis(200)));
@@ -129,7 +128,7 @@ class ChildrenTest {
 
     @Test
     void hurryingEndsTheGraceAtOnceAndThenTheKillGrace() throws Exception {
-        Children children = new Children(admission, new Totals(), log.log, null, Duration.ofMinutes(10));
+        Children children = children(new Totals(), log.log, null, Duration.ofMinutes(10));
         ChildProcess child = ignoringTerm();
         children.started(child, connection(), ticket(), null);
         OnAThread<Integer> drain = OnAThread.start(() -> children.stopAll(Duration.ofMinutes(10), Duration.ofMinutes(10)))
@@ -145,8 +144,8 @@ class ChildrenTest {
 
     @Test
     void aChildOutlivingMaxLifetimeIsStoppedWithThatReason() {
-        Children children = new Children(admission, new Totals(), log.log, Duration.ofMillis(100), Duration.ofSeconds(5));
-        ChildProcess child = Processes.start(reaper, "/bin/sleep", "300");
+        Children children = children(new Totals(), log.log, Duration.ofMillis(100), Duration.ofSeconds(5));
+        ChildProcess child = Processes.start("/bin/sleep", "300");
         children.started(child, connection(), ticket(), null);
         Await.until("the end line", () -> log.has("end pid=" + child.pid() + " signal=TERM "));
         assertTrue(log.has("terminate pid=" + child.pid() + " signal=TERM reason=max-lifetime"));
@@ -156,8 +155,17 @@ class ChildrenTest {
 
     /** A shell that ignores SIGTERM, once it has set the trap (its first sleep has started). */
     private ChildProcess ignoringTerm() {
-        ChildProcess child = Processes.start(reaper, "/bin/sh", "-c", "trap '' TERM; while :; do sleep 0.05; done");
+        ChildProcess child = Processes.start("/bin/sh", "-c", "trap '' TERM; while :; do sleep 0.05; done");
         Await.until("the trap to be set", () -> child.process().descendants().findAny().isPresent());
         return child;
+    }
+
+    /** A registry of children the test starts itself (no spawner). */
+    private Children children(Totals totals, EventLog log, Duration maxLifetime, Duration killGrace) {
+        try {
+            return new Children(null, admission, totals, log, maxLifetime, killGrace);
+        } catch (ErrnoException e) {
+            throw new AssertionError(e);
+        }
     }
 }

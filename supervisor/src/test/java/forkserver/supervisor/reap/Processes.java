@@ -12,6 +12,7 @@ import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.function.Consumer;
 
 /**
  * For unit tests of the supervisor's parts: real child processes as the supervisor holds them
@@ -23,14 +24,12 @@ public final class Processes {
     private Processes() {
     }
 
-    /** Starts {@code command} (stdio discarded) as a child the reaper watches. */
-    public static ChildProcess start(Reaper reaper, String... command) {
+    /** Starts {@code command} (stdio discarded); nobody watches it until it is given to a registry or a reaper. */
+    public static ChildProcess start(String... command) {
         try {
             Process process = new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
                     .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-            ChildProcess child = new ChildProcess(process, pidfd(process), true);
-            reaper.watch(child);
-            return child;
+            return new ChildProcess(process, pidfd(process), true);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -48,9 +47,10 @@ public final class Processes {
         }
     }
 
-    public static Reaper reaper() {
+    /** A reaper whose exit handler is {@code exits}. */
+    public static Reaper reaper(Consumer<ChildProcess> exits) {
         try {
-            return new Reaper();
+            return new Reaper(exits);
         } catch (ErrnoException e) {
             throw new UncheckedIOException(e);
         }

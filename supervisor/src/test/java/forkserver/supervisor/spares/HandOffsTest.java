@@ -5,6 +5,7 @@ import forkserver.posix.SpareProtocol;
 import forkserver.supervisor.admit.Admission;
 import forkserver.supervisor.base.Accepted;
 import forkserver.supervisor.reap.Processes;
+import forkserver.supervisor.spawn.ChildProcess;
 import forkserver.supervisor.spawn.Reaper;
 import forkserver.testkit.Await;
 import org.junit.jupiter.api.AfterEach;
@@ -15,6 +16,7 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -29,7 +31,10 @@ class HandOffsTest {
 
     private static final InetSocketAddress CLIENT = new InetSocketAddress(InetAddress.ofLiteral("127.0.0.2"), 40000);
 
-    private final Reaper reaper = Processes.reaper();
+    // The registry's part in a real run: a spare's exit goes to the hand-offs.
+    private final Map<ChildProcess, SpareWorker> spares = new ConcurrentHashMap<>();
+    private HandOffs handOffs;
+    private final Reaper reaper = Processes.reaper(process -> handOffs.exited(spares.get(process)));
     private final Processes.Log log = new Processes.Log();
     private final List<String> outcomes = new CopyOnWriteArrayList<>();
     private int spareEnd = -1;
@@ -54,7 +59,9 @@ class HandOffsTest {
     private SpareWorker spare(HandOffs handOffs) throws Exception {
         int[] pair = Posix.socketpair(Posix.AF_UNIX, Posix.SOCK_SEQPACKET);
         spareEnd = pair[1];
-        SpareWorker spare = new SpareWorker(Processes.start(reaper, "/bin/sleep", "300"), pair[0]);
+        SpareWorker spare = new SpareWorker(Processes.start("/bin/sleep", "300"), pair[0]);
+        spares.put(spare.process, spare);
+        reaper.watch(spare.process);
         handOffs.begin(spare, new Accepted(-1, CLIENT, CLIENT), new Admission.Ticket("127.0.0.2", 0, Map.of()));
         return spare;
     }
@@ -68,7 +75,7 @@ class HandOffsTest {
 
     @Test
     void anAcknowledgedHandOffIsTaken() throws Exception {
-        HandOffs handOffs = new HandOffs(log.log, outcome);
+        handOffs = new HandOffs(log.log, outcome);
         handOffs.start();
         SpareWorker spare = spare(handOffs);
         Posix.sendByte(spareEnd, SpareProtocol.ACKNOWLEDGED);
@@ -80,7 +87,7 @@ class HandOffsTest {
 
     @Test
     void aSpareThatClosesWithoutAcknowledgingIsKilledAndOnlyThenTheConnectionReturned() throws Exception {
-        HandOffs handOffs = new HandOffs(log.log, outcome);
+        handOffs = new HandOffs(log.log, outcome);
         handOffs.start();
         SpareWorker spare = spare(handOffs);
         Posix.close(spareEnd);
@@ -93,7 +100,7 @@ class HandOffsTest {
 
     @Test
     void aSilentSpareIsKilledAfterTheTimeout() throws Exception {
-        HandOffs handOffs = new HandOffs(log.log, outcome);
+        handOffs = new HandOffs(log.log, outcome);
         handOffs.start();
         SpareWorker spare = spare(handOffs);
         assertTrue(handOffs.awaitNone(Duration.ofSeconds(30)));
@@ -103,7 +110,7 @@ class HandOffsTest {
 
     @Test
     void aWrongAnswerIsNoAcknowledgement() throws Exception {
-        HandOffs handOffs = new HandOffs(log.log, outcome);
+        handOffs = new HandOffs(log.log, outcome);
         handOffs.start();
         SpareWorker spare = spare(handOffs);
         Posix.sendByte(spareEnd, (byte) 'x');
@@ -114,7 +121,7 @@ class HandOffsTest {
 
     @Test
     void manyHandOffsAreSettledEachOnItsOwn() throws Exception {
-        HandOffs handOffs = new HandOffs(log.log, outcome);
+        handOffs = new HandOffs(log.log, outcome);
         handOffs.start();
         SpareWorker silent = spare(handOffs);
         int silentEnd = spareEnd;

@@ -1,5 +1,6 @@
 package forkserver.supervisor.spares;
 
+import forkserver.posix.ErrnoException;
 import forkserver.posix.Posix;
 import forkserver.posix.SpareProtocol;
 import forkserver.supervisor.base.Failures;
@@ -8,7 +9,10 @@ import forkserver.supervisor.base.Accepted;
 import forkserver.supervisor.listen.Listener;
 import forkserver.supervisor.spawn.ChildProcess;
 import forkserver.supervisor.reap.Processes;
-import forkserver.supervisor.spawn.Reaper;
+import forkserver.supervisor.admit.AccessRules;
+import forkserver.supervisor.admit.SourceLimits;
+import forkserver.supervisor.log.Totals;
+import forkserver.supervisor.reap.Children;
 import forkserver.supervisor.spawn.Spawner;
 import forkserver.testkit.Await;
 import org.junit.jupiter.api.Test;
@@ -34,18 +38,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class SparesTest {
 
-    private final Reaper reaper = Processes.reaper();
+    private final Children children = registry();
     private final Processes.Log log = new Processes.Log();
     private final List<ChildProcess> started = new CopyOnWriteArrayList<>();
 
     /** Starts a spare that says READY and then closes its end of the pair (its process lives on). */
-    private final Spares.Starter readyThenGone = () -> {
+    private final Spares.Starter readyThenGone = onExit -> {
         try {
             int[] pair = Posix.socketpair(Posix.AF_UNIX, Posix.SOCK_SEQPACKET);
             Posix.sendByte(pair[1], SpareProtocol.READY);
             Posix.close(pair[1]);
-            ChildProcess child = Processes.start(reaper, "/bin/sleep", "300");
+            ChildProcess child = Processes.start("/bin/sleep", "300");
             started.add(child);
+            children.spare(child, onExit);
             return new Spawner.SpareStart(child, pair[0]);
         } catch (forkserver.posix.ErrnoException e) {
             throw new Failures.SpawnFailed(e.name(), e.getMessage());
@@ -94,6 +99,64 @@ class SparesTest {
         } finally {
             spares.stop(Duration.ofSeconds(5));
             started.forEach(child -> child.signal(true));
+        }
+    }
+
+    /**
+     * Once a connection is sent to a spare, the spare may hold it: whatever fails after the send
+     * (here: waking the hand-offs' thread), the caller must never get it back to spawn for, or one
+     * client would be served by two processes.
+     */
+    @Test
+    void aConnectionSentToASpareIsNeverTheCallersAgainEvenWhenWakingTheHandOffsFails() throws Exception {
+        int[] spareEnd = {-1};
+        Spares.Starter readyAndListening = onExit -> {
+            try {
+                int[] pair = Posix.socketpair(Posix.AF_UNIX, Posix.SOCK_SEQPACKET);
+                Posix.sendByte(pair[1], SpareProtocol.READY);
+                spareEnd[0] = pair[1];
+                ChildProcess child = Processes.start("/bin/sleep", "300");
+                started.add(child);
+                children.spare(child, onExit);
+                return new Spawner.SpareStart(child, pair[0]);
+            } catch (ErrnoException e) {
+                throw new Failures.SpawnFailed(e.name(), e.getMessage());
+            }
+        };
+        Spares spares = new Spares(1, readyAndListening, log.log, noOutcome);
+        spares.start();
+        Await.until("the spare to be ready", () -> spares.ready() == 1);
+        spares.handOffs().failWakeUps(new ErrnoException("write", 9, "Bad file descriptor"));
+        try (Listener listener = Listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 8, false);
+             Socket client = new Socket()) {
+            client.connect(listener.address(), 10_000);
+            Accepted connection = listener.accept();
+            Admission.Ticket ticket = new Admission.Ticket("127.0.0.1", 0, Map.of());
+
+            Boolean offered;
+            try {
+                offered = spares.offer(connection, ticket, Map.of("TCPREMOTEIP", "127.0.0.1"));
+            } catch (Failures.Broken e) {
+                offered = null; // the supervisor's failure: it drains; the connection is not spawned for
+            }
+
+            Posix.ReceivedFd handed = Posix.receiveFd(spareEnd[0], 4096);
+            assertTrue(handed != null && handed.fd() >= 0, "the spare was sent the connection");
+            Posix.close(handed.fd());
+            assertTrue(offered == null || offered, "a connection the spare was sent is never the caller's to spawn for");
+            connection.close();
+        } finally {
+            Posix.close(spareEnd[0]);
+            started.forEach(child -> child.signal(true));
+        }
+    }
+
+    private static Children registry() {
+        try {
+            return new Children(null, new Admission(1, Admission.OverLimit.WAIT, new SourceLimits(SourceLimits.UNLIMITED, 64), null,
+                    AccessRules.allowAll(), new Processes.Log().log), new Totals(), new Processes.Log().log, null, Duration.ofSeconds(1));
+        } catch (forkserver.posix.ErrnoException e) {
+            throw new AssertionError(e);
         }
     }
 }
