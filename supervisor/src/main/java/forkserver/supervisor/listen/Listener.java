@@ -1,9 +1,10 @@
 package forkserver.supervisor.listen;
 
-import forkserver.supervisor.base.Accepted;
 import forkserver.posix.Errno;
 import forkserver.posix.ErrnoException;
 import forkserver.posix.Posix;
+import forkserver.supervisor.base.Accepted;
+import forkserver.supervisor.base.Poller;
 
 import java.io.Closeable;
 import java.io.IOException;
@@ -23,8 +24,7 @@ public final class Listener implements Closeable {
     private final int fd;
     private final InetSocketAddress address;
     private final String how;
-    private final int wakeRead;
-    private final int wakeWrite;
+    private final Poller poller; // the listening socket and the wake-up: what accept() waits for
     private final boolean bound; // bound here, not passed by an activator
     private volatile boolean woken;
     private boolean listeningClosed; // only by the acceptor's thread, once it is done accepting
@@ -34,9 +34,13 @@ public final class Listener implements Closeable {
         this.address = address;
         this.how = how;
         this.bound = bound;
-        int[] pipe = Posix.pipe();
-        this.wakeRead = pipe[0];
-        this.wakeWrite = pipe[1];
+        this.poller = new Poller();
+        try {
+            poller.add(fd);
+        } catch (ErrnoException e) {
+            poller.close();
+            throw e;
+        }
     }
 
     /**
@@ -96,7 +100,6 @@ public final class Listener implements Closeable {
      *     EMFILE, ENFILE, ENOBUFS, ENOMEM; the connection waits in the backlog), or for good
      */
     public Accepted accept() throws ErrnoException {
-        int[] watched = {fd, wakeRead};
         while (!woken) {
             // accept first, poll only when nothing waits: under load the next connection is
             // usually queued already, and the poll would be a system call for nothing.
@@ -110,7 +113,7 @@ public final class Listener implements Closeable {
                 throw e;
             }
             if (socket == null) {
-                Posix.pollReadable(watched, -1); // EAGAIN: wait for a connection, or the wake-up
+                poller.await(Poller.NO_DEADLINE); // EAGAIN: wait for a connection, or the wake-up
                 continue;
             }
             try {
@@ -155,11 +158,7 @@ public final class Listener implements Closeable {
     /** Makes {@link #accept()} return null, now or at its next call. Safe from any thread. */
     public void wakeUp() {
         woken = true;
-        try {
-            Posix.writeByte(wakeWrite);
-        } catch (ErrnoException e) {
-            throw new IllegalStateException(e); // our own pipe: cannot fail but for a bug
-        }
+        poller.wakeUp();
     }
 
     /**
@@ -181,7 +180,6 @@ public final class Listener implements Closeable {
             listeningClosed = true;
             Posix.close(fd);
         }
-        Posix.close(wakeRead);
-        Posix.close(wakeWrite);
+        poller.close();
     }
 }

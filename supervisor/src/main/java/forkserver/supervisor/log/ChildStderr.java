@@ -4,6 +4,7 @@ import forkserver.posix.ErrnoException;
 import forkserver.posix.Posix;
 import forkserver.supervisor.base.Failures;
 import forkserver.supervisor.base.Monitors;
+import forkserver.supervisor.base.Poller;
 import forkserver.supervisor.base.RateLimit;
 
 import java.io.ByteArrayOutputStream;
@@ -62,7 +63,7 @@ public final class ChildStderr {
 
     private final EventLog log;
     private final Totals totals;
-    private final int epoll;
+    private final Poller poller; // the read ends of the children's pipes
     private final Map<Integer, Stream> streams = new ConcurrentHashMap<>();
     private final RateLimit total = new RateLimit(new RateLimit.Spec(TOTAL_BURST, TOTAL_REFILL), System::nanoTime);
     private final Object closed = new Object(); // notified when a pipe is closed
@@ -71,7 +72,7 @@ public final class ChildStderr {
     public ChildStderr(EventLog log, Totals totals) throws ErrnoException {
         this.log = log;
         this.totals = totals;
-        this.epoll = Posix.epollCreate();
+        this.poller = new Poller();
         Thread.ofPlatform().daemon().name("forkserver-stderr").start(this::run);
     }
 
@@ -101,11 +102,11 @@ public final class ChildStderr {
     public void watch(int readEnd, long pid) {
         streams.put(readEnd, new Stream(pid));
         try {
-            Posix.epollAdd(epoll, readEnd);
+            poller.add(readEnd);
         } catch (ErrnoException e) {
             // ENOMEM in the kernel: nobody can read this pipe; closed, the child's writes fail (EPIPE).
             streams.remove(readEnd);
-            closeQuietly(readEnd);
+            closePipe(readEnd);
         }
     }
 
@@ -119,13 +120,7 @@ public final class ChildStderr {
 
     private void run() {
         while (true) {
-            int[] ready;
-            try {
-                ready = Posix.epollWait(epoll, MAX_EVENTS, -1);
-            } catch (ErrnoException e) {
-                throw new IllegalStateException("the stderr reader's epoll failed: " + e.getMessage(), e); // fatal
-            }
-            for (int fd : ready) {
+            for (int fd : poller.await(Poller.NO_DEADLINE)) {
                 Stream stream = streams.get(fd);
                 if (stream != null) {
                     read(fd, stream);
@@ -206,22 +201,18 @@ public final class ChildStderr {
             line(stream);
         }
         reportDropped(stream);
-        try {
-            Posix.epollRemove(epoll, fd);
-        } catch (ErrnoException e) {
-            // not registered any more: nothing to remove
-        }
+        poller.remove(fd);
         // Out of the map before the number is closed: once closed, the next spawn may get the
         // same number for its pipe and register it, and removing after that would drop the new
         // child's stream (its pipe then unread, and epoll reporting it for ever).
         synchronized (closed) {
             streams.remove(fd);
-            closeQuietly(fd);
+            closePipe(fd);
             closed.notifyAll();
         }
     }
 
-    private static void closeQuietly(int fd) {
+    private static void closePipe(int fd) {
         try {
             Posix.close(fd);
         } catch (ErrnoException e) {

@@ -1,19 +1,20 @@
 package forkserver.supervisor.proxy;
 
-import forkserver.supervisor.base.Reason;
 import forkserver.posix.ErrnoException;
 import forkserver.posix.Posix;
 import forkserver.supervisor.admit.Admission;
 import forkserver.supervisor.base.Accepted;
+import forkserver.supervisor.base.Poller;
+import forkserver.supervisor.base.Reason;
 import forkserver.supervisor.log.EventLog;
 
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Reads the PROXY header of every connection it is given, on a thread of its own
@@ -52,7 +53,6 @@ final class ProxyHeaderReader {
     }
 
     /** How long to wait before polling again when poll itself fails (ENOMEM: the kernel is short). */
-    private static final Duration POLL_RETRY_PAUSE = Duration.ofMillis(100);
     private static final byte[] NOTHING = new byte[0];
 
     private static final class Pending {
@@ -69,23 +69,18 @@ final class ProxyHeaderReader {
     private final Verdicts verdicts;
     private final Duration timeout;
     private final Queue<Pending> arrivals = new ConcurrentLinkedQueue<>();
-    // The reader waits in poll on this pipe too: add() and stop() write a byte to wake it.
-    private final int wakeRead;
-    private final int wakeWrite;
+    // The reader waits on the pending connections, a wake-up (add(), stop()) and the nearest deadline.
+    private final Poller poller;
     private final Thread thread;
     private volatile boolean stopped;
     // The reader thread's own; nobody else touches them.
-    private final List<Pending> pending = new ArrayList<>();
+    private final Map<Integer, Pending> pending = new HashMap<>(); // by descriptor, each watched by the poller
     private final byte[] scratch = new byte[ProxyHeader.MAX_LENGTH];
-    private int[] fds = new int[16];
-    private short[] revents = new short[16];
 
     ProxyHeaderReader(Duration timeout, Verdicts verdicts) throws ErrnoException {
         this.timeout = timeout;
         this.verdicts = verdicts;
-        int[] pipe = Posix.pipe();
-        this.wakeRead = pipe[0];
-        this.wakeWrite = pipe[1];
+        this.poller = new Poller();
         this.thread = Thread.ofPlatform().daemon().name("forkserver-proxy-headers").unstarted(this::run);
     }
 
@@ -100,7 +95,7 @@ final class ProxyHeaderReader {
             return;
         }
         arrivals.add(new Pending(connection, System.nanoTime() + timeout.toNanos()));
-        wake();
+        poller.wakeUp();
     }
 
     /**
@@ -109,7 +104,7 @@ final class ProxyHeaderReader {
      */
     void stop(Duration wait) {
         stopped = true;
-        wake();
+        poller.wakeUp();
         try {
             thread.join(wait);
         } catch (InterruptedException e) {
@@ -117,70 +112,60 @@ final class ProxyHeaderReader {
         }
         if (!thread.isAlive()) {
             closeAll(); // anything added after the thread's last look
-            try {
-                Posix.close(wakeRead);
-                Posix.close(wakeWrite);
-            } catch (ErrnoException e) {
-                throw new IllegalStateException(e); // our own pipe: a bug
-            }
+            poller.close();
         }
     }
 
     private void run() {
         while (!stopped) {
             for (Pending arrived; (arrived = arrivals.poll()) != null; ) {
-                if (read(arrived)) { // most headers are there by the time we look: no poll for them
-                    pending.add(arrived);
+                if (read(arrived)) { // most headers are there by the time we look: no wait for them
+                    watch(arrived);
                 }
             }
-            int count = pending.size() + 1;
-            if (fds.length < count) {
-                fds = Arrays.copyOf(fds, 2 * count);
-                revents = new short[fds.length];
+            long nearest = Poller.NO_DEADLINE;
+            for (Pending p : pending.values()) {
+                nearest = nearest == Poller.NO_DEADLINE ? p.deadline : Math.min(nearest, p.deadline);
             }
-            fds[0] = wakeRead;
-            long nearest = Long.MAX_VALUE;
-            for (int i = 0; i < pending.size(); i++) {
-                fds[i + 1] = pending.get(i).connection.fd();
-                nearest = Math.min(nearest, pending.get(i).deadline);
-            }
-            long waitMillis = pending.isEmpty() ? -1
-                    : Math.min(Integer.MAX_VALUE, Math.max(0, ceilMillis(nearest - System.nanoTime())));
-            try {
-                if (Posix.poll(fds, count, (int) waitMillis, revents) < 0) {
-                    continue; // EINTR
+            for (int fd : poller.await(nearest)) {
+                Pending p = pending.get(fd);
+                if (p != null) {
+                    read(p); // a verdict, if any, comes after unwatch()
                 }
-                if (revents[0] != 0) {
-                    Posix.drain(wakeRead);
-                }
-            } catch (ErrnoException e) {
-                pause(); // ENOMEM: try again shortly; the deadlines still hold
-                continue;
             }
             long now = System.nanoTime();
-            List<Pending> still = new ArrayList<>(pending.size());
-            for (int i = 0; i < pending.size(); i++) {
-                Pending p = pending.get(i);
-                boolean waiting = revents[i + 1] == 0 || read(p);
-                if (waiting && now - p.deadline >= 0) {
+            for (Pending p : List.copyOf(pending.values())) {
+                if (now - p.deadline >= 0) {
+                    unwatch(p);
                     verdicts.refused(p.connection, Reason.PROXY_TIMEOUT, "no complete header within "
                             + EventLog.seconds(timeout) + " (" + p.got.length + " bytes of one)");
-                    waiting = false;
-                }
-                if (waiting) {
-                    still.add(p);
                 }
             }
-            pending.clear();
-            pending.addAll(still);
         }
         closeAll();
     }
 
+    /** Waits for more of {@code p}'s header, until its deadline. */
+    private void watch(Pending p) {
+        try {
+            poller.add(p.connection.fd());
+            pending.put(p.connection.fd(), p);
+        } catch (ErrnoException e) {
+            refuse(p, "its header could not be waited for: " + e.getMessage()); // ENOMEM, ENOSPC in the kernel
+        }
+    }
+
     /**
-     * Looks at what the connection has sent and acts on it; true while its header has not ended.
-     * Peeks first, so that nothing past the header's end is ever taken off the socket.
+     * No longer waited for. Before its verdict is given, or at once after it while the descriptor
+     * is still open (the verdict runs on this thread): once the connection is closed its number
+     * may be a new connection's, which must not be confused with it.
      */
+    private void unwatch(Pending p) {
+        if (pending.remove(p.connection.fd()) != null) {
+            poller.remove(p.connection.fd());
+        }
+    }
+
     private boolean read(Pending p) {
         int fd = p.connection.fd();
         int have = p.got.length;
@@ -216,6 +201,7 @@ final class ProxyHeaderReader {
                 if (!take(p, header.length() - have)) {
                     return false;
                 }
+                unwatch(p);
                 switch (header.command()) {
                     case PROXY -> verdicts.complete(p.connection.behind(header.source(), header.destination()));
                     case UNKNOWN -> verdicts.complete(p.connection.behind(p.connection.remote(), p.connection.local()));
@@ -244,36 +230,17 @@ final class ProxyHeaderReader {
     }
 
     private void refuse(Pending p, String detail) {
+        unwatch(p);
         verdicts.refused(p.connection, Reason.PROXY_HEADER, detail);
     }
 
     private void closeAll() {
-        for (Pending p : pending) {
+        for (Pending p : List.copyOf(pending.values())) {
+            unwatch(p);
             p.connection.close();
         }
-        pending.clear();
         for (Pending p; (p = arrivals.poll()) != null; ) {
             p.connection.close();
-        }
-    }
-
-    private void wake() {
-        try {
-            Posix.writeByte(wakeWrite);
-        } catch (ErrnoException e) {
-            throw new IllegalStateException(e); // our own pipe: cannot fail but for a bug
-        }
-    }
-
-    private static long ceilMillis(long nanos) {
-        return nanos <= 0 ? 0 : TimeUnit.NANOSECONDS.toMillis(nanos + 999_999);
-    }
-
-    private static void pause() {
-        try {
-            Thread.sleep(POLL_RETRY_PAUSE);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         }
     }
 }

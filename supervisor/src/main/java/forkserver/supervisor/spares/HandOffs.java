@@ -6,12 +6,12 @@ import forkserver.posix.SpareProtocol;
 import forkserver.supervisor.base.Monitors;
 import forkserver.supervisor.admit.Admission;
 import forkserver.supervisor.base.Accepted;
-import forkserver.supervisor.base.Failures;
+import forkserver.supervisor.base.Poller;
 import forkserver.supervisor.log.EventLog;
 import forkserver.supervisor.base.ExitStatus;
 
 import java.time.Duration;
-import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Queue;
@@ -67,13 +67,11 @@ public final class HandOffs {
 
     private final EventLog log;
     private final Outcome outcome;
-    private final int wakeRead;
-    private final int wakeWrite;
+    private final Poller poller; // the spares' channels being waited on, the wake-up, the nearest deadline
     private final Queue<Pending> incoming = new ConcurrentLinkedQueue<>();
     private final Queue<Pending> killed = new ConcurrentLinkedQueue<>(); // dead now, to be settled
     private final Map<SpareWorker, Pending> dying = new ConcurrentHashMap<>(); // killed, exit not yet seen
-    private volatile ErrnoException wakeUpFault; // a fault injected by tests: every wake-up fails with it
-    private final List<Pending> waiting = new ArrayList<>(); // this thread's only
+    private final Map<Integer, Pending> waiting = new HashMap<>(); // by channel; this thread's only
     private final Object idle = new Object(); // notified when nothing is in flight
     private int inFlight; // guarded by idle
     private final Thread thread;
@@ -81,9 +79,7 @@ public final class HandOffs {
     HandOffs(EventLog log, Outcome outcome) throws ErrnoException {
         this.log = log;
         this.outcome = outcome;
-        int[] pipe = Posix.pipe();
-        this.wakeRead = pipe[0];
-        this.wakeWrite = pipe[1];
+        this.poller = new Poller();
         this.thread = Thread.ofPlatform().daemon().name("forkserver-handoffs").unstarted(this::run);
     }
 
@@ -102,7 +98,7 @@ public final class HandOffs {
             inFlight++;
         }
         incoming.add(new Pending(spare, connection, ticket));
-        wake();
+        poller.wakeUp();
     }
 
     /** Waits until no hand-off is in flight, at most {@code timeout}; true when none is. */
@@ -113,44 +109,44 @@ public final class HandOffs {
     private void run() {
         while (true) {
             for (Pending pending; (pending = incoming.poll()) != null; ) {
-                waiting.add(pending);
+                watch(pending);
             }
             for (Pending pending; (pending = killed.poll()) != null; ) {
                 settle(pending);
             }
-            int[] fds = new int[waiting.size() + 1];
-            fds[0] = wakeRead;
-            long nearest = Long.MAX_VALUE;
-            for (int i = 0; i < waiting.size(); i++) {
-                fds[i + 1] = waiting.get(i).spare.channel;
-                nearest = Math.min(nearest, waiting.get(i).deadline);
+            long nearest = Poller.NO_DEADLINE;
+            for (Pending pending : waiting.values()) {
+                nearest = nearest == Poller.NO_DEADLINE ? pending.deadline : Math.min(nearest, pending.deadline);
             }
-            int timeout = nearest == Long.MAX_VALUE ? -1
-                    : (int) Math.max(0, TimeUnit.NANOSECONDS.toMillis(nearest - System.nanoTime() + 999_999));
-            int[] ready;
-            try {
-                ready = Posix.pollAll(fds, timeout);
-                if (ready.length > 0 && ready[0] == 0) { // indexes ascend: 0 is the wake-up pipe
-                    Posix.drain(wakeRead);
+            for (int channel : poller.await(nearest)) {
+                Pending pending = waiting.get(channel);
+                if (pending != null) {
+                    answer(pending);
                 }
-            } catch (ErrnoException e) {
-                throw new Failures.Broken("the hand-offs' poll failed: " + e.getMessage(), e);
-            }
-            List<Pending> answered = new ArrayList<>();
-            for (int index : ready) {
-                if (index > 0) {
-                    answered.add(waiting.get(index - 1));
-                }
-            }
-            for (Pending pending : answered) {
-                answer(pending);
             }
             long now = System.nanoTime();
-            for (Pending pending : List.copyOf(waiting)) {
+            for (Pending pending : List.copyOf(waiting.values())) {
                 if (now - pending.deadline >= 0) {
                     kill(pending, "no acknowledgement within " + EventLog.seconds(TIMEOUT));
                 }
             }
+        }
+    }
+
+    /** From now on the spare's answer (or its silence past the deadline) is waited for. */
+    private void watch(Pending pending) {
+        try {
+            poller.add(pending.spare.channel);
+            waiting.put(pending.spare.channel, pending);
+        } catch (ErrnoException e) {
+            kill(pending, "its channel could not be watched: " + e.getMessage()); // ENOMEM, ENOSPC in the kernel
+        }
+    }
+
+    /** No longer waited for: answered, or being killed. */
+    private void stopWaiting(Pending pending) {
+        if (waiting.remove(pending.spare.channel) != null) {
+            poller.remove(pending.spare.channel);
         }
     }
 
@@ -167,7 +163,7 @@ public final class HandOffs {
             return;
         }
         if (answer == SpareProtocol.ACKNOWLEDGED) {
-            waiting.remove(pending);
+            stopWaiting(pending);
             pending.spare.closeChannel();
             try {
                 outcome.taken(pending.spare, pending.connection, pending.ticket);
@@ -181,7 +177,7 @@ public final class HandOffs {
 
     /** SIGKILL, then settle once it is dead: only then may another process get the connection. */
     private void kill(Pending pending, String why) {
-        waiting.remove(pending);
+        stopWaiting(pending);
         pending.failure = why;
         dying.put(pending.spare, pending);
         pending.spare.process.signal(true);
@@ -198,7 +194,7 @@ public final class HandOffs {
         Pending pending = dying.remove(spare);
         if (pending != null) {
             killed.add(pending);
-            wake();
+            poller.wakeUp();
         }
     }
 
@@ -234,20 +230,8 @@ public final class HandOffs {
         }
     }
 
-    private void wake() {
-        try {
-            ErrnoException fault = wakeUpFault;
-            if (fault != null) {
-                throw fault;
-            }
-            Posix.writeByte(wakeWrite);
-        } catch (ErrnoException e) {
-            throw new Failures.Broken("waking the hand-offs' thread: " + e.getMessage(), e); // our own pipe
-        }
-    }
-
     /** Tests: from now on every wake-up of this class's thread fails with {@code fault}. */
     void failWakeUps(ErrnoException fault) {
-        wakeUpFault = fault;
+        poller.failWakeUps(fault);
     }
 }

@@ -2,7 +2,7 @@ package forkserver.supervisor.spawn;
 
 import forkserver.posix.ErrnoException;
 import forkserver.posix.Posix;
-import forkserver.supervisor.base.Failures;
+import forkserver.supervisor.base.Poller;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -37,16 +37,13 @@ public final class Reaper {
     static final Duration JDK_REAP_GRACE = Duration.ofSeconds(1);
     /** How often an exited child the JDK has not reaped yet is looked at again. */
     static final Duration JDK_REAP_RETRY = Duration.ofMillis(1);
-    private static final int MAX_EVENTS = 64;
 
     /** An exited child whose exit value the JDK has not given yet; this thread's only. */
     private record Reaping(ChildProcess child, long deadline) {
     }
 
     private final Consumer<ChildProcess> exits;
-    private final int epoll;
-    private final int wakeRead;
-    private final int wakeWrite;
+    private final Poller poller;
     private final Map<Integer, ChildProcess> byPidfd = new ConcurrentHashMap<>();
     private final Set<ChildProcess> polled = ConcurrentHashMap.newKeySet();
     private final List<Reaping> reaping = new ArrayList<>();
@@ -55,11 +52,7 @@ public final class Reaper {
     /** {@code exits} is told of each watched child's exit, once, on this reaper's thread. */
     public Reaper(Consumer<ChildProcess> exits) throws ErrnoException {
         this.exits = exits;
-        this.epoll = Posix.epollCreate();
-        int[] pipe = Posix.pipe();
-        this.wakeRead = pipe[0];
-        this.wakeWrite = pipe[1];
-        Posix.epollAdd(epoll, wakeRead);
+        this.poller = new Poller();
         this.thread = Thread.ofPlatform().daemon().name("forkserver-reaper").unstarted(this::run);
         thread.start();
     }
@@ -70,35 +63,26 @@ public final class Reaper {
         if (pidfd >= 0) {
             byPidfd.put(pidfd, child);
             try {
-                Posix.epollAdd(epoll, pidfd);
+                poller.add(pidfd);
                 return;
             } catch (ErrnoException e) {
                 byPidfd.remove(pidfd); // ENOMEM in the kernel: poll this one instead
             }
         }
         polled.add(child);
-        wake();
+        poller.wakeUp();
     }
 
     private void run() {
         while (true) {
-            int timeout = !reaping.isEmpty() ? (int) JDK_REAP_RETRY.toMillis()
-                    : !polled.isEmpty() ? (int) POLL_INTERVAL.toMillis() : -1;
-            int[] ready;
-            try {
-                ready = Posix.epollWait(epoll, MAX_EVENTS, timeout);
-            } catch (ErrnoException e) {
-                throw new Failures.Broken("the reaper's epoll failed: " + e.getMessage(), e);
-            }
+            long deadline = !reaping.isEmpty() ? System.nanoTime() + JDK_REAP_RETRY.toNanos()
+                    : !polled.isEmpty() ? System.nanoTime() + POLL_INTERVAL.toNanos() : Poller.NO_DEADLINE;
+            int[] ready = poller.await(deadline);
             long now = System.nanoTime();
             for (int fd : ready) {
-                if (fd == wakeRead) {
-                    drainWakeUps();
-                    continue;
-                }
                 ChildProcess child = byPidfd.remove(fd);
                 if (child != null) {
-                    unwatch(fd);
+                    poller.remove(fd);
                     Integer value = exitValue(child, false);
                     if (value != null) {
                         finish(child, value);
@@ -156,29 +140,5 @@ public final class Reaper {
             return -1; // a lost child that someone else reaped: its status is gone
         }
         return process.isAlive() ? -1 : process.exitValue();
-    }
-
-    private void unwatch(int pidfd) {
-        try {
-            Posix.epollRemove(epoll, pidfd);
-        } catch (ErrnoException e) {
-            // Closed already or never added: nothing to remove.
-        }
-    }
-
-    private void wake() {
-        try {
-            Posix.writeByte(wakeWrite);
-        } catch (ErrnoException e) {
-            throw new Failures.Broken("waking the reaper: " + e.getMessage(), e); // our own pipe
-        }
-    }
-
-    private void drainWakeUps() {
-        try {
-            Posix.drain(wakeRead);
-        } catch (ErrnoException e) {
-            throw new Failures.Broken("draining the reaper's wake-up pipe: " + e.getMessage(), e);
-        }
     }
 }
