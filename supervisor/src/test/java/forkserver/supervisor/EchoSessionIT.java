@@ -39,6 +39,7 @@ class EchoSessionIT {
             assertTrue(client.atEndOfStream());
             long pid = supervisor.awaitChildPidOf(client.localPort());
             supervisor.awaitMatch(Pattern.compile("end pid=" + pid + " status=0 duration=\\d+\\.\\d{3}s"));
+            supervisor.assertHoldsNoConnection();
         }
     }
 

@@ -237,7 +237,7 @@ class ProxyProtocolIT {
             supervisor.awaitMatch(Pattern.compile("status children=0/40 top=none accepted=" + (cases.size() + 1)
                     + " proxy-health-checks=0 rejected=proxy-header:" + (cases.size() + 1) + " exited=none$"));
             assertTrue(supervisor.matches(START).isEmpty(), "no child: " + supervisor.stderr());
-            assertOnlyTheListenerIsOpen(supervisor);
+            supervisor.assertHoldsNoConnection();
         }
     }
 
@@ -273,7 +273,7 @@ class ProxyProtocolIT {
                 quiet.forEach(EchoClient::close);
             }
             assertEquals(1, supervisor.matches(START).size());
-            assertOnlyTheListenerIsOpen(supervisor);
+            supervisor.assertHoldsNoConnection();
         }
     }
 
@@ -359,7 +359,7 @@ class ProxyProtocolIT {
             // accept-failed lines, not an acceptor spinning on EMFILE (tens of thousands in 6 s).
             int failedAccepts = supervisor.matches(Pattern.compile("accept-failed reason=EMFILE")).size();
             assertTrue(failedAccepts < 200, failedAccepts + " accept-failed lines");
-            assertOnlyTheListenerIsOpen(supervisor);
+            supervisor.assertHoldsNoConnection();
         }
     }
 
@@ -369,18 +369,6 @@ class ProxyProtocolIT {
         client.sendBytes(ProxyHeaders.v1(address(ip, port), address("198.51.100.1", 80)));
         assertEquals(ip + " " + port + " 198.51.100.1 80 " + ip + " " + port, client.readLine());
         return client;
-    }
-
-    /** The supervisor holds no TCP socket but its listener: every refused or closed connection is closed. */
-    private static void assertOnlyTheListenerIsOpen(ServerProcess supervisor) {
-        Await.until("the supervisor to hold its listening socket only", () -> {
-            try {
-                java.util.Set<String> tcp = Descriptors.tcpSocketInodes();
-                return Descriptors.of(supervisor.pid()).values().stream().filter(tcp::contains).count() == 1;
-            } catch (java.io.IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
-        });
     }
 
     /**

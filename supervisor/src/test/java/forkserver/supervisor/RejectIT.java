@@ -26,6 +26,7 @@ class RejectIT {
                     supervisor.awaitMatch(Pattern.compile("reject remote=127\\.0\\.0\\.1:" + rejected.localPort()
                             + " local=\\S+ reason=max-children children=1/1"));
                 }
+                supervisor.assertHoldsNoConnection(); // neither the refused one nor the one its child serves
                 assertEquals("unharmed", served.roundTrip("unharmed"));
             }
         }

@@ -65,6 +65,7 @@ class SparesIT {
                 served.add(Long.parseLong(start.group(1)));
             }
             assertEquals(readyPids, served, "each client had one of the ready spares, none two");
+            supervisor.assertHoldsNoConnection(); // its copy of each socket closed once its spare took it
         }
     }
 

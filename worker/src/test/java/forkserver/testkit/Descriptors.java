@@ -41,4 +41,50 @@ public final class Descriptors {
         }
         return inodes;
     }
+
+    /**
+     * The descriptors of {@code pid} that are sockets but neither a listening TCP socket nor a
+     * UNIX, UDP or netlink socket: connections, or what is left of them (CLOSE_WAIT, or a socket
+     * fully closed by both peers, which the kernel no longer lists in /proc/net/tcp but which
+     * the descriptor keeps), as number → {@code socket:[inode]}. A supervisor between sessions
+     * has none: its listeners (and a metrics endpoint's) and its UNIX sockets are all it holds.
+     */
+    public static Map<Integer, String> connections(long pid) throws IOException {
+        Set<String> notConnections = new HashSet<>();
+        for (String table : new String[] {"/proc/net/tcp", "/proc/net/tcp6"}) {
+            for (String[] fields : rows(table)) {
+                if (fields[3].equals(TCP_LISTEN)) {
+                    notConnections.add("socket:[" + fields[9] + "]");
+                }
+            }
+        }
+        for (String table : new String[] {"/proc/net/udp", "/proc/net/udp6", "/proc/net/netlink"}) {
+            for (String[] fields : rows(table)) {
+                notConnections.add("socket:[" + fields[9] + "]");
+            }
+        }
+        for (String[] fields : rows("/proc/net/unix")) {
+            notConnections.add("socket:[" + fields[6] + "]");
+        }
+        Map<Integer, String> connections = new TreeMap<>();
+        of(pid).forEach((fd, target) -> {
+            if (target.startsWith("socket:[") && !notConnections.contains(target)) {
+                connections.put(fd, target);
+            }
+        });
+        return connections;
+    }
+
+    /** The rows of a /proc/net table, split on blanks, without the header. */
+    private static List<String[]> rows(String table) throws IOException {
+        Path path = Path.of(table);
+        if (!Files.exists(path)) {
+            return List.of();
+        }
+        List<String> lines = Files.readAllLines(path);
+        return lines.subList(1, lines.size()).stream().map(line -> line.trim().split("\\s+")).toList();
+    }
+
+    /** The state column of /proc/net/tcp for a listening socket (the kernel's TCP_LISTEN, 10). */
+    private static final String TCP_LISTEN = "0A";
 }

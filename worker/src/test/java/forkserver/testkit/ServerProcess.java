@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -141,6 +142,28 @@ public final class ServerProcess implements AutoCloseable {
             }
             return null;
         });
+    }
+
+    /**
+     * Waits (with a deadline) until this process holds no TCP connection, only listening
+     * sockets: after a session of any kind (spawned, handed to a spare, behind a proxy, refused)
+     * the supervisor must have closed its copy of the client's socket, or the client would not
+     * see end of file when its child exits. Fails naming the descriptors still held.
+     */
+    public void assertHoldsNoConnection() {
+        AtomicReference<Map<Integer, String>> held = new AtomicReference<>(Map.of());
+        try {
+            Await.until("the supervisor to hold no connection's socket, only its listeners", () -> {
+                try {
+                    held.set(Descriptors.connections(pid()));
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+                return held.get().isEmpty();
+            });
+        } catch (AssertionError e) {
+            throw new AssertionError("the supervisor still holds connections: " + held.get() + " (" + e.getMessage() + ")", e);
+        }
     }
 
     public List<String> stderr() {
