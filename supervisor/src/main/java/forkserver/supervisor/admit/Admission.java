@@ -35,7 +35,6 @@ public final class Admission {
     /** What {@code --over-limit} asks for when a limit is reached. */
     public enum OverLimit { WAIT, REJECT }
 
-    /** Why a connection was turned away, as the log and the status line name it. */
     /**
      * A connection that may have a child: the source it counts against and the variables its
      * child gets from admission (the rule's, and {@code TCPCONNNUM}). Given back by

@@ -1,15 +1,12 @@
 /**
- * 2. Admit: whether a connection may have a child, decided before anything is spent on it.
+ * Layer 2, a stage (imports {@code base} and {@code log} only). Admit: whether a connection may
+ * have a child, decided before anything is spent on it.
  * {@link forkserver.supervisor.admit.Admission} composes the limits: {@code -c} children,
- * per-source limits ({@link forkserver.supervisor.admit.SourceLimits}), the connection rate
- * ({@link forkserver.supervisor.admit.RateLimit}) and the access rules
- * ({@link forkserver.supervisor.admit.AccessRules}, {@link forkserver.supervisor.admit.RuleFile},
- * {@link forkserver.supervisor.admit.Cidr}); a refused client is told and closed by the
- * {@link forkserver.supervisor.admit.Rejector} without a wait that could hold the acceptor up.
- * {@link forkserver.supervisor.admit.Backoff} paces accepting while starting children fails.
+ * per-source limits ({@link forkserver.supervisor.admit.SourceLimits}), the connection rate and
+ * the access rules ({@link forkserver.supervisor.admit.AccessRules},
+ * {@link forkserver.supervisor.admit.RuleFile}); it owns the tickets (a connection's share of
+ * the limits) until they are released. A refused client is told and closed by the
+ * {@link forkserver.supervisor.admit.Rejector} without a wait that could hold the acceptor up;
+ * the refusal itself is one call on top, {@code Supervisor.refuse}.
  */
 package forkserver.supervisor.admit;
-import forkserver.supervisor.base.Backoff;
-import forkserver.supervisor.base.Cidr;
-import forkserver.supervisor.base.RateLimit;
-

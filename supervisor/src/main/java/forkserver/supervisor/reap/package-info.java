@@ -1,12 +1,10 @@
 /**
- * 4. Reap: the children while they live and when they end.
- * {@link forkserver.supervisor.reap.Children} is the registry (timeouts, signals, the drain at
- * shutdown); {@link forkserver.supervisor.reap.Reaper} is one thread on every child's pidfd, so an
- * exit costs no thread; {@link forkserver.supervisor.reap.ExitStatus} names how a child ended;
- * {@link forkserver.supervisor.reap.ProcessTable} finds what a child started, to stop that too.
+ * Layer 3, the child registry (imports {@code spawn}, {@code admit}, {@code log} and
+ * {@code base}). {@link forkserver.supervisor.reap.Children} owns every process the supervisor
+ * starts, from before its start (a connection's child, a spare, a child adopted after the JDK
+ * lost it) to its last log line: it starts them through the Spawner, watches them with its own
+ * Reaper, handles each exit in one place (the {@code end} line, the ticket back, or the spare pool
+ * told), stops them at {@code --max-lifetime} and drains them at shutdown. Whatever a connection's
+ * child owns beyond its process (a cgroup box, a uid) belongs on its record here.
  */
 package forkserver.supervisor.reap;
-import forkserver.supervisor.base.ExitStatus;
-import forkserver.supervisor.spawn.ProcessTable;
-import forkserver.supervisor.spawn.Reaper;
-
