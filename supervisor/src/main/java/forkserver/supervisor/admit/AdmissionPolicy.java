@@ -24,10 +24,6 @@ public record AdmissionPolicy(int maxPerSource, int ipv6SourcePrefix, RateLimit.
 
     public static final int DEFAULT_IPV6_SOURCE_PREFIX = 64;
 
-    /** No rules, no limit but the core's, wait at the limit: the core's behaviour. */
-    static final AdmissionPolicy NONE = new AdmissionPolicy(SourceLimits.UNLIMITED, DEFAULT_IPV6_SOURCE_PREFIX, null,
-            Admission.OverLimit.WAIT, Rejector.DEFAULT_MESSAGE, List.of(), null, AccessRules.Action.ALLOW);
-
     public AdmissionPolicy {
         commandLineRules = List.copyOf(commandLineRules);
         new SourceLimits(maxPerSource, ipv6SourcePrefix); // checks both, with the options' names

@@ -1,7 +1,5 @@
 package forkserver.supervisor.base;
 
-import forkserver.posix.ErrnoException;
-import forkserver.posix.Posix;
 
 import java.net.InetSocketAddress;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -104,11 +102,7 @@ public final class Accepted {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
-        try {
-            Posix.close(fd);
-        } catch (ErrnoException e) {
-            throw new Failures.Broken("closing accepted socket " + fd, e); // EBADF: a descriptor mixed up
-        }
+        Failures.closeOwn(fd, "an accepted socket");
     }
 
     @Override

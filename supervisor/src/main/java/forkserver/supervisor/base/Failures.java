@@ -2,6 +2,7 @@ package forkserver.supervisor.base;
 
 import forkserver.posix.Errno;
 import forkserver.posix.ErrnoException;
+import forkserver.posix.Posix;
 
 import java.io.IOException;
 import java.util.regex.Matcher;
@@ -80,6 +81,19 @@ public final class Failures {
             case Error error -> new Failure(Cost.SUPERVISOR, "internal-error", firstLine(error.toString()));
             default -> new Failure(Cost.CONNECTION, "internal-error", firstLine(failure.toString()));
         };
+    }
+
+    /**
+     * Closes a descriptor of the supervisor's own (a client's socket, a pidfd, a pipe end). The
+     * only way that fails is EBADF (EINTR is handled below): a descriptor closed twice or mixed
+     * up, after which no descriptor can be trusted, so it is {@link Broken}. {@code what} names it.
+     */
+    public static void closeOwn(int fd, String what) {
+        try {
+            Posix.close(fd);
+        } catch (ErrnoException e) {
+            throw new Broken("closing " + what + " (fd " + fd + "): " + e.getMessage(), e);
+        }
     }
 
     /** Whether the JVM could not start a thread (the user's or cgroup's task limit, or memory). */

@@ -123,12 +123,8 @@ public final class Poller implements Closeable {
 
     @Override
     public void close() {
-        for (int fd : new int[] {wakeRead, wakeWrite, epoll}) {
-            try {
-                Posix.close(fd);
-            } catch (ErrnoException e) {
-                throw new Failures.Broken("closing a poller's descriptor " + fd, e);
-            }
-        }
+        Failures.closeOwn(wakeRead, "a poller's wake-up pipe");
+        Failures.closeOwn(wakeWrite, "a poller's wake-up pipe");
+        Failures.closeOwn(epoll, "a poller's epoll");
     }
 }

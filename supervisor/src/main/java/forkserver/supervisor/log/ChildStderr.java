@@ -213,10 +213,6 @@ public final class ChildStderr {
     }
 
     private static void closePipe(int fd) {
-        try {
-            Posix.close(fd);
-        } catch (ErrnoException e) {
-            throw new Failures.Broken("closing a child's stderr pipe " + fd, e); // EBADF: a descriptor mixed up
-        }
+        Failures.closeOwn(fd, "a child's stderr pipe");
     }
 }

@@ -12,9 +12,8 @@ import java.util.Map;
  * {@code json} (one object a line: {@code {"event":"end","pid":123,"status":0,"duration":0.074}}),
  * where a field's name has {@code _} for the text's {@code -} ({@code per_source}).
  *
- * <p>The JSON is written here by hand rather than with a library: the supervisor's only
- * dependency is picocli, the values are a handful of types (text, whole numbers, durations, a
- * count against its limit, small maps of counts), and {@link #json()} escapes every string per
+ * <p>The JSON is written here by hand rather than with a library: the values are a handful of
+ * types (text, whole numbers, durations, a count against its limit, small maps of counts), and {@link #json()} escapes every string per
  * RFC 8259, which the tests check with an independent parser.
  */
 public final class LogLine {

@@ -1,7 +1,5 @@
 package forkserver.supervisor.spares;
 
-import forkserver.posix.ErrnoException;
-import forkserver.posix.Posix;
 import forkserver.supervisor.base.Failures;
 import forkserver.supervisor.spawn.ChildProcess;
 
@@ -36,11 +34,7 @@ public final class SpareWorker {
             return;
         }
         channelClosed = true;
-        try {
-            Posix.close(channel);
-        } catch (ErrnoException e) {
-            throw new Failures.Broken("closing spare " + pid() + "'s socketpair end " + channel, e); // EBADF: a bug
-        }
+        Failures.closeOwn(channel, "spare " + pid() + "'s socketpair end");
     }
 
     @Override

@@ -63,7 +63,7 @@ public final class Spares {
     private final SparePool<SpareWorker> pool;
     private final Starter starter;
     private final EventLog log;
-    private final HandOffs handOffs;
+    private final HandOffs handOffs; // null with --spares 0: no thread, no descriptor for hand-offs that cannot happen
     private final Thread refiller;
     // The spares started and not yet seen to exit, by process: how an exit finds its spare.
     private final Map<ChildProcess, SpareWorker> byProcess = new ConcurrentHashMap<>();
@@ -73,7 +73,7 @@ public final class Spares {
         this.pool = new SparePool<>(target);
         this.starter = starter;
         this.log = log;
-        this.handOffs = new HandOffs(log, outcome);
+        this.handOffs = target > 0 ? new HandOffs(log, outcome) : null;
         this.lastConnectionNanos = System.nanoTime() - REFILL_DELAY.toNanos();
         this.refiller = Thread.ofPlatform().daemon().name("forkserver-spares").unstarted(this::refill);
     }

@@ -121,9 +121,7 @@ public final class ChildProcess {
     private void closePidfd() {
         if (pidfd >= 0) {
             try {
-                Posix.close(pidfd);
-            } catch (ErrnoException e) {
-                throw new Failures.Broken("closing pidfd " + pidfd + " of child " + pid(), e); // EBADF: a descriptor mixed up
+                Failures.closeOwn(pidfd, "the pidfd of child " + pid());
             } finally {
                 pidfd = -1;
             }

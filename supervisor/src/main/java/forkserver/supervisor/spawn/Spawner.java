@@ -255,11 +255,7 @@ public final class Spawner {
     }
 
     private static void closeOrBreak(int fd) {
-        try {
-            Posix.close(fd);
-        } catch (ErrnoException e) {
-            throw new Failures.Broken("closing descriptor " + fd, e); // EBADF: a descriptor mixed up
-        }
+        Failures.closeOwn(fd, "a descriptor of a child's start");
     }
 
     /** Points fds 0 and 1 back at /dev/null and our stdout; if that fails, no spawn is safe any more. */
