@@ -253,13 +253,25 @@ public final class Main implements Callable<Integer> {
                     + " non-option word). Default: forkserver's worker.")
     private List<String> command = List.of();
 
+    // Where the log and every diagnostic go: bin/supervisor's stderr, a test's stream.
+    private final PrintStream err;
+
+    private Main(PrintStream err) {
+        this.err = err;
+    }
+
+    /** For picocli's generators (the man page, the completion script), which read the model only. */
+    public Main() {
+        this(System.err);
+    }
+
     public static void main(String[] args) {
         System.exit(run(args, System.err));
     }
 
     /** Runs the supervisor as {@code bin/supervisor args} would and returns the exit status. */
     static int run(String[] args, PrintStream err) {
-        CommandLine commandLine = new CommandLine(new Main())
+        CommandLine commandLine = new CommandLine(new Main(err))
                 .setStopAtPositional(true)
                 .setOverwrittenOptionsAllowed(true) // repeatable --allow/--deny setters; else the last value wins
                 .setErr(new java.io.PrintWriter(err, true))
@@ -293,7 +305,7 @@ public final class Main implements Callable<Integer> {
             SystemdNotify.VARIABLES.forEach(environment::remove);
             config = config(environment, inherited != null);
             privileges = Privileges.resolve(user, group);
-            log = new EventLog(System.err, choice("--log-format", logFormat, EventLog.Format.class), logTimestamps);
+            log = new EventLog(err, choice("--log-format", logFormat, EventLog.Format.class), logTimestamps);
             notify = SystemdNotify.of(System.getenv(), ProcessHandle.current().pid(), log);
         } catch (IllegalArgumentException e) {
             throw usageError(e);
@@ -304,17 +316,17 @@ public final class Main implements Callable<Integer> {
         } catch (IOException e) {
             String where = e instanceof Supervisor.MetricsUnavailable ? "--metrics " + HostPort.format(config.metrics())
                     : inherited != null ? "the socket " + inherited.how() : HostPort.format(config.listen());
-            System.err.println("forkserver: cannot listen on " + where + ": " + reason(e));
+            err.println("forkserver: cannot listen on " + where + ": " + reason(e));
             return EXIT_FAILURE;
         } catch (IllegalArgumentException e) {
             throw usageError(e); // a broken --rules file
         }
-        if (privileges != null && !drop(privileges)) {
+        if (privileges != null && !drop(privileges, err)) {
             return EXIT_FAILURE;
         }
         // From here on fd 1 is, for a moment at every --stdio inout spawn, a client's socket:
         // nothing in this JVM may print to it (its own diagnostics go to stderr, bin/supervisor).
-        System.setOut(System.err);
+        System.setOut(err);
         // Any thread's unforeseen failure ends the supervisor cleanly rather than leave it alive
         // and not serving; failures on one connection's path are contained before they get here.
         Thread.setDefaultUncaughtExceptionHandler((thread, failure) -> supervisor.fail(thread.getName(), failure));
@@ -449,14 +461,14 @@ public final class Main implements Callable<Integer> {
     }
 
     /** Drops to --user/--group after binding; false (after one line on stderr) when the system refuses. */
-    private static boolean drop(Privileges privileges) {
+    private static boolean drop(Privileges privileges, PrintStream err) {
         try {
             privileges.drop();
             return true;
         } catch (IOException | IllegalStateException e) {
             String reason = e instanceof forkserver.posix.ErrnoException errno
                     ? errno.call() + ": " + errno.reason() : e.getMessage();
-            System.err.println("forkserver: cannot drop privileges to"
+            err.println("forkserver: cannot drop privileges to"
                     + (privileges.user() != null ? " user " + privileges.user() : "")
                     + (privileges.group() != null ? " group " + privileges.group() : "") + ": " + reason);
             return false;
