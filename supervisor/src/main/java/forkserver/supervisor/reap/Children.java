@@ -113,8 +113,12 @@ public final class Children {
      */
     public ChildProcess spawn(Accepted connection, Admission.Ticket ticket, Map<String, String> variables, String via)
             throws SpawnFailed {
+        // What the child will own beyond its process (a box, a uid) is made here, before the
+        // start, so that the process starts inside it; a failed start gives it back here.
         ChildProcess process = spawner.spawn(connection, variables);
-        started(process, connection, ticket, via);
+        Child child = new Child(process, null);
+        serve(child, connection, ticket, via, false);
+        watch(child);
         return process;
     }
 
@@ -123,6 +127,8 @@ public final class Children {
      * exit goes to {@code onExit}.
      */
     public Spawner.SpareStart startSpare(SpareExit onExit) throws SpawnFailed {
+        // As in spawn(): a spare's box is made before its start (memory charges do not move
+        // with a process), and is its connection's once it takes one.
         Spawner.SpareStart spare = spawner.spawnSpare();
         spare(spare.process(), onExit);
         return spare;
@@ -134,38 +140,48 @@ public final class Children {
     }
 
     /**
-     * {@code process} now holds {@code connection}: spawned for it (then registered here), or a
-     * spare of this registry just handed it ({@code via}: "spare" or "spawn" with --spares, else
-     * null). Its ticket is released at exit.
+     * {@code process} now holds {@code connection}: a spare of this registry just handed it
+     * ({@code via}: "spare"), or a process the caller started (tests). Its ticket is released at
+     * exit.
      */
     public void started(ChildProcess process, Accepted connection, Admission.Ticket ticket, String via) {
         Child child = all.get(process);
-        // Not registered and its exit not known: spawned for this connection, to be watched now.
-        // Not registered but exited: a spare whose exit was handled before it was ours to end.
-        boolean spawned = child == null && !process.hasExited();
-        boolean endNow = child == null && !spawned;
-        if (child == null) {
+        if (child == null && !process.hasExited()) {
+            // Not registered and its exit not known: started elsewhere for this connection.
             child = new Child(process, null);
+            serve(child, connection, ticket, via, false);
+            watch(child);
+        } else if (child == null) {
+            // Not registered but exited: a spare whose exit was handled before it was ours to end.
+            serve(new Child(process, null), connection, ticket, via, true);
+        } else {
+            serve(child, connection, ticket, via, false);
         }
+    }
+
+    /**
+     * {@code child} serves {@code connection} from now on: its {@code start} line, and its
+     * {@code end} at once when its exit was already handled ({@code ended}, or a spare that ended
+     * as it took the connection).
+     */
+    private void serve(Child child, Accepted connection, Admission.Ticket ticket, String via, boolean ended) {
+        ChildProcess process = child.process;
         long now = System.nanoTime();
         Serving serving = new Serving(now, connection.remoteText(), connection.localText(), connection.proxyText(), ticket);
+        boolean endNow;
         synchronized (child) {
             child.serving = serving;
-            endNow |= child.exitHandled; // a spare that ended as it took the connection: its end is ours to log
+            endNow = ended || child.exitHandled;
         }
         totals.started(now - connection.acceptedNanos());
         LogLine.Count perSource = admission.perSourceLimit() == SourceLimits.UNLIMITED ? null
                 : new LogLine.Count(ticket.openFromSource() + 1, admission.perSourceLimit());
         log.start(process.pid(), serving.remote(), serving.local(), serving.proxy(),
                 new LogLine.Count(admission.running(), admission.limit()), perSource, via);
-        if (maxLifetime != null && !endNow) {
-            Child timed = child;
-            child.lifetime = timers.schedule(() -> outlived(timed), maxLifetime.toNanos(), TimeUnit.NANOSECONDS);
-        }
-        if (spawned) {
-            watch(child);
-        } else if (endNow) {
+        if (endNow) {
             end(child, process.exit().join());
+        } else if (maxLifetime != null) {
+            child.lifetime = timers.schedule(() -> outlived(child), maxLifetime.toNanos(), TimeUnit.NANOSECONDS);
         }
     }
 
@@ -211,11 +227,13 @@ public final class Children {
             if (spawner != null) {
                 spawner.exited(process);
             }
+            // A box is finished here, first: its cost read for the end line, its leftovers stopped.
             if (serving != null) {
                 end(child, exitValue);
             } else if (child.spareExit != null) {
                 child.spareExit.exited(process, exitValue);
             }
+            // ... and removed here, once nothing of the child is left.
         } finally {
             // Only now: once the registry is empty the drain may log "stopped" and exit.
             synchronized (exits) {

@@ -109,12 +109,12 @@ class SparesTest {
      */
     @Test
     void aConnectionSentToASpareIsNeverTheCallersAgainEvenWhenWakingTheHandOffsFails() throws Exception {
-        int[] spareEnd = {-1};
+        List<Integer> spareEnds = new CopyOnWriteArrayList<>(); // the refill starts the next one meanwhile
         Spares.Starter readyAndListening = onExit -> {
             try {
                 int[] pair = Posix.socketpair(Posix.AF_UNIX, Posix.SOCK_SEQPACKET);
                 Posix.sendByte(pair[1], SpareProtocol.READY);
-                spareEnd[0] = pair[1];
+                spareEnds.add(pair[1]);
                 ChildProcess child = Processes.start("/bin/sleep", "300");
                 started.add(child);
                 children.spare(child, onExit);
@@ -126,6 +126,7 @@ class SparesTest {
         Spares spares = new Spares(1, readyAndListening, log.log, noOutcome);
         spares.start();
         Await.until("the spare to be ready", () -> spares.ready() == 1);
+        int spareEnd = spareEnds.getFirst();
         spares.handOffs().failWakeUps(new ErrnoException("write", 9, "Bad file descriptor"));
         try (Listener listener = Listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 8, false);
              Socket client = new Socket()) {
@@ -140,13 +141,16 @@ class SparesTest {
                 offered = null; // the supervisor's failure: it drains; the connection is not spawned for
             }
 
-            Posix.ReceivedFd handed = Posix.receiveFd(spareEnd[0], 4096);
+            Posix.ReceivedFd handed = Posix.receiveFd(spareEnd, 4096);
             assertTrue(handed != null && handed.fd() >= 0, "the spare was sent the connection");
             Posix.close(handed.fd());
             assertTrue(offered == null || offered, "a connection the spare was sent is never the caller's to spawn for");
             connection.close();
         } finally {
-            Posix.close(spareEnd[0]);
+            spares.stop(Duration.ofSeconds(5));
+            for (int end : spareEnds) {
+                Posix.close(end);
+            }
             started.forEach(child -> child.signal(true));
         }
     }
