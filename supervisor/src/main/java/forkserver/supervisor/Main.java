@@ -4,7 +4,7 @@ import forkserver.supervisor.base.Durations;
 import forkserver.supervisor.admit.AccessRules;
 import forkserver.supervisor.admit.Admission;
 import forkserver.supervisor.admit.AdmissionPolicy;
-import forkserver.supervisor.base.Cidr;
+import forkserver.supervisor.admit.Cidr;
 import forkserver.supervisor.base.RateLimit;
 import forkserver.supervisor.admit.Rejector;
 import forkserver.supervisor.admit.SourceLimits;

@@ -1,6 +1,5 @@
 package forkserver.supervisor.admit;
 
-import forkserver.supervisor.base.Cidr;
 import java.net.InetAddress;
 import java.util.LinkedHashMap;
 import java.util.List;

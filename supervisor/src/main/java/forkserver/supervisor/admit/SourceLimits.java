@@ -1,6 +1,5 @@
 package forkserver.supervisor.admit;
 
-import forkserver.supervisor.base.Cidr;
 import forkserver.supervisor.base.HostPort;
 
 import java.net.Inet6Address;

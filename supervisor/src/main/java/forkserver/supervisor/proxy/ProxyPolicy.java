@@ -1,6 +1,6 @@
 package forkserver.supervisor.proxy;
 
-import forkserver.supervisor.base.Cidr;
+import forkserver.supervisor.admit.Cidr;
 
 import java.net.InetAddress;
 import java.time.Duration;

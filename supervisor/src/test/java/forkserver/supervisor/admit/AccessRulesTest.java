@@ -1,6 +1,5 @@
 package forkserver.supervisor.admit;
 
-import forkserver.supervisor.base.Cidr;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -4,7 +4,7 @@ import forkserver.supervisor.base.Accepted;
 import forkserver.posix.Errno;
 import forkserver.posix.ErrnoException;
 import forkserver.posix.Posix;
-import forkserver.supervisor.base.Cidr;
+import forkserver.supervisor.admit.Cidr;
 import org.junit.jupiter.api.Test;
 
 import java.lang.reflect.Field;

@@ -1,6 +1,6 @@
 package forkserver.supervisor.proxy;
 
-import forkserver.supervisor.base.Cidr;
+import forkserver.supervisor.admit.Cidr;
 import org.junit.jupiter.api.Test;
 
 import java.net.InetAddress;

@@ -1,5 +1,7 @@
-package forkserver.supervisor.base;
+package forkserver.supervisor.admit;
 
+
+import forkserver.supervisor.base.HostPort;
 
 import java.net.Inet4Address;
 import java.net.InetAddress;
