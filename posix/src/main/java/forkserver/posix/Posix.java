@@ -49,7 +49,9 @@ public final class Posix {
     public static final int SO_DOMAIN = 39;
     public static final int IPPROTO_IPV6 = 41;
     public static final int IPV6_V6ONLY = 26;
+    public static final int O_RDONLY = 0;
     public static final int O_RDWR = 2;
+    public static final int O_NOCTTY = 0x100;
     public static final int O_NONBLOCK = 0x800;
     public static final int O_CLOEXEC = 0x80000;
     public static final int F_GETFD = 1;
