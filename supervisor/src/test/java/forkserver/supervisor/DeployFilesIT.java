@@ -77,6 +77,21 @@ class DeployFilesIT {
         assertTrue(Deploy.localized("systemd/forkserver-worker.socket").contains("\nAccept=yes\n"));
     }
 
+    /** The unit's ExecStart= options (its hardening profile) are ones the supervisor takes and serves with. */
+    @Test
+    void theSupervisorUnitsOptionsServe() {
+        String execStart = Deploy.localized("systemd/forkserver.service").lines()
+                .filter(line -> line.startsWith("ExecStart=")).findFirst().orElseThrow();
+        List<String> words = List.of(execStart.substring("ExecStart=".length()).trim().split("\\s+"));
+        assertTrue(words.containsAll(List.of("--max-per-source", "--idle-timeout", "--max-lifetime")), execStart);
+        List<String> command = new ArrayList<>(List.of(Project.bin("supervisor"), "--listen", "127.0.0.1:0"));
+        command.addAll(words.subList(1, words.size()));
+        try (ServerProcess supervisor = ServerProcess.start(command, java.util.Map.of());
+             EchoClient client = EchoClient.connect(supervisor.awaitListening())) {
+            assertEquals("served", client.roundTrip("served"));
+        }
+    }
+
     /** What the hardening is worth by systemd's own measure: "OK" or better (lower is better). */
     static final double MAX_EXPOSURE = 2.0;
 
