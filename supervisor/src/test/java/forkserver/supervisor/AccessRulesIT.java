@@ -145,6 +145,34 @@ class AccessRulesIT {
         }
     }
 
+    /**
+     * A client denied in a loop does not flood the log: after a burst the reject lines are
+     * counted, and the count by reason is said at the drain; every refusal is in it.
+     */
+    @Test
+    void aClientDeniedInALoopCannotFloodTheLog() {
+        int connections = 400;
+        try (ServerProcess supervisor = ServerProcess.supervisor("--listen", "127.0.0.1:0", "--deny", "127.0.0.1",
+                "--", "cat")) {
+            InetSocketAddress address = supervisor.awaitListening();
+            for (int i = 0; i < connections; i++) {
+                try (EchoClient client = EchoClient.connect(address, FIRST)) {
+                    assertTrue(client.atEndOfStream());
+                }
+            }
+            supervisor.signal("TERM");
+            assertEquals(0, supervisor.awaitExit(java.time.Duration.ofSeconds(30)));
+            long rejectLines = supervisor.matches(Pattern.compile("^forkserver: reject remote=.* reason=denied ")).size();
+            List<java.util.regex.Matcher> dropped = supervisor.matches(
+                    Pattern.compile("^forkserver: reject-dropped lines=(\\d+) reasons=denied:(\\d+)$"));
+            // The burst, then a line now and then as the bucket refills, each after the count of those dropped.
+            assertFalse(dropped.isEmpty(), "a reject-dropped line");
+            assertTrue(rejectLines >= 100 && rejectLines < connections / 2, rejectLines + " reject lines");
+            long counted = dropped.stream().mapToLong(m -> Long.parseLong(m.group(1))).sum();
+            assertEquals(connections, rejectLines + counted, "every refusal counted");
+        }
+    }
+
     /** The supervisor's threads now ({@code Threads:} of /proc/PID/status). */
     private static int threads(long pid) {
         try {

@@ -1,10 +1,13 @@
 package forkserver.supervisor.log;
 
 import forkserver.supervisor.base.ExitStatus;
+import forkserver.supervisor.base.RateLimit;
 
 import java.io.PrintStream;
 import java.time.Duration;
 import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.LongSupplier;
 
 /**
  * The supervisor's log: one line an event, on stderr, fixed and grep-able, in the spirit of
@@ -23,9 +26,21 @@ public final class EventLog {
     private static final java.time.format.DateTimeFormatter TIME =
             java.time.format.DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSSX").withZone(java.time.ZoneOffset.UTC);
 
+    /**
+     * Reject lines (every refusal, {@code denied} among them) come in a burst of at most this
+     * many, then {@link #REJECT_BURST} more per {@link #REJECT_REFILL}: a client refused in a
+     * loop (12,000 times in 3 s, seen) must not flood the journal. Past that they are counted by
+     * reason and said in one {@code reject-dropped} line before the next reject line that is
+     * written, and at the drain; the status line and the metrics count every one.
+     */
+    static final int REJECT_BURST = 100;
+    static final Duration REJECT_REFILL = Duration.ofSeconds(10);
+
     private final PrintStream out;
     private final Format format;
     private final boolean timestamps;
+    private final RateLimit rejectLines; // guarded by this
+    private final Map<String, Long> rejectsDropped = new TreeMap<>(); // by reason; guarded by this
 
     public EventLog(PrintStream out, Format format) {
         this(out, format, false);
@@ -33,9 +48,14 @@ public final class EventLog {
 
     /** {@code timestamps}: each line gets a {@code time} field first (a log written to a file). */
     public EventLog(PrintStream out, Format format, boolean timestamps) {
+        this(out, format, timestamps, System::nanoTime);
+    }
+
+    EventLog(PrintStream out, Format format, boolean timestamps, LongSupplier nanoClock) {
         this.out = out;
         this.format = format;
         this.timestamps = timestamps;
+        this.rejectLines = new RateLimit(new RateLimit.Spec(REJECT_BURST, REJECT_REFILL), nanoClock);
     }
 
     public void listening(String how, String address, int maxChildren, String command) {
@@ -109,12 +129,29 @@ public final class EventLog {
      * {@code proxy-header} and {@code proxy-timeout}) says what was wrong with the header.
      */
     public void reject(String remote, String local, String proxy, String reason, String detail, LogLine.Count children) {
-        LogLine line = proxied(new LogLine("reject").with("remote", remote).with("local", local), proxy)
-                .with("reason", reason);
-        if (detail != null) {
-            line.with("detail", detail);
+        synchronized (this) {
+            if (!rejectLines.tryTake()) {
+                rejectsDropped.merge(reason, 1L, Long::sum);
+                return;
+            }
+            sayRejectsDropped();
+            LogLine line = proxied(new LogLine("reject").with("remote", remote).with("local", local), proxy)
+                    .with("reason", reason);
+            if (detail != null) {
+                line.with("detail", detail);
+            }
+            emit(line.with("children", children));
         }
-        emit(line.with("children", children));
+    }
+
+    /** {@code reject-dropped lines=12000 reasons=denied:12000}: the reject lines not written since the last one. */
+    private void sayRejectsDropped() {
+        if (rejectsDropped.isEmpty()) {
+            return;
+        }
+        long lines = rejectsDropped.values().stream().mapToLong(Long::longValue).sum();
+        emit(new LogLine("reject-dropped").with("lines", lines).with("reasons", new TreeMap<>(rejectsDropped)));
+        rejectsDropped.clear();
     }
 
     /** {@code proxy=HOST:PORT} after the addresses, for a connection relayed by a proxy (--proxy-protocol). */
@@ -264,6 +301,9 @@ public final class EventLog {
 
     /** The drain begins; {@code cause} is the signal (TERM, INT), or {@code fatal} after a {@link #fatal} line. */
     public void stopping(String cause, int children, Duration grace) {
+        synchronized (this) {
+            sayRejectsDropped();
+        }
         LogLine line = new LogLine("stopping");
         line.with(cause.equals("fatal") ? "reason" : "signal", cause);
         emit(line.with("children", children).with("grace", grace));
