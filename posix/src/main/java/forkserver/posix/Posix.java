@@ -43,6 +43,11 @@ public final class Posix {
     public static final int SOCK_CLOEXEC = 0x80000;
     public static final int SOL_SOCKET = 1;
     public static final int SO_REUSEADDR = 2;
+    public static final int SO_KEEPALIVE = 9;
+    public static final int IPPROTO_TCP = 6;
+    public static final int TCP_KEEPIDLE = 4;
+    public static final int TCP_KEEPINTVL = 5;
+    public static final int TCP_KEEPCNT = 6;
     public static final int SO_TYPE = 3;
     public static final int SO_REUSEPORT = 15;
     public static final int SO_ACCEPTCONN = 30;

@@ -24,6 +24,9 @@ public final class Listener implements Closeable {
     private final int fd;
     private final InetSocketAddress address;
     private final String how;
+    // An activator's socket may hold connections queued before we set keepalive on it (accepted
+    // sockets take the listener's options when the handshake completes): those get it one by one.
+    private boolean keepAliveEach;
     private final Poller poller; // the listening socket and the wake-up: what accept() waits for
     private final boolean bound; // bound here, not passed by an activator
     private volatile boolean woken;
@@ -62,6 +65,7 @@ public final class Listener implements Closeable {
             if (ipv6) {
                 Posix.setsockopt(fd, Posix.IPPROTO_IPV6, Posix.IPV6_V6ONLY, 0);
             }
+            keepAlive(fd);
             Posix.bind(fd, address);
             Posix.listen(fd, backlog);
             return new Listener(fd, Posix.getsockname(fd), "bound", true);
@@ -77,7 +81,32 @@ public final class Listener implements Closeable {
      * itself stays open, and listening, in the activator.
      */
     public static Listener inherit(InheritedSocket socket) throws ErrnoException {
-        return new Listener(socket.fd(), Posix.getsockname(socket.fd()), socket.how(), false);
+        Listener listener = new Listener(socket.fd(), Posix.getsockname(socket.fd()), socket.how(), false);
+        // An activator that set keepalive itself (systemd's KeepAlive=, KeepAliveTimeSec=) is left as it is.
+        if (Posix.getsockopt(socket.fd(), Posix.SOL_SOCKET, Posix.SO_KEEPALIVE) == 0) {
+            keepAlive(socket.fd());
+            listener.keepAliveEach = true;
+        }
+        return listener;
+    }
+
+    /** Keepalive probes after {@link #KEEPALIVE_IDLE} of silence, every {@link #KEEPALIVE_INTERVAL}, this many. */
+    static final int KEEPALIVE_IDLE = 60;
+    static final int KEEPALIVE_INTERVAL = 10;
+    static final int KEEPALIVE_PROBES = 6;
+
+    /**
+     * TCP keepalive on every connection accepted from {@code fd} (accepted sockets inherit the
+     * listening socket's options, so this costs no call per connection): a client that vanished
+     * without a FIN or RST (a host gone, a NAT that forgot it) is found within about two minutes
+     * of silence, its child's read fails and its slot under {@code -c} is free again, instead of
+     * being held until the kernel's default of two hours.
+     */
+    private static void keepAlive(int fd) throws ErrnoException {
+        Posix.setsockopt(fd, Posix.SOL_SOCKET, Posix.SO_KEEPALIVE, 1);
+        Posix.setsockopt(fd, Posix.IPPROTO_TCP, Posix.TCP_KEEPIDLE, KEEPALIVE_IDLE);
+        Posix.setsockopt(fd, Posix.IPPROTO_TCP, Posix.TCP_KEEPINTVL, KEEPALIVE_INTERVAL);
+        Posix.setsockopt(fd, Posix.IPPROTO_TCP, Posix.TCP_KEEPCNT, KEEPALIVE_PROBES);
     }
 
     /** How the socket came: {@code bound}, or from an activator ({@link InheritedSocket#how()}). */
@@ -117,6 +146,9 @@ public final class Listener implements Closeable {
                 continue;
             }
             try {
+                if (keepAliveEach) {
+                    keepAlive(socket.fd());
+                }
                 return new Accepted(socket.fd(), socket.remote(), localOf(socket.fd()));
             } catch (ErrnoException e) {
                 Posix.close(socket.fd()); // the client reset before we looked: drop it
