@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
  * Children's stderr, carried into the log as events of their own ({@code stderr pid=123
@@ -21,7 +22,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>Each child's fd 2 is the write end of a pipe of its own ({@code Spawner}); the read ends,
  * non-blocking, are watched by one thread, {@code forkserver-stderr}, in {@code epoll}, as the
  * {@code Reaper} watches pidfds: no thread per child. A pipe is read until end of file (the child
- * and whatever it started that kept its fd 2 have closed it), then closed here.
+ * and whatever it started that kept its fd 2 have closed it), then closed here; or, once its
+ * child has exited, for at most {@link #AFTER_EXIT} more.
  *
  * <p>A child cannot hold the supervisor up through it. Everything a child writes is read at once
  * (so the child never waits on a full pipe either), but what reaches the log is bounded: a line
@@ -43,12 +45,20 @@ public final class ChildStderr {
     /** Lines all children together may log at once, and the time in which that bucket fills again. */
     static final int TOTAL_BURST = 5000;
     static final Duration TOTAL_REFILL = Duration.ofSeconds(5);
+    /**
+     * How long after its child's exit a pipe may stay open: what the child wrote last is read by
+     * then. Past it the pipe is closed even if a process the child left behind still holds the
+     * write end, so that leftovers cannot pile up descriptors in the supervisor one connection
+     * after another (their next write to stderr fails with EPIPE).
+     */
+    static final Duration AFTER_EXIT = Duration.ofSeconds(1);
     private static final int READ_SIZE = 65536;
     private static final int READS_PER_WAKE_UP = 4; // then the other pipes' turn
     private static final int MAX_EVENTS = 64;
 
     /** One child's pipe: its pid, the line being read, and what was dropped since its last line. */
-    private static final class Stream {
+    public static final class Stream {
+        final int fd;
         final long pid;
         final RateLimit bucket = new RateLimit(new RateLimit.Spec(CHILD_BURST, CHILD_REFILL), System::nanoTime);
         final ByteArrayOutputStream line = new ByteArrayOutputStream();
@@ -56,7 +66,8 @@ public final class ChildStderr {
         long droppedLines;
         long droppedBytes;
 
-        Stream(long pid) {
+        Stream(int fd, long pid) {
+            this.fd = fd;
             this.pid = pid;
         }
     }
@@ -65,6 +76,10 @@ public final class ChildStderr {
     private final Totals totals;
     private final Poller poller; // the read ends of the children's pipes
     private final Map<Integer, Stream> streams = new ConcurrentHashMap<>();
+    // Children that exited, in order of their deadline (now + AFTER_EXIT): their pipes to close then.
+    private record Ended(Stream stream, long deadlineNanos) {
+    }
+    private final ConcurrentLinkedQueue<Ended> ended = new ConcurrentLinkedQueue<>();
     private final RateLimit total = new RateLimit(new RateLimit.Spec(TOTAL_BURST, TOTAL_REFILL), System::nanoTime);
     private final Object closed = new Object(); // notified when a pipe is closed
     private volatile boolean shortOfPipes; // pipe() failed, and has not succeeded since: said once
@@ -97,16 +112,35 @@ public final class ChildStderr {
 
     /**
      * From now on, the lines that arrive on {@code readEnd} (non-blocking, close-on-exec) are
-     * {@code pid}'s; the descriptor is this class's and closed at end of file.
+     * {@code pid}'s; the descriptor is this class's and closed at end of file. Returns the pipe's
+     * stream, for {@link #exited}.
      */
-    public void watch(int readEnd, long pid) {
-        streams.put(readEnd, new Stream(pid));
+    public Stream watch(int readEnd, long pid) {
+        Stream stream = new Stream(readEnd, pid);
+        streams.put(readEnd, stream);
         try {
             poller.add(readEnd);
         } catch (ErrnoException e) {
             // ENOMEM in the kernel: nobody can read this pipe; closed, the child's writes fail (EPIPE).
             streams.remove(readEnd);
             closePipe(readEnd);
+        }
+        return stream;
+    }
+
+    /**
+     * The child whose pipe {@code stream} is has exited: the pipe is closed {@link #AFTER_EXIT}
+     * from now if it has not reached end of file by then (a process the child left behind holds
+     * it). Usually it has, at once. (A stream, not a pid: the pid may be another child's by now.)
+     */
+    public void exited(Stream stream) {
+        if (streams.get(stream.fd) != stream) {
+            return; // read to its end already
+        }
+        boolean first = ended.isEmpty();
+        ended.add(new Ended(stream, System.nanoTime() + AFTER_EXIT.toNanos()));
+        if (first) {
+            poller.wakeUp(); // it waits without a deadline; later ones come after this one's
         }
     }
 
@@ -120,10 +154,27 @@ public final class ChildStderr {
 
     private void run() {
         while (true) {
-            for (int fd : poller.await(Poller.NO_DEADLINE)) {
+            Ended next = ended.peek();
+            for (int fd : poller.await(next == null ? Poller.NO_DEADLINE : next.deadlineNanos())) {
                 Stream stream = streams.get(fd);
                 if (stream != null) {
                     read(fd, stream);
+                }
+            }
+            closeHeldPipes();
+        }
+    }
+
+    /** The pipes of children that exited {@link #AFTER_EXIT} ago and are still open: read once more, closed. */
+    private void closeHeldPipes() {
+        long now = System.nanoTime();
+        for (Ended next; (next = ended.peek()) != null && next.deadlineNanos() - now <= 0; ) {
+            ended.poll();
+            Stream stream = next.stream();
+            if (streams.get(stream.fd) == stream) {
+                read(stream.fd, stream); // what it holds now, then its end
+                if (streams.get(stream.fd) == stream) {
+                    finish(stream.fd, stream);
                 }
             }
         }

@@ -53,6 +53,8 @@ public final class Spawner {
     private final ProcessBuilder spawnBuilder;
     private final ProcessBuilder spareBuilder; // null without --spares
     private final ChildStderr stderr;
+    // Each live child's stderr pipe, until its exit: then closed soon even if its leftovers hold it.
+    private final java.util.Map<ChildProcess, ChildStderr.Stream> stderrOf = new java.util.concurrent.ConcurrentHashMap<>();
     private final int devNull;
     private final int savedStdout;
     // Guards the supervisor's fds 0 and 1 while they point at a client, and makes a start and the
@@ -216,7 +218,7 @@ public final class Spawner {
                 child = adopt(process);
             }
             if (errorPipe != null) {
-                stderr.watch(errorPipe[0], child.pid());
+                stderrOf.put(child, stderr.watch(errorPipe[0], child.pid()));
             }
             watched = true;
             return child;
@@ -303,6 +305,10 @@ public final class Spawner {
      */
     public void exited(ChildProcess child) {
         live.remove(child.pid());
+        ChildStderr.Stream pipe = stderrOf.remove(child);
+        if (pipe != null) {
+            stderr.exited(pipe);
+        }
     }
 
     /**
