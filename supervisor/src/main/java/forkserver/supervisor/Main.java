@@ -329,9 +329,11 @@ public final class Main implements Callable<Integer> {
         // From here on fd 1 is, for a moment at every --stdio inout spawn, a client's socket:
         // nothing in this JVM may print to it (its own diagnostics go to stderr, bin/supervisor).
         System.setOut(err);
-        // Any thread's unforeseen failure ends the supervisor cleanly rather than leave it alive
-        // and not serving; failures on one connection's path are contained before they get here.
-        Thread.setDefaultUncaughtExceptionHandler((thread, failure) -> supervisor.fail(thread.getName(), failure));
+        // An unforeseen failure on the accept path or in the registry (or any Error) ends the
+        // supervisor cleanly rather than leave it alive and not serving; on a side thread (metrics,
+        // notify, a signal's handler) it costs that thread. Failures on one connection's path are
+        // contained before they get here.
+        Thread.setDefaultUncaughtExceptionHandler((thread, failure) -> supervisor.uncaught(thread.getName(), failure));
         Signals.onTermination(supervisor::stop);
         Signals.onReload(supervisor::reloadRules);
         Signals.onStatus(supervisor::logStatus);

@@ -409,6 +409,19 @@ final class Supervisor implements HandOffs.Outcome {
      * The supervisor cannot go on ({@code where}: the thread that failed): one log line, then it
      * stops as on SIGTERM and {@link #failed()} says so, for exit status 1.
      */
+    /**
+     * What escaped {@code thread} uncaught: the supervisor's end ({@link #fail}), or on a side
+     * thread ({@link Failures#SIDE_THREADS}) one {@code thread-failed} line, that thread's end.
+     */
+    void uncaught(String thread, Throwable t) {
+        if (Failures.endsSupervisor(thread, t)) {
+            fail(thread, t);
+            return;
+        }
+        Failures.Failure failure = Failures.of(t);
+        log.threadFailed(thread, failure.reason(), failure.detail());
+    }
+
     void fail(String where, Throwable t) {
         Failures.Failure failure = Failures.of(t);
         log.fatal(where, failure.reason(), failure.detail());

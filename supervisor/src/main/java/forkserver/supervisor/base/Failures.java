@@ -66,6 +66,25 @@ public final class Failures {
     private Failures() {
     }
 
+    /**
+     * The threads that serve something beside connections: the metrics endpoint (ours and the
+     * JDK server's dispatcher), systemd's notifications, the signal handlers. What escapes one of
+     * them uncaught costs that thread and what it serves, never the supervisor: only the accept
+     * path and the child registry may end it.
+     */
+    public static final java.util.Set<String> SIDE_THREADS = java.util.Set.of(
+            "forkserver-metrics", "HTTP-Dispatcher", "forkserver-notify", "SIGHUP handler", "SIGUSR1 handler");
+
+    /**
+     * Whether {@code failure}, escaped uncaught from the thread named {@code thread}, ends the
+     * supervisor: an {@link Error} anywhere (its JVM is in doubt), anything on the accept path or
+     * in the registry's threads (a supervisor alive but no longer accepting or reaping would be
+     * worse than none); on a {@link #SIDE_THREADS side thread} an exception costs that thread.
+     */
+    public static boolean endsSupervisor(String thread, Throwable failure) {
+        return failure instanceof Error || !SIDE_THREADS.contains(thread);
+    }
+
     /** What {@code failure} costs and how the log names it. */
     public static Failure of(Throwable failure) {
         return switch (failure) {

@@ -276,6 +276,11 @@ public final class EventLog {
      * The supervisor cannot go on ({@code where}: the thread or step that failed); it drains
      * and exits with status 1, for its service manager to start a new one.
      */
+    /** A side thread ended on a failure of its own; the supervisor goes on without what it served. */
+    public void threadFailed(String where, String reason, String detail) {
+        emit(new LogLine("thread-failed").with("where", where).with("reason", reason).with("detail", detail));
+    }
+
     public void fatal(String where, String reason, String detail) {
         emit(new LogLine("fatal").with("where", where).with("reason", reason).with("detail", detail));
     }

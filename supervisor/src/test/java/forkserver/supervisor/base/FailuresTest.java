@@ -5,6 +5,7 @@ import org.junit.jupiter.api.Test;
 import forkserver.supervisor.base.Failures.Cost;
 
 import java.io.IOException;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -50,5 +51,20 @@ class FailuresTest {
         assertEquals("out-of-memory", Failures.of(new OutOfMemoryError("Java heap space")).reason());
         assertEquals(Cost.SUPERVISOR, Failures.of(new StackOverflowError()).cost());
         assertEquals(Cost.SUPERVISOR, Failures.of(new Failures.Broken("fd 0 left on a client", null)).cost());
+    }
+
+    @Test
+    void anExceptionOnASideThreadCostsThatThreadAndAnErrorAnywhereTheSupervisor() {
+        RuntimeException bug = new IllegalStateException("a bug");
+        for (String side : List.of("forkserver-metrics", "HTTP-Dispatcher", "forkserver-notify", "SIGHUP handler",
+                "SIGUSR1 handler")) {
+            org.junit.jupiter.api.Assertions.assertFalse(Failures.endsSupervisor(side, bug), side);
+            org.junit.jupiter.api.Assertions.assertTrue(Failures.endsSupervisor(side, new OutOfMemoryError("Java heap space")),
+                    side + ": the JVM is in doubt");
+        }
+        for (String vital : List.of("main", "forkserver-reaper", "forkserver-handoffs", "forkserver-lifetime",
+                "forkserver-proxy-headers", "forkserver-proxy-admission", "forkserver-stderr", "forkserver-spares")) {
+            org.junit.jupiter.api.Assertions.assertTrue(Failures.endsSupervisor(vital, bug), vital);
+        }
     }
 }
