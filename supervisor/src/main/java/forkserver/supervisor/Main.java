@@ -321,8 +321,15 @@ public final class Main implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw usageError(e); // a broken --rules file
         }
-        if (privileges != null && !drop(privileges, err)) {
-            return EXIT_FAILURE;
+        if (privileges != null) {
+            if (!drop(privileges, err)) {
+                return EXIT_FAILURE; // nothing served yet; the exit closes what was opened
+            }
+            try {
+                supervisor.rereadRulesAsThisUser();
+            } catch (IllegalArgumentException e) {
+                throw usageError(e);
+            }
         }
         // After the drop (a change of user resets dumpable), before the first child starts.
         Hardening.apply();

@@ -377,6 +377,25 @@ final class Supervisor implements HandOffs.Outcome {
         }
     }
 
+    /**
+     * After privileges are dropped, before serving: the rules file read again as the user every
+     * reload will read it as, and used, so that the rules in force never depend on a read only
+     * root could make (a file root alone may read would otherwise serve until the first SIGHUP).
+     *
+     * @throws IllegalArgumentException when that user cannot read it, or it is broken now
+     */
+    void rereadRulesAsThisUser() {
+        AdmissionPolicy policy = config.admission();
+        if (policy.rulesFile() == null) {
+            return;
+        }
+        try {
+            admission.rules(policy.loadRules());
+        } catch (RuleFile.Invalid e) {
+            throw new IllegalArgumentException("--rules, read as the user the supervisor runs as: " + e.getMessage(), e);
+        }
+    }
+
     /** systemd's STATUS= line: {@code children 3/40, spares 4/4, accepted 120, rejected 2}. */
     String statusText() {
         Map<String, Long> rejected = totals.rejectedByReason();

@@ -53,4 +53,18 @@ class PrivilegesIT {
                 + " setgroups: Operation not permitted"), result.stderr());
         assertEquals(1, result.stderrLines().size(), result.stderr());
     }
+
+    /** The rules are read as the user every reload will read them as: one only root may read is refused at start. */
+    @Test
+    void aRulesFileOnlyRootMayReadIsRefusedAtStart(@org.junit.jupiter.api.io.TempDir Path directory) throws IOException {
+        assumeTrue(root(), "dropping privileges needs root");
+        Files.setPosixFilePermissions(directory, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path rules = Files.writeString(directory.resolve("rules"), "allow 127.0.0.1\n");
+        Files.setPosixFilePermissions(rules, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        Command.Result result = Command.run(List.of(Project.bin("supervisor"), "--listen", "127.0.0.1:0", "--user", "nobody",
+                "--rules", rules.toString()), "", Duration.ofSeconds(60));
+        assertEquals(Main.EXIT_USAGE, result.exitValue(), result.stderr());
+        assertEquals(List.of("forkserver: --rules, read as the user the supervisor runs as: " + rules
+                + ": cannot open: Permission denied (see --help)"), result.stderrLines());
+    }
 }
