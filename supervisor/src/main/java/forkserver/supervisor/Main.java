@@ -202,6 +202,16 @@ public final class Main implements Callable<Integer> {
                     + " spawned as usual. Needs the default COMMAND (forkserver's worker). Default: ${DEFAULT-VALUE}.")
     private int spares;
 
+    @Option(names = "--handler", paramLabel = "CLASS",
+            description = "The handler forkserver's worker runs: echo, or a class that implements"
+                    + " forkserver.handler.Handler on FORKSERVER_WORKER_CLASSPATH; checked at start-up (exit 2 when"
+                    + " the worker cannot load it). Needs the default COMMAND. Default: FORKSERVER_HANDLER, else echo.")
+    private String handler;
+
+    @Option(names = "--handler-arg", paramLabel = "ARG",
+            description = "An argument for the handler (Connection.arguments()); repeat it for more, in order.")
+    private List<String> handlerArguments = List.of();
+
     @Option(names = "--reuse-port",
             description = "SO_REUSEPORT: several supervisors may listen on the same port; the kernel spreads"
                     + " connections among them.")
@@ -364,13 +374,15 @@ public final class Main implements Callable<Integer> {
                     + " choose its handler with FORKSERVER_HANDLER): a spare must take its connection through"
                     + " forkserver's launcher, and '" + command.getFirst() + "' is not it");
         }
+        WorkerHandler workerHandler = WorkerHandler.choose(handler, handlerArguments, command.isEmpty(), environment);
         List<String> argv = command.isEmpty()
-                ? DefaultWorker.command(DefaultWorker.home())
+                ? workerHandler.checkedCommand(DefaultWorker.command(DefaultWorker.home()), environment)
                 : Commands.resolve(command, environment.get("PATH"));
         return new Config(address, backlog != null ? backlog : somaxconn(), argv, mode, maxChildren,
                 duration("--shutdown-grace", shutdownGrace), duration("--kill-grace", killGrace),
                 admissionPolicy(), maxLifetime == null ? null : duration("--max-lifetime", maxLifetime), reusePort,
-                spares, spares > 0 ? DefaultWorker.command(DefaultWorker.home(), true) : List.of(), proxyPolicy(),
+                spares, spares > 0 ? workerHandler.command(DefaultWorker.command(DefaultWorker.home(), true)) : List.of(),
+                proxyPolicy(),
                 metrics == null ? null : option("--metrics", () -> HostPort.parse(metrics)));
     }
 

@@ -1,9 +1,12 @@
 package forkserver.worker;
 
+import forkserver.handler.Handler;
+
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.channels.Channel;
 import java.nio.channels.SocketChannel;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -12,9 +15,11 @@ import java.util.Map;
  * forkserver's supervisor. With {@code FORKSERVER_SPARE=1} it first waits, warm, for the
  * supervisor to hand it its connection ({@link Spare}).
  *
- * <p>Usage: {@code Launcher [HANDLER]}, HANDLER being {@code echo} (the default) or the name of a
- * class that implements {@link Handler}; {@code FORKSERVER_HANDLER} names it when no argument
- * does.
+ * <p>Usage: {@code Launcher [HANDLER [ARG...]]}, HANDLER being {@code echo} (the default) or the
+ * name of a class that implements {@link Handler}; {@code FORKSERVER_HANDLER} names it when no
+ * argument does. The ARGs are the handler's ({@code Connection.arguments()}).
+ * {@code Launcher --check HANDLER} only checks that HANDLER can be loaded and exits (0, or 2 with
+ * one line on stderr): the supervisor asks it at start-up, with the workers' own class path.
  *
  * <p>This class is on every connection's critical path: it loads nothing it does not need
  * (no logging framework, no reflection unless a handler class is named).
@@ -30,17 +35,31 @@ public final class Launcher {
     public static final int EXIT_IDLE = 3;
 
     static final String DEFAULT_HANDLER = "echo";
+    static final String CHECK = "--check";
 
     private Launcher() {
     }
 
     public static void main(String[] args) throws IOException {
-        Map<String, String> environment = System.getenv();
-        if (Spare.MODE.equals(environment.get("FORKSERVER_SPARE"))) {
-            // Started before its connection: waits for the supervisor to hand it over onto fd 0.
-            environment = Spare.awaitConnection(environment);
+        if (args.length == 2 && args[0].equals(CHECK)) {
+            end(check(args[1], System.err));
         }
-        String handler = args.length > 0 ? args[0] : environment.get("FORKSERVER_HANDLER");
+        Map<String, String> environment = System.getenv();
+        String name = handlerName(args.length > 0 ? args[0] : environment.get("FORKSERVER_HANDLER"));
+        List<String> arguments = args.length > 1 ? List.of(args).subList(1, args.length) : List.of();
+        Handler handler = null;
+        if (Spare.MODE.equals(environment.get("FORKSERVER_SPARE"))) {
+            // Started before its connection: loads and warms its handler, then waits for the
+            // supervisor to hand the connection over onto fd 0. A handler that cannot be loaded
+            // is found here, before the spare says ready, not on a client's connection.
+            try {
+                handler = handlerNamed(name);
+            } catch (UnknownHandler e) {
+                System.err.println("forkserver worker: " + e.getMessage());
+                end(EXIT_USAGE);
+            }
+            environment = Spare.awaitConnection(environment, handler, arguments);
+        }
         Channel inherited = System.inheritedChannel();
         String idleTimeout = environment.get("FORKSERVER_IDLE_TIMEOUT");
         IdleTimeoutChannel watched = null;
@@ -53,7 +72,7 @@ public final class Launcher {
             }
             inherited = watched;
         }
-        int status = serve(inherited, handler, environment, System.err);
+        int status = serve(inherited, name, handler, arguments, environment, System.err);
         if (watched != null && watched.expired()) {
             status = EXIT_IDLE;
         }
@@ -77,30 +96,43 @@ public final class Launcher {
         Runtime.getRuntime().halt(status);
     }
 
+    /** {@code --check HANDLER}: EXIT_OK when the handler can be loaded, else one line and EXIT_USAGE. */
+    static int check(String name, PrintStream err) {
+        try {
+            handlerClass(handlerName(name));
+            return EXIT_OK;
+        } catch (UnknownHandler e) {
+            err.println("forkserver worker: " + e.getMessage());
+            return EXIT_USAGE;
+        }
+    }
+
     /**
-     * Serves {@code inherited} with the named handler and returns the process's exit status.
-     * Errors are one line on {@code err}, never a byte on the connection.
+     * Serves {@code inherited} with the named handler (already made when {@code handler} is not
+     * null) and returns the process's exit status: the handler's choice, or one of ours. Errors
+     * are one line on {@code err}, never a byte on the connection.
      */
-    static int serve(Channel inherited, String handlerName, Map<String, String> env, PrintStream err) {
+    static int serve(Channel inherited, String name, Handler handler, List<String> arguments,
+            Map<String, String> env, PrintStream err) {
         if (!(inherited instanceof SocketChannel channel) || !channel.isConnected()) {
             err.println("forkserver worker: fd 0 is " + Stdin.describe(inherited)
                     + ", not a connected TCP socket; run the worker under bin/supervisor,"
                     + " inetd (nowait) or systemd socket activation (Accept=yes)");
             return EXIT_USAGE;
         }
-        String name = handlerName == null || handlerName.isBlank() ? DEFAULT_HANDLER : handlerName;
-        Handler handler;
         try {
-            handler = handlerNamed(name);
-        } catch (ReflectiveOperationException | ClassCastException | LinkageError e) {
-            err.println("forkserver worker: unknown handler '" + name + "': give 'echo' or the name"
-                    + " of a public class that implements forkserver.worker.Handler (" + e + ")");
+            if (handler == null) {
+                handler = handlerNamed(name);
+            }
+        } catch (UnknownHandler e) {
+            err.println("forkserver worker: " + e.getMessage());
             endOfConversation(channel);
             return EXIT_USAGE;
         }
         try {
-            handler.serve(new Connection(channel, env));
-            return EXIT_OK;
+            SocketConnection connection = new SocketConnection(channel, env, arguments);
+            handler.serve(connection);
+            return connection.exitStatus();
         } catch (IOException | RuntimeException e) {
             err.println("forkserver worker: handler " + name + " failed: " + e);
             return EXIT_HANDLER_FAILED;
@@ -109,16 +141,66 @@ public final class Launcher {
         }
     }
 
-    static Handler handlerNamed(String name) throws ReflectiveOperationException {
+    static String handlerName(String given) {
+        return given == null || given.isBlank() ? DEFAULT_HANDLER : given;
+    }
+
+    /** A new instance of the named handler. */
+    static Handler handlerNamed(String name) throws UnknownHandler {
         if (name.equals(DEFAULT_HANDLER)) {
             return new EchoHandler(); // no reflection on the default path
         }
-        return Class.forName(name).asSubclass(Handler.class).getConstructor().newInstance();
+        Class<? extends Handler> type = handlerClass(name);
+        try {
+            return type.getConstructor().newInstance();
+        } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
+            Throwable cause = e.getCause() != null ? e.getCause() : e;
+            throw new UnknownHandler("handler " + name + " could not be made: its constructor threw " + cause);
+        }
+    }
+
+    /**
+     * The named handler's class, checked without running any of its code: it exists on the class
+     * path, implements Handler and has a public no-argument constructor.
+     */
+    static Class<? extends Handler> handlerClass(String name) throws UnknownHandler {
+        if (name.equals(DEFAULT_HANDLER)) {
+            return EchoHandler.class;
+        }
+        Class<?> type;
+        try {
+            type = Class.forName(name, false, Launcher.class.getClassLoader());
+        } catch (ClassNotFoundException | LinkageError e) {
+            throw new UnknownHandler("unknown handler '" + name + "': no such class on the worker's class path ("
+                    + "FORKSERVER_WORKER_CLASSPATH=" + System.getenv().getOrDefault("FORKSERVER_WORKER_CLASSPATH", "")
+                    + "); give 'echo' or the name of a public class that implements " + Handler.class.getName());
+        }
+        if (!Handler.class.isAssignableFrom(type) || !java.lang.reflect.Modifier.isPublic(type.getModifiers())) {
+            if (Handler.class.isAssignableFrom(type)) {
+                throw new UnknownHandler("handler '" + name + "' is not a public class");
+            }
+            throw new UnknownHandler("handler '" + name + "' does not implement " + Handler.class.getName());
+        }
+        try {
+            type.getConstructor();
+        } catch (NoSuchMethodException e) {
+            throw new UnknownHandler("handler '" + name + "' has no public no-argument constructor");
+        }
+        return type.asSubclass(Handler.class);
+    }
+
+    /** A handler that cannot be loaded or made: its message is the one line to log. */
+    static final class UnknownHandler extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        UnknownHandler(String message) {
+            super(message, null, false, false);
+        }
     }
 
     /**
      * Tells the client the conversation is over (FIN) without closing the descriptor: see
-     * {@link #main} for why the descriptor itself is left to process exit.
+     * {@link #end} for why the descriptor itself is left to process exit.
      */
     private static void endOfConversation(SocketChannel channel) {
         try {

@@ -1,68 +1,88 @@
 package forkserver.worker;
 
+import forkserver.handler.Connection;
+
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
-import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
+import java.util.List;
 import java.util.Map;
 
 /**
- * The one connection a worker process serves, and the facts about it.
- *
- * <p>The facts come from the environment the spawner set, in the order a handler most likely
- * runs under: the UCSPI variables of forkserver's supervisor and tcpserver ({@code TCPREMOTEIP},
- * {@code TCPREMOTEPORT}, {@code TCPLOCALIP}, {@code TCPLOCALPORT}), then systemd's
- * ({@code REMOTE_ADDR}, {@code REMOTE_PORT}), then the socket itself (inetd sets nothing).
+ * The worker's {@link Connection}: the connected TCP socket on fd 0, the facts from the
+ * environment the spawner set (see {@link Connection} for their order), the handler's arguments
+ * and the exit status it chose.
  */
-public final class Connection {
+public final class SocketConnection implements Connection {
 
     private final SocketChannel channel;
     private final Map<String, String> environment;
+    private final List<String> arguments;
+    private int exitStatus = Launcher.EXIT_OK;
 
-    public Connection(SocketChannel channel, Map<String, String> environment) {
+    public SocketConnection(SocketChannel channel, Map<String, String> environment) {
+        this(channel, environment, List.of());
+    }
+
+    public SocketConnection(SocketChannel channel, Map<String, String> environment, List<String> arguments) {
         this.channel = channel;
         this.environment = Map.copyOf(environment);
+        this.arguments = List.copyOf(arguments);
     }
 
     /** The connected socket, in blocking mode. */
+    @Override
     public SocketChannel channel() {
         return channel;
     }
 
-    /** A stream view of the socket, for handlers that prefer {@code java.io}. Not buffered. */
-    public InputStream in() {
-        return Channels.newInputStream(channel);
+    @Override
+    public List<String> arguments() {
+        return arguments;
     }
 
-    /** A stream view of the socket, for handlers that prefer {@code java.io}. Not buffered. */
-    public OutputStream out() {
-        return Channels.newOutputStream(channel);
+    @Override
+    public void setExitStatus(int status) {
+        if (status < 0 || status > 255) {
+            throw new IllegalArgumentException("exit status must be 0 to 255, got " + status);
+        }
+        exitStatus = status;
     }
+
+    /** What {@link #setExitStatus} chose, else 0. */
+    int exitStatus() {
+        return exitStatus;
+    }
+
+
 
     /** The client's IP address as text, e.g. {@code 127.0.0.1} or {@code ::1}. */
+    @Override
     public String remoteIp() {
         return fact("TCPREMOTEIP", "REMOTE_ADDR", remoteSocketAddress(), true);
     }
 
     /** The client's port, or -1 when it is not known. */
+    @Override
     public int remotePort() {
         return port(fact("TCPREMOTEPORT", "REMOTE_PORT", remoteSocketAddress(), false));
     }
 
     /** The server's IP address of this connection as text. */
+    @Override
     public String localIp() {
         return fact("TCPLOCALIP", null, localSocketAddress(), true);
     }
 
     /** The server's port of this connection, or -1 when it is not known. */
+    @Override
     public int localPort() {
         return port(fact("TCPLOCALPORT", null, localSocketAddress(), false));
     }
 
     /** An environment variable of this connection (including the rule's variables), or null. */
+    @Override
     public String env(String name) {
         return environment.get(name);
     }
