@@ -20,6 +20,9 @@ import java.util.Map;
  * argument does. The ARGs are the handler's ({@code Connection.arguments()}).
  * {@code Launcher --check HANDLER} only checks that HANDLER can be loaded and exits (0, or 2 with
  * one line on stderr): the supervisor asks it at start-up, with the workers' own class path.
+ * {@code Launcher --train HANDLER [ARG...]} runs what a spare runs before its connection (the
+ * worker's socket path, then the handler's warm-up) and exits: an AOT training run
+ * ({@code bin/worker --train CACHE HANDLER}) records what it loads.
  *
  * <p>This class is on every connection's critical path: it loads nothing it does not need
  * (no logging framework, no reflection unless a handler class is named).
@@ -36,6 +39,7 @@ public final class Launcher {
 
     static final String DEFAULT_HANDLER = "echo";
     static final String CHECK = "--check";
+    static final String TRAIN = "--train";
 
     private Launcher() {
     }
@@ -43,6 +47,9 @@ public final class Launcher {
     public static void main(String[] args) throws IOException {
         if (args.length == 2 && args[0].equals(CHECK)) {
             end(check(args[1], System.err));
+        }
+        if (args.length >= 2 && args[0].equals(TRAIN)) {
+            end(train(args[1], List.of(args).subList(2, args.length), System.getenv(), System.err));
         }
         Map<String, String> environment = System.getenv();
         String name = handlerName(args.length > 0 ? args[0] : environment.get("FORKSERVER_HANDLER"));
@@ -105,6 +112,27 @@ public final class Launcher {
             err.println("forkserver worker: " + e.getMessage());
             return EXIT_USAGE;
         }
+    }
+
+    /**
+     * {@code --train}: what a spare warms before its connection, without one: the channel lookup,
+     * the worker's socket path and the handler's warm-up. EXIT_OK, or one line and non-zero.
+     */
+    static int train(String name, List<String> arguments, Map<String, String> env, PrintStream err) {
+        Handler handler;
+        try {
+            handler = handlerNamed(handlerName(name));
+        } catch (UnknownHandler e) {
+            err.println("forkserver worker: " + e.getMessage());
+            return EXIT_USAGE;
+        }
+        try {
+            System.inheritedChannel(); // the on-demand path's first call (fd 0 is no client here)
+        } catch (IOException e) {
+            // nothing to learn from fd 0
+        }
+        WarmUp.socketPath(env);
+        return WarmUp.handler(handler, arguments) ? EXIT_OK : EXIT_HANDLER_FAILED;
     }
 
     /**

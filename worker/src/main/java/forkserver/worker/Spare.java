@@ -5,12 +5,6 @@ import forkserver.posix.ErrnoException;
 import forkserver.posix.Posix;
 import forkserver.posix.SpareProtocol;
 
-import java.io.IOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.nio.ByteBuffer;
-import java.nio.channels.ServerSocketChannel;
-import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.List;
@@ -105,22 +99,7 @@ final class Spare {
             Posix.close(pair[0]);
             Posix.close(pair[1]);
         }
-        InetSocketAddress loopback = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
-        try (ServerSocketChannel server = ServerSocketChannel.open().bind(loopback, 1);
-             SocketChannel client = SocketChannel.open(server.getLocalAddress());
-             SocketChannel served = server.accept()) {
-            // Both lines fit in the socket buffers: the session runs to its end on this thread.
-            client.write(ByteBuffer.wrap("warm\ndone\n".getBytes(StandardCharsets.US_ASCII)));
-            new EchoHandler().serve(new SocketConnection(served, environment));
-            served.shutdownOutput();
-        } catch (IOException e) {
-            // No loopback, or no port free: the first connection pays for these classes instead.
-        }
-        try {
-            handler.warmUp(arguments);
-        } catch (IOException | RuntimeException e) {
-            System.err.println("forkserver worker: handler " + handler.getClass().getName() + " warm-up failed"
-                    + " (the spare serves, cold): " + e);
-        }
+        WarmUp.socketPath(environment);
+        WarmUp.handler(handler, arguments);
     }
 }

@@ -77,6 +77,27 @@ class LauncherTest {
         }
     }
 
+    /** A handler whose warm-up fails. */
+    public static final class ColdForever implements Handler {
+        @Override
+        public void serve(Connection connection) {
+        }
+
+        @Override
+        public void warmUp(List<String> arguments) throws IOException {
+            throw new IOException("cannot warm " + arguments);
+        }
+    }
+
+    @Test
+    void trainingRunsTheWarmUpAndFailsWithIt() {
+        assertEquals(Launcher.EXIT_OK, Launcher.train("echo", List.of(), Map.of(), err));
+        assertEquals(Launcher.EXIT_OK, Launcher.train(Judge.class.getName(), List.of("1"), Map.of(), err));
+        assertEquals("", errBytes.toString(StandardCharsets.UTF_8));
+        assertEquals(Launcher.EXIT_HANDLER_FAILED, Launcher.train(ColdForever.class.getName(), List.of("x"), Map.of(), err));
+        assertEquals(Launcher.EXIT_USAGE, Launcher.train("no.such.Handler", List.of(), Map.of(), err));
+    }
+
     @Test
     void checkAcceptsAHandlerWithoutRunningIt() {
         assertEquals(Launcher.EXIT_OK, Launcher.check(Judge.class.getName(), err));

@@ -57,6 +57,9 @@ public final class ForkserverProcess implements AutoCloseable {
         ProcessBuilder builder = new ProcessBuilder(command)
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
                 .redirectErrorStream(true);
+        // A test runner may pass its own class path to its JVM this way; the supervisor and every
+        // worker would pick it up (and say so on stderr, in the log).
+        builder.environment().remove("JAVA_TOOL_OPTIONS");
         builder.environment().putAll(environment);
         try {
             process = builder.start();
