@@ -5,6 +5,8 @@ import java.io.OutputStream;
 import java.nio.channels.ByteChannel;
 import java.nio.channels.Channels;
 import java.util.List;
+import java.util.Optional;
+import javax.net.ssl.SSLSession;
 
 /**
  * The one connection a worker process serves, and the facts about it.
@@ -92,6 +94,20 @@ public interface Connection {
      * @return the arguments, in order; empty when none were given
      */
     List<String> arguments();
+
+    /**
+     * The TLS session when the worker speaks TLS ({@code forkserver --tls-cert}): its protocol,
+     * cipher suite and the client's certificate chain when one was asked for. The same facts are
+     * in {@link #env} under s6-tlsserver's names: {@code SSL_PROTOCOL}, {@code SSL_CIPHER},
+     * {@code SSL_TLS_SNI_SERVERNAME} (the name the client asked for, SNI),
+     * {@code SSL_PEER_CERT_SUBJECT} and {@code SSL_PEER_CERT_HASH} (SHA-256 of the client's
+     * certificate, in hex). {@link #channel()}, {@link #in()} and {@link #out()} carry plaintext.
+     *
+     * @return the session, or empty when the connection is plain TCP
+     */
+    default Optional<SSLSession> tlsSession() {
+        return Optional.empty();
+    }
 
     /**
      * Chooses the status the process exits with once {@code serve} returns normally, so that the

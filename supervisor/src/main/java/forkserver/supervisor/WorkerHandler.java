@@ -72,11 +72,12 @@ final class WorkerHandler {
     }
 
     /**
-     * Checks with {@code workerCommand --check CLASS} that the worker can load the handler, then
-     * returns {@link #command}. An IllegalArgumentException carries the worker's one line.
+     * Checks with {@code workerCommand --check CLASS} that the worker can load the handler (and,
+     * with {@code tls}, its TLS key and certificates: {@link WorkerTls}), then returns
+     * {@link #command}. An IllegalArgumentException carries the worker's one line.
      */
-    List<String> checkedCommand(List<String> workerCommand, Map<String, String> environment) {
-        if (name != null && !name.equals("echo")) {
+    List<String> checkedCommand(List<String> workerCommand, Map<String, String> environment, boolean tls) {
+        if (tls || (name != null && !name.equals("echo"))) {
             check(workerCommand, environment);
         }
         return command(workerCommand);
@@ -85,7 +86,7 @@ final class WorkerHandler {
     private void check(List<String> workerCommand, Map<String, String> environment) {
         List<String> command = new ArrayList<>(workerCommand);
         command.add(CHECK);
-        command.add(name);
+        command.add(name == null ? "echo" : name);
         ProcessBuilder builder = new ProcessBuilder(command)
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
                 .redirectErrorStream(true);
@@ -101,7 +102,7 @@ final class WorkerHandler {
             }
             if (process.exitValue() != 0) {
                 throw new IllegalArgumentException(lastLine(new String(output, StandardCharsets.UTF_8),
-                        "the worker's check of handler " + name + " failed (exit " + process.exitValue() + ")"));
+                        "the worker's start-up check failed (exit " + process.exitValue() + ")"));
             }
         } catch (IOException e) {
             throw new IllegalArgumentException("cannot run the worker to check handler " + name + ": " + e.getMessage());

@@ -40,13 +40,13 @@ class WorkerHandlerTest {
     void aCheckThatFailsGivesTheWorkersLastLine() {
         WorkerHandler handler = WorkerHandler.choose("x.Y", List.of(), true, Map.of());
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> handler.checkedCommand(
-                List.of("sh", "-c", "echo noise; echo 'forkserver worker: unknown handler x.Y' >&2; exit 2", "sh"), Map.of()));
+                List.of("sh", "-c", "echo noise; echo 'forkserver worker: unknown handler x.Y' >&2; exit 2", "sh"), Map.of(), false));
         assertEquals("unknown handler x.Y", e.getMessage());
     }
 
     @Test
     void echoIsNeverChecked() {
         WorkerHandler handler = WorkerHandler.choose("echo", List.of(), true, Map.of());
-        assertEquals(List.of("false", "echo"), handler.checkedCommand(List.of("false"), Map.of()));
+        assertEquals(List.of("false", "echo"), handler.checkedCommand(List.of("false"), Map.of(), false));
     }
 }

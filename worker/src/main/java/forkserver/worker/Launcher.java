@@ -36,6 +36,8 @@ public final class Launcher {
     public static final int EXIT_USAGE = 2;
     /** FORKSERVER_IDLE_TIMEOUT passed without a byte from the client: the connection was closed. */
     public static final int EXIT_IDLE = 3;
+    /** The TLS handshake failed or timed out (one line on stderr says why): nothing was served. */
+    public static final int EXIT_TLS = 4;
 
     static final String DEFAULT_HANDLER = "echo";
     static final String CHECK = "--check";
@@ -46,12 +48,15 @@ public final class Launcher {
 
     public static void main(String[] args) throws IOException {
         if (args.length == 2 && args[0].equals(CHECK)) {
-            end(check(args[1], System.err));
+            end(check(args[1], System.getenv(), System.err));
         }
         if (args.length >= 2 && args[0].equals(TRAIN)) {
             end(train(args[1], List.of(args).subList(2, args.length), System.getenv(), System.err));
         }
         Map<String, String> environment = System.getenv();
+        // TLS (FORKSERVER_TLS_CERT): the key is loaded before anything else, and a spare has it
+        // ready (and its handshake code warm) before it says ready.
+        Tls tls = tlsConfigured(environment) ? Tls.loadOrExit(environment) : null;
         String name = handlerName(args.length > 0 ? args[0] : environment.get("FORKSERVER_HANDLER"));
         List<String> arguments = args.length > 1 ? List.of(args).subList(1, args.length) : List.of();
         Handler handler = null;
@@ -64,6 +69,9 @@ public final class Launcher {
             } catch (UnknownHandler e) {
                 System.err.println("forkserver worker: " + e.getMessage());
                 end(EXIT_USAGE);
+            }
+            if (tls != null) {
+                tls.warmUp();
             }
             environment = Spare.awaitConnection(environment, handler, arguments);
         }
@@ -79,7 +87,7 @@ public final class Launcher {
             }
             inherited = watched;
         }
-        int status = serve(inherited, name, handler, arguments, environment, System.err);
+        int status = serve(inherited, name, handler, arguments, environment, tls, System.err);
         if (watched != null && watched.expired()) {
             status = EXIT_IDLE;
         }
@@ -103,15 +111,23 @@ public final class Launcher {
         Runtime.getRuntime().halt(status);
     }
 
-    /** {@code --check HANDLER}: EXIT_OK when the handler can be loaded, else one line and EXIT_USAGE. */
-    static int check(String name, PrintStream err) {
+    /**
+     * {@code --check HANDLER}: EXIT_OK when the handler can be loaded (and, with
+     * FORKSERVER_TLS_CERT, the TLS key and certificates too), else one line and EXIT_USAGE.
+     */
+    static int check(String name, Map<String, String> env, PrintStream err) {
         try {
             handlerClass(handlerName(name));
-            return EXIT_OK;
         } catch (UnknownHandler e) {
             err.println("forkserver worker: " + e.getMessage());
             return EXIT_USAGE;
         }
+        return tlsConfigured(env) ? Tls.check(env, err) : EXIT_OK;
+    }
+
+    static boolean tlsConfigured(Map<String, String> env) {
+        String cert = env.get("FORKSERVER_TLS_CERT");
+        return cert != null && !cert.isEmpty();
     }
 
     /**
@@ -132,6 +148,9 @@ public final class Launcher {
             // nothing to learn from fd 0
         }
         WarmUp.socketPath(env);
+        if (tlsConfigured(env)) {
+            Tls.loadOrExit(env).warmUp();
+        }
         return WarmUp.handler(handler, arguments) ? EXIT_OK : EXIT_HANDLER_FAILED;
     }
 
@@ -141,7 +160,7 @@ public final class Launcher {
      * are one line on {@code err}, never a byte on the connection.
      */
     static int serve(Channel inherited, String name, Handler handler, List<String> arguments,
-            Map<String, String> env, PrintStream err) {
+            Map<String, String> env, Tls tls, PrintStream err) {
         if (!(inherited instanceof SocketChannel channel) || !channel.isConnected()) {
             err.println("forkserver worker: fd 0 is " + Stdin.describe(inherited)
                     + ", not a connected TCP socket; run the worker under bin/supervisor,"
@@ -157,15 +176,20 @@ public final class Launcher {
             endOfConversation(channel);
             return EXIT_USAGE;
         }
+        SocketConnection connection = tls == null ? new SocketConnection(channel, env, arguments)
+                : tls.connect(channel, env, arguments, err);
+        if (connection == null) {
+            endOfConversation(channel); // the handshake failed: said on err, nothing to serve
+            return EXIT_TLS;
+        }
         try {
-            SocketConnection connection = new SocketConnection(channel, env, arguments);
             handler.serve(connection);
             return connection.exitStatus();
         } catch (IOException | RuntimeException e) {
             err.println("forkserver worker: handler " + name + " failed: " + e);
             return EXIT_HANDLER_FAILED;
         } finally {
-            endOfConversation(channel);
+            connection.endOfConversation();
         }
     }
 

@@ -5,9 +5,12 @@ import forkserver.handler.Connection;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
+import java.nio.channels.ByteChannel;
 import java.nio.channels.SocketChannel;
+import javax.net.ssl.SSLSession;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * The worker's {@link Connection}: the connected TCP socket on fd 0, the facts from the
@@ -17,6 +20,10 @@ import java.util.Map;
 public final class SocketConnection implements Connection {
 
     private final SocketChannel channel;
+    /** What the handler reads and writes: the socket itself, or TLS's plaintext over it. */
+    private final ByteChannel plaintext;
+    /** The TLS session, or null on plain TCP. */
+    private final SSLSession session;
     private final Map<String, String> environment;
     private final List<String> arguments;
     private int exitStatus = Launcher.EXIT_OK;
@@ -26,15 +33,43 @@ public final class SocketConnection implements Connection {
     }
 
     public SocketConnection(SocketChannel channel, Map<String, String> environment, List<String> arguments) {
+        this(channel, channel, null, environment, arguments);
+    }
+
+    SocketConnection(SocketChannel channel, ByteChannel plaintext, SSLSession session, Map<String, String> environment,
+            List<String> arguments) {
         this.channel = channel;
+        this.plaintext = plaintext;
+        this.session = session;
         this.environment = Map.copyOf(environment);
         this.arguments = List.copyOf(arguments);
     }
 
-    /** The connected socket, in blocking mode. */
+    /** The connected socket in blocking mode, or TLS's plaintext over it. */
     @Override
-    public SocketChannel channel() {
-        return channel;
+    public ByteChannel channel() {
+        return plaintext;
+    }
+
+    @Override
+    public Optional<SSLSession> tlsSession() {
+        return Optional.ofNullable(session);
+    }
+
+    /**
+     * Tells the client the conversation is over without closing the descriptor (see
+     * {@link Launcher#end}): TLS's close_notify first, then TCP's FIN.
+     */
+    void endOfConversation() {
+        if (session != null) {
+            // A cast only here: an instanceof would load TlsChannel on every plain connection.
+            ((TlsChannel) plaintext).endOfConversation();
+        }
+        try {
+            channel.shutdownOutput();
+        } catch (IOException e) {
+            // The client is gone already; nothing left to tell it.
+        }
     }
 
     @Override

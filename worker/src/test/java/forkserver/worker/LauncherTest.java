@@ -60,7 +60,7 @@ class LauncherTest {
     @Test
     void theHandlerChoosesTheExitStatusAndGetsItsArguments() throws IOException {
         try (SocketPair sockets = SocketPair.open()) {
-            int status = Launcher.serve(sockets.server(), Judge.class.getName(), null, List.of("65", "b"), Map.of(), err);
+            int status = Launcher.serve(sockets.server(), Judge.class.getName(), null, List.of("65", "b"), Map.of(), null, err);
             assertEquals(65, status, errBytes.toString(StandardCharsets.UTF_8));
             assertEquals("65,b\n", new String(sockets.client().socket().getInputStream().readAllBytes(), StandardCharsets.UTF_8));
         }
@@ -100,8 +100,8 @@ class LauncherTest {
 
     @Test
     void checkAcceptsAHandlerWithoutRunningIt() {
-        assertEquals(Launcher.EXIT_OK, Launcher.check(Judge.class.getName(), err));
-        assertEquals(Launcher.EXIT_OK, Launcher.check("echo", err));
+        assertEquals(Launcher.EXIT_OK, Launcher.check(Judge.class.getName(), Map.of(), err));
+        assertEquals(Launcher.EXIT_OK, Launcher.check("echo", Map.of(), err));
         assertEquals("", errBytes.toString(StandardCharsets.UTF_8));
     }
 
@@ -109,19 +109,19 @@ class LauncherTest {
     void checkRefusesWithOneLineWhatCannotServe() {
         for (String name : List.of("no.such.Handler", String.class.getName(), NoDefaultConstructor.class.getName())) {
             errBytes.reset();
-            assertEquals(Launcher.EXIT_USAGE, Launcher.check(name, err), name);
+            assertEquals(Launcher.EXIT_USAGE, Launcher.check(name, Map.of(), err), name);
             String said = errBytes.toString(StandardCharsets.UTF_8);
             assertTrue(said.startsWith("forkserver worker: ") && said.indexOf('\n') == said.length() - 1, said);
             assertTrue(said.contains(name), said);
         }
         errBytes.reset();
-        Launcher.check(String.class.getName(), err);
+        Launcher.check(String.class.getName(), Map.of(), err);
         assertTrue(errBytes.toString(StandardCharsets.UTF_8).contains("does not implement forkserver.handler.Handler"));
     }
 
     @Test
     void noChannelIsAUsageErrorWithOneLine() {
-        assertEquals(Launcher.EXIT_USAGE, Launcher.serve(null, null, null, List.of(), Map.of(), err));
+        assertEquals(Launcher.EXIT_USAGE, Launcher.serve(null, null, null, List.of(), Map.of(), null, err));
         String message = errBytes.toString(StandardCharsets.UTF_8);
         assertEquals(1, message.lines().count(), message);
         assertTrue(message.startsWith("forkserver worker: fd 0 is "), message);
@@ -131,14 +131,14 @@ class LauncherTest {
     @Test
     void aPipeIsNotAConnection() throws IOException {
         Pipe pipe = Pipe.open();
-        assertEquals(Launcher.EXIT_USAGE, Launcher.serve(pipe.source(), "echo", null, List.of(), Map.of(), err));
+        assertEquals(Launcher.EXIT_USAGE, Launcher.serve(pipe.source(), "echo", null, List.of(), Map.of(), null, err));
     }
 
     @Test
     void runsAHandlerNamedByClassWithTheConnectionsFacts() throws IOException {
         try (SocketPair sockets = SocketPair.open()) {
             int status = Launcher.serve(sockets.server(), Greeter.class.getName(), null, List.of(),
-                    Map.of("TCPREMOTEIP", "192.0.2.7", "GREETING", "world"), err);
+                    Map.of("TCPREMOTEIP", "192.0.2.7", "GREETING", "world"), null, err);
             assertEquals(Launcher.EXIT_OK, status, errBytes.toString(StandardCharsets.UTF_8));
             String answer = new String(sockets.client().socket().getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             assertEquals("hello 192.0.2.7 world\n", answer); // and then end of stream: shut down
@@ -168,7 +168,7 @@ class LauncherTest {
     @Test
     void anUnknownHandlerIsAUsageErrorAndNothingReachesTheClient() throws IOException {
         try (SocketPair sockets = SocketPair.open()) {
-            assertEquals(Launcher.EXIT_USAGE, Launcher.serve(sockets.server(), "no.such.Handler", null, List.of(), Map.of(), err));
+            assertEquals(Launcher.EXIT_USAGE, Launcher.serve(sockets.server(), "no.such.Handler", null, List.of(), Map.of(), null, err));
             assertTrue(errBytes.toString(StandardCharsets.UTF_8).contains("unknown handler 'no.such.Handler'"));
             assertEquals(0, sockets.client().socket().getInputStream().readAllBytes().length);
         }
@@ -177,7 +177,7 @@ class LauncherTest {
     @Test
     void aFailingHandlerIsLoggedOnStderrOnly() throws IOException {
         try (SocketPair sockets = SocketPair.open()) {
-            assertEquals(Launcher.EXIT_HANDLER_FAILED, Launcher.serve(sockets.server(), Broken.class.getName(), null, List.of(), Map.of(), err));
+            assertEquals(Launcher.EXIT_HANDLER_FAILED, Launcher.serve(sockets.server(), Broken.class.getName(), null, List.of(), Map.of(), null, err));
             assertTrue(errBytes.toString(StandardCharsets.UTF_8).contains("broken on purpose"));
             assertEquals(0, sockets.client().socket().getInputStream().readAllBytes().length);
         }
