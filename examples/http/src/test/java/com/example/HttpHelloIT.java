@@ -51,6 +51,42 @@ class HttpHelloIT {
         }
     }
 
+    @Test
+    void curlOverHttpsWithKeepAlive(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        // A CA and a certificate for localhost, made by openssl: the worker speaks TLS, the handler plaintext.
+        java.nio.file.Files.writeString(dir.resolve("server.ext"), "subjectAltName=DNS:localhost\n");
+        openssl(dir, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=example CA");
+        openssl(dir, "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost");
+        openssl(dir, "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+                "-out", "server.pem", "-days", "2", "-extfile", "server.ext");
+        try (ForkserverProcess server = ForkserverProcess.builder().handler(HttpHello.class)
+                .option("--tls-cert", dir.resolve("server.pem").toString(), "--tls-key", dir.resolve("server.key").toString())
+                .start()) {
+            int port = server.address().getPort();
+            String url = "https://localhost:" + port + "/";
+            Curl answer = curl("-v", "--cacert", dir.resolve("ca.pem").toString(),
+                    "--resolve", "localhost:" + port + ":127.0.0.1", url, url);
+            List<String[]> answers = hellos(answer.stdout);
+            assertEquals(2, answers.size(), answer.toString());
+            assertEquals(answers.get(0)[0], answers.get(1)[0], "one process for the TLS connection: " + answer);
+            assertTrue(answer.stderr.contains("SSL connection using TLSv1.3"), answer.stderr);
+            server.awaitLog("end .*status=0", Duration.ofSeconds(60));
+        }
+    }
+
+    private static void openssl(java.nio.file.Path dir, String... arguments) throws Exception {
+        List<String> command = new ArrayList<>(List.of("openssl"));
+        command.addAll(List.of(arguments));
+        Process process = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+        String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!process.waitFor(60, TimeUnit.SECONDS) || process.exitValue() != 0) {
+            throw new AssertionError(command + " failed: " + out);
+        }
+    }
+
     record Curl(int status, String stdout, String stderr) {
         @Override
         public String toString() {
