@@ -49,7 +49,9 @@ public final class Posix {
     public static final int SO_DOMAIN = 39;
     public static final int IPPROTO_IPV6 = 41;
     public static final int IPV6_V6ONLY = 26;
+    public static final int O_RDONLY = 0;
     public static final int O_RDWR = 2;
+    public static final int O_NOCTTY = 0x100;
     public static final int O_NONBLOCK = 0x800;
     public static final int O_CLOEXEC = 0x80000;
     public static final int F_GETFD = 1;
@@ -79,6 +81,10 @@ public final class Posix {
 
 
     private static final int CLOCK_MONOTONIC = 1;
+    private static final int PR_SET_DUMPABLE = 4;
+    private static final int PR_GET_DUMPABLE = 3;
+    private static final int PR_SET_NO_NEW_PRIVS = 38;
+    private static final int PR_GET_NO_NEW_PRIVS = 39;
     private static final int M_ARENA_MAX = -8;
     private static final int P_PID = 1;
     private static final int P_PIDFD = 3;
@@ -198,6 +204,10 @@ public final class Posix {
     // gid_t getegid(void);  (cannot fail)
     private static final MethodHandle GETEGID =
             LINKER.downcallHandle(LIBC.findOrThrow("getegid"), FunctionDescriptor.of(JAVA_INT));
+    // int prctl(int option, ...);  (variadic in glibc; the kernel reads four unsigned longs after option)
+    private static final MethodHandle PRCTL = capturing("prctl",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG),
+            Linker.Option.firstVariadicArg(1));
     // char *strerror(int errno);  (only called on the error path, for the message)
     private static final MethodHandle STRERROR =
             LINKER.downcallHandle(LIBC.findOrThrow("strerror"), FunctionDescriptor.of(ADDRESS, JAVA_INT));
@@ -826,6 +836,34 @@ public final class Posix {
             }
             return 0;
         });
+    }
+
+    /**
+     * {@code prctl(PR_SET_NO_NEW_PRIVS, 1)}: from now on no execve of this process or of anything
+     * it starts can gain privileges (setuid and setgid bits, file capabilities are ignored). It is
+     * inherited across fork and execve and cannot be undone.
+     */
+    public static void noNewPrivileges() throws ErrnoException {
+        prctl("prctl(PR_SET_NO_NEW_PRIVS)", PR_SET_NO_NEW_PRIVS, 1);
+    }
+
+    /**
+     * {@code prctl(PR_SET_DUMPABLE, 0)}: no core dump, and only a process with CAP_SYS_PTRACE may
+     * ptrace this one, take its descriptors (pidfd_getfd) or read its memory and /proc/PID/environ,
+     * even under the same user. Not inherited across execve.
+     */
+    public static void notDumpable() throws ErrnoException {
+        prctl("prctl(PR_SET_DUMPABLE)", PR_SET_DUMPABLE, 0);
+    }
+
+    /** {@code prctl(PR_GET_NO_NEW_PRIVS)} and {@code prctl(PR_GET_DUMPABLE)}: {noNewPrivs, dumpable}. */
+    public static int[] privilegeFlags() throws ErrnoException {
+        return new int[] {prctl("prctl(PR_GET_NO_NEW_PRIVS)", PR_GET_NO_NEW_PRIVS, 0),
+                prctl("prctl(PR_GET_DUMPABLE)", PR_GET_DUMPABLE, 0)};
+    }
+
+    private static int prctl(String name, int option, long argument) throws ErrnoException {
+        return call((arena, state) -> check(name, (int) PRCTL.invokeExact(state, option, argument, 0L, 0L, 0L), state));
     }
 
     /** {uid, gid}: the effective user and group ids of this process. */

@@ -337,6 +337,8 @@ public final class Main implements Callable<Integer> {
         if (privileges != null && !drop(privileges)) {
             return EXIT_FAILURE;
         }
+        // After the drop (a change of user resets dumpable), before the first child starts.
+        Hardening.apply();
         // From here on fd 1 is, for a moment at every --stdio inout spawn, a client's socket:
         // nothing in this JVM may print to it (its own diagnostics go to stderr, bin/supervisor).
         System.setOut(System.err);

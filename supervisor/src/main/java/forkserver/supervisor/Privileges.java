@@ -20,6 +20,11 @@ record Privileges(String user, int uid, String group, int gid) {
         if (user == null && group == null) {
             return null;
         }
+        if (user == null && Posix.effectiveIds()[0] == 0) {
+            // setgid alone would leave the supervisor, and every child, running as root.
+            throw new IllegalArgumentException("--group " + group + " without --user would leave the supervisor and its"
+                    + " children running as root: give --user too");
+        }
         int uid = -1;
         int gid = -1;
         try {

@@ -1,5 +1,6 @@
 package forkserver.supervisor;
 
+import forkserver.testkit.Await;
 import forkserver.testkit.EchoClient;
 import forkserver.testkit.ServerProcess;
 import org.junit.jupiter.api.Test;
@@ -9,11 +10,13 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.regex.Pattern;
 
 import static forkserver.supervisor.PerSourceIT.FIRST;
 import static forkserver.supervisor.PerSourceIT.SECOND;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** {@code --allow}, {@code --deny}, {@code --rules FILE} and its reload on SIGHUP. */
@@ -89,7 +92,7 @@ class AccessRulesIT {
 
                 Files.writeString(rules, "allow 127.0.0.1\nallow 127.0.0.300\n");
                 supervisor.signal("HUP");
-                supervisor.awaitMatch(Pattern.compile("reload-failed reason=\".*rules line 2: not an IP address: '127\\.0\\.0\\.300'\" kept=previous-rules"));
+                supervisor.awaitMatch(Pattern.compile("reload-failed reason=\".*rules line 2: expected an IP address\" kept=previous-rules"));
                 try (EchoClient stillAllowed = EchoClient.connect(address, SECOND)) {
                     assertEquals("rule=two", stillAllowed.readLine(), "the rules in force stay");
                 }
@@ -98,6 +101,58 @@ class AccessRulesIT {
                 }
                 assertEquals("and still", session.roundTrip("and still"));
             }
+        }
+    }
+
+    /**
+     * Reloads from what --rules should never be: a device without end, a FIFO nobody writes to, a
+     * link to a file holding a secret. Each is one reload-failed line naming no byte of it, the
+     * rules in force stay, no thread is left waiting, and a good file afterwards is read again.
+     */
+    @Test
+    void reloadsFromADeviceAFifoOrASecretAreOneLineEachAndLeaveNothingBehind(@TempDir Path dir) throws Exception {
+        Path good = Files.writeString(dir.resolve("good"), "allow 127.0.0.1 RULE=one\n");
+        Path secret = Files.writeString(dir.resolve("secret"), "TOPSECRET-4242 root:$6$salt$hash\n");
+        Path fifo = dir.resolve("fifo");
+        assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).inheritIO().start().waitFor());
+        Path rules = Files.createSymbolicLink(dir.resolve("rules"), good);
+        try (ServerProcess supervisor = ServerProcess.supervisor(with("--listen", "127.0.0.1:0", "--rules", rules.toString()))) {
+            InetSocketAddress address = supervisor.awaitListening();
+            int threads = threads(supervisor.pid());
+            int failures = 0;
+            for (Path target : List.of(Path.of("/dev/zero"), fifo, secret)) {
+                Files.delete(rules);
+                Files.createSymbolicLink(rules, target);
+                supervisor.signal("HUP");
+                failures++;
+                supervisor.awaitMatches(Pattern.compile("reload-failed reason="), failures);
+            }
+            List<String> failed = supervisor.matches(Pattern.compile("reload-failed .*")).stream().map(m -> m.group()).toList();
+            assertEquals(List.of(
+                    "reload-failed reason=\"" + rules + ": not a regular file\" kept=previous-rules",
+                    "reload-failed reason=\"" + rules + ": not a regular file\" kept=previous-rules",
+                    "reload-failed reason=\"" + rules + " line 1: expected 'allow' or 'deny'\" kept=previous-rules"), failed);
+            assertFalse(String.join("\n", supervisor.stderr()).contains("TOPSECRET"), "the secret reached the log");
+            // Each signal's handler thread ends once its reload has: none is left waiting on the FIFO.
+            Await.until("the supervisor back to " + threads + " threads", () -> threads(supervisor.pid()) == threads);
+            try (EchoClient client = EchoClient.connect(address, FIRST)) {
+                assertEquals("rule=one", client.readLine(), "the rules in force stay");
+            }
+            Files.delete(rules);
+            Files.createSymbolicLink(rules, good);
+            supervisor.signal("HUP");
+            supervisor.awaitMatch(Pattern.compile("reloaded file=\\S+rules rules=1"));
+        }
+    }
+
+    /** The supervisor's threads now ({@code Threads:} of /proc/PID/status). */
+    private static int threads(long pid) {
+        try {
+            return Files.readAllLines(Path.of("/proc/" + pid + "/status")).stream()
+                    .filter(line -> line.startsWith("Threads:")).map(line -> Integer.parseInt(line.substring(8).strip()))
+                    .findFirst().orElseThrow();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
     }
 

@@ -191,6 +191,72 @@ class MetricsIT {
         }
     }
 
+    /**
+     * A request with a body, however large or endless, is refused unread: the supervisor's heap
+     * (256 MiB) would not hold a 600 MB POST read whole, which ended the supervisor.
+     */
+    @Test
+    void aRequestWithABodyIsRefusedUnreadAndServingGoesOn() throws Exception {
+        try (ServerProcess supervisor = ServerProcess.supervisor("--listen", "127.0.0.1:0", "--metrics", "127.0.0.1:0",
+                "--", "cat");
+             EchoClient held = EchoClient.connect(supervisor.awaitListening())) {
+            int port = metricsPort(supervisor);
+            assertEquals("before", held.roundTrip("before"));
+            assertEquals("HTTP/1.1 413", rawRequest(port, "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
+                    0));
+            assertEquals("HTTP/1.1 413", rawRequest(port, "GET /metrics HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n",
+                    0));
+            // 600 MB announced and sent until the server stops taking it: it answers (or drops the
+            // connection) without reading it.
+            rawRequest(port, "POST /anything HTTP/1.1\r\nHost: x\r\nContent-Length: 629145600\r\n\r\n", 600);
+            rawRequest(port, "GET /metrics HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", 600);
+            assertTrue(supervisor.isAlive());
+            assertTrue(supervisor.matches(Pattern.compile("fatal")).isEmpty(), "" + supervisor.stderr());
+            assertEquals("after", held.roundTrip("after"), "the session held through it goes on");
+            assertTrue(scrape(port).contains("forkserver_connections_accepted_total 1.0"));
+        }
+    }
+
+    /**
+     * Writes {@code head}, then up to {@code megabytes} MiB more while the server takes them, and
+     * returns the status line's first 12 characters ("" if the server closed without one).
+     */
+    private static String rawRequest(int port, String head, int megabytes) throws IOException {
+        try (Socket socket = new Socket("127.0.0.1", port)) {
+            socket.setSoTimeout(30_000);
+            // A write has no timeout of its own: a server that neither reads nor closes would hold
+            // it for ever, so the socket is closed at a deadline (the test then fails on what follows).
+            Thread watchdog = Thread.ofVirtual().start(() -> {
+                try {
+                    Thread.sleep(Duration.ofSeconds(60));
+                    socket.close();
+                } catch (InterruptedException | IOException e) {
+                    // done in time
+                }
+            });
+            OutputStream out = socket.getOutputStream();
+            out.write(head.getBytes(StandardCharsets.US_ASCII));
+            byte[] mebibyte = new byte[1 << 20];
+            java.util.Arrays.fill(mebibyte, (byte) 'x');
+            try {
+                for (int i = 0; i < megabytes; i++) {
+                    out.write(mebibyte);
+                }
+                out.flush();
+            } catch (IOException e) {
+                // reset or broken pipe: the server stopped taking the body, as it should
+            }
+            try {
+                byte[] status = socket.getInputStream().readNBytes(12);
+                return new String(status, StandardCharsets.US_ASCII);
+            } catch (IOException e) {
+                return "";
+            } finally {
+                watchdog.interrupt();
+            }
+        }
+    }
+
     @Test
     void aMetricsAddressInUseIsOneLineAndExitOne() throws IOException {
         try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.ofLiteral("127.0.0.1"))) {

@@ -116,7 +116,7 @@ class UsageIT {
     void aBrokenRulesFileAtStartIsAUsageErrorNamingTheLine(@TempDir Path dir) throws IOException {
         Path rules = Files.writeString(dir.resolve("rules"), "# fine so far\nallow 127.0.0.1\nallow everyone\n");
         assertOneLine(supervisor("--listen", "127.0.0.1:0", "--rules", rules.toString()), Main.EXIT_USAGE,
-                "rules line 3: expected an address or block such as 10.0.0.0/8 or 2001:db8::/32, got 'everyone'");
+                "rules line 3: expected an address or block such as 10.0.0.0/8 or 2001:db8::/32");
     }
 
     @Test

@@ -71,12 +71,13 @@ public final class AccessRules {
     /**
      * Parses {@code BLOCK [NAME=VALUE ...]} (the words after {@code allow} or {@code deny}).
      *
-     * @throws IllegalArgumentException with a reason fit for one line
+     * @throws BadRule with a reason fit for one line
      */
     public static Rule parse(Action action, String text, String origin) {
         String[] words = text.trim().split("\\s+");
         if (words.length == 0 || words[0].isEmpty()) {
-            throw new IllegalArgumentException("expected an address or block after '" + name(action) + "'");
+            String expected = "expected an address or block after '" + name(action) + "'";
+            throw new BadRule(expected, expected);
         }
         Cidr block = Cidr.parse(words[0]);
         Map<String, String> environment = new LinkedHashMap<>();
@@ -84,10 +85,12 @@ public final class AccessRules {
             int equals = words[i].indexOf('=');
             String variable = equals < 0 ? words[i] : words[i].substring(0, equals);
             if (equals < 0 || !VARIABLE.matcher(variable).matches()) {
-                throw new IllegalArgumentException("expected NAME=VALUE after the block, got '" + words[i] + "'");
+                throw new BadRule("expected NAME=VALUE after the block, got '" + words[i] + "'",
+                        "expected NAME=VALUE after the block");
             }
             if (action == Action.DENY) {
-                throw new IllegalArgumentException("a deny rule starts no child, so it sets no variable ('" + words[i] + "')");
+                throw new BadRule("a deny rule starts no child, so it sets no variable ('" + words[i] + "')",
+                        "a deny rule starts no child, so it sets no variable");
             }
             environment.put(variable, words[i].substring(equals + 1));
         }

@@ -29,13 +29,14 @@ public record Cidr(InetAddress network, int prefix) {
         String ipText = slash < 0 ? text : text.substring(0, slash);
         boolean ipv6Text = ipText.contains(":");
         if (!ipv6Text && !IPV4.matcher(ipText).matches()) {
-            throw new IllegalArgumentException("expected an address or block such as 10.0.0.0/8 or 2001:db8::/32, got '" + text + "'");
+            throw new BadRule("expected an address or block such as 10.0.0.0/8 or 2001:db8::/32, got '" + text + "'",
+                    "expected an address or block such as 10.0.0.0/8 or 2001:db8::/32");
         }
         InetAddress ip;
         try {
             ip = InetAddress.ofLiteral(ipText);
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("not an IP address: '" + ipText + "'");
+            throw new BadRule("not an IP address: '" + ipText + "'", "expected an IP address");
         }
         // ofLiteral returns an IPv4-mapped IPv6 literal as its Inet4Address; its prefix counts
         // the 96 bits of ::ffff: in front.
@@ -50,14 +51,14 @@ public record Cidr(InetAddress network, int prefix) {
                 prefix = -1;
             }
             if (prefix < mappedBits || prefix > bits) {
-                throw new IllegalArgumentException("prefix length of '" + text + "' must be from " + mappedBits
-                        + " to " + bits + ", got '" + prefixText + "'");
+                throw new BadRule("prefix length of '" + text + "' must be from " + mappedBits + " to " + bits + ", got '"
+                        + prefixText + "'", "expected a prefix length from " + mappedBits + " to " + bits);
             }
         }
         Cidr cidr = new Cidr(ip, prefix - mappedBits);
         if (!masked(ip, cidr.prefix).equals(ip)) {
-            throw new IllegalArgumentException("'" + text + "' has host bits set; the block is "
-                    + HostPort.ip(masked(ip, cidr.prefix)) + "/" + prefix);
+            throw new BadRule("'" + text + "' has host bits set; the block is " + HostPort.ip(masked(ip, cidr.prefix)) + "/"
+                    + prefix, "expected a block without host bits set");
         }
         return cidr;
     }

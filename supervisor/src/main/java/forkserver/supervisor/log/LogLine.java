@@ -98,7 +98,7 @@ public final class LogLine {
                 map.forEach((key, count) -> text.append(text.isEmpty() ? "" : ",").append(key).append(':').append(count));
                 yield text.toString();
             }
-            case String text when text.isEmpty() || text.chars().anyMatch(c -> c <= ' ' || c == '"' || c == 0x7f) -> quote(text);
+            case String text when text.isEmpty() || text.chars().anyMatch(c -> c <= ' ' || c == '"' || unprintable(c)) -> quote(text);
             default -> value.toString();
         };
     }
@@ -148,7 +148,9 @@ public final class LogLine {
                 case '\r' -> json.append("\\r");
                 case '\t' -> json.append("\\t");
                 default -> {
-                    if (c < 0x20) {
+                    // RFC 8259 requires only < 0x20; the rest a line-splitting reader (Python's
+                    // splitlines, JavaScript before ES2019) would also take for a line's end.
+                    if (c < 0x20 || unprintable(c)) {
                         json.append(String.format("\\u%04x", (int) c));
                     } else {
                         json.append(c);
@@ -157,6 +159,20 @@ public final class LogLine {
             }
         }
         json.append('"');
+    }
+
+    /**
+     * DEL, the C1 controls (NEL, U+0085, among them), the line and paragraph separators
+     * (U+2028, U+2029) and the invisible format characters (the bidirectional overrides that
+     * reorder what a terminal shows): what no log line should carry as such.
+     */
+    static boolean unprintable(int c) {
+        if (c == 0x7f || (c >= 0x80 && c <= 0x9f)) {
+            return true;
+        }
+        int type = Character.getType(c);
+        return type == Character.LINE_SEPARATOR || type == Character.PARAGRAPH_SEPARATOR || type == Character.FORMAT
+                || type == Character.CONTROL;
     }
 
     /** Text format: a value with blanks or quotes in double quotes, backslash-escaped. */
@@ -170,8 +186,11 @@ public final class LogLine {
                 case '\n' -> quoted.append("\\n");
                 case '\r' -> quoted.append("\\r");
                 case '\t' -> quoted.append("\\t");
-                // Other control characters (a child's ESC sequences) would reach a terminal as such.
-                default -> quoted.append(c < 0x20 || c == 0x7f ? String.format("\\x%02x", (int) c) : String.valueOf(c));
+                // Other control characters (a child's ESC sequences) would reach a terminal as such,
+                // and a line or paragraph separator would split the line for a reader that splits on
+                // them: written as escapes, a child's bytes can never forge an event of their own.
+                default -> quoted.append(c < 0x20 || unprintable(c)
+                        ? String.format(c < 0x100 ? "\\x%02x" : "\\u%04x", (int) c) : String.valueOf(c));
             }
         }
         return quoted.append('"').toString();

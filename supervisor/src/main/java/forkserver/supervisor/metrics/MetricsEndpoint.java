@@ -87,7 +87,14 @@ public final class MetricsEndpoint implements Closeable {
 
     private void answer(HttpExchange exchange) throws IOException {
         try (exchange) {
-            exchange.getRequestBody().readAllBytes(); // bounded by maxReqTime, and none is expected
+            // Never read a body: a scrape has none, and one read whole (a 600 MB POST, an endless
+            // chunked GET) would take the supervisor's heap. Closing the exchange drains at most
+            // the JDK server's small drain amount and then drops the connection.
+            if (hasBody(exchange)) {
+                exchange.getResponseHeaders().set("Connection", "close");
+                plain(exchange, 413, "a request to " + PATH + " has no body\n");
+                return;
+            }
             String method = exchange.getRequestMethod();
             if (!exchange.getRequestURI().getPath().equals(PATH)) {
                 plain(exchange, 404, "not found: only " + PATH + " is served here\n");
@@ -105,6 +112,13 @@ public final class MetricsEndpoint implements Closeable {
             exchange.getResponseHeaders().set("Content-Type", writer.getContentType());
             send(exchange, 200, body.toByteArray());
         }
+    }
+
+    /** Whether the request says a body follows: any Transfer-Encoding, or a Content-Length but 0. */
+    private static boolean hasBody(HttpExchange exchange) {
+        var headers = exchange.getRequestHeaders();
+        String length = headers.getFirst("Content-Length");
+        return headers.containsKey("Transfer-Encoding") || (length != null && !length.strip().equals("0"));
     }
 
     private static void plain(HttpExchange exchange, int status, String text) throws IOException {

@@ -82,12 +82,53 @@ class AccessRulesTest {
 
     @Test
     void aBrokenRulesFileNamesItsLine(@TempDir Path dir) throws Exception {
-        assertInvalid(dir, "allow 127.0.0.1\npermit 10.0.0.0/8\n", "line 2: expected 'allow' or 'deny', got 'permit'");
+        assertInvalid(dir, "allow 127.0.0.1\npermit 10.0.0.0/8\n", "line 2: expected 'allow' or 'deny'");
         assertInvalid(dir, "deny 10.0.0.0/8 FOO=bar\n", "line 1: a deny rule starts no child");
         assertInvalid(dir, "allow 10.0.0.0/8 FOO\n", "line 1: expected NAME=VALUE");
         assertInvalid(dir, "\n\nallow\n", "line 3: expected an address or block");
         RuleFile.Invalid missing = assertThrows(RuleFile.Invalid.class, () -> RuleFile.read(dir.resolve("nowhere")));
-        assertTrue(missing.getMessage().contains("cannot read"), missing.getMessage());
+        assertTrue(missing.getMessage().contains("cannot open: No such file or directory"), missing.getMessage());
+    }
+
+    /**
+     * No byte of a rules file reaches the log: a failure names the line and what was expected,
+     * never what the line says (a file named by mistake may hold a secret).
+     */
+    @Test
+    void aBrokenRulesFileNeverRepeatsItsContent(@TempDir Path dir) throws Exception {
+        for (String secret : List.of("TOPSECRET-1", "allow TOPSECRET-2", "allow 10.9.9.300 TOPSECRET-3",
+                "allow 10.9.9.1/99", "allow 10.9.9.1/8", "allow 10.9.9.0/24 TOPSECRET-4", "deny 10.9.9.0/24 TOPSECRET=5")) {
+            Path file = write(dir, secret + "\n");
+            RuleFile.Invalid invalid = assertThrows(RuleFile.Invalid.class, () -> RuleFile.read(file));
+            String reason = invalid.getMessage().substring(file.toString().length());
+            assertTrue(reason.startsWith(" line 1: expected") || reason.startsWith(" line 1: a deny rule"), reason);
+            assertFalse(reason.contains("TOPSECRET") || reason.contains("300") || reason.contains("99")
+                    || reason.contains("10.9"), "the file's bytes in " + reason);
+        }
+    }
+
+    /** Only a regular file is read, without blocking, bounded, as UTF-8 text; one line says why not. */
+    @Test
+    void onlyASmallRegularFileOfTextIsRead(@TempDir Path dir) throws Exception {
+        assertUnreadable(Path.of("/dev/zero"), "not a regular file");
+        assertUnreadable(dir, "not a regular file");
+        Path fifo = dir.resolve("fifo");
+        Process mkfifo = new ProcessBuilder("mkfifo", fifo.toString()).inheritIO().start();
+        assertEquals(0, mkfifo.waitFor());
+        // Opening a FIFO nobody writes to blocks for ever without O_NONBLOCK: this would hang.
+        assertUnreadable(fifo, "not a regular file");
+        Path large = Files.write(dir.resolve("large"), new byte[RuleFile.MAX_BYTES + 1]);
+        assertUnreadable(large, "larger than 1024 KiB");
+        Path binary = Files.write(dir.resolve("binary"), new byte[] {'a', (byte) 0xff, '\n'});
+        assertUnreadable(binary, "not UTF-8 text");
+        Path target = write(dir, "allow 127.0.0.1\n");
+        Path link = Files.createSymbolicLink(dir.resolve("link"), target);
+        assertEquals(1, RuleFile.read(link).size(), "a link to a rules file is followed");
+    }
+
+    private static void assertUnreadable(Path file, String reason) {
+        RuleFile.Invalid invalid = assertThrows(RuleFile.Invalid.class, () -> RuleFile.read(file));
+        assertEquals(file + ": " + reason, invalid.getMessage());
     }
 
     private static void assertInvalid(Path dir, String text, String expected) throws IOException {

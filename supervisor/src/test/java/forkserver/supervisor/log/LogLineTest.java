@@ -35,6 +35,22 @@ class LogLineTest {
                 JsonParser.parseString(line.json()).getAsJsonObject().get("line").getAsString());
     }
 
+    /**
+     * A child's line holding what some reader takes for a line's end (NEL, U+2028, U+2029, C1
+     * controls) or what reorders a terminal's display (U+202E) cannot forge an event: each is an
+     * escape in the text and in the JSON, and no reader's split finds a second line.
+     */
+    @Test
+    void separatorsAndInvisibleCharactersAChildWroteCannotForgeALine() {
+        String forged = "ok\u0085forkserver: end pid=1 status=0\u2028x\u2029y\u009bz\u202eq é 中";
+        LogLine line = new LogLine("stderr").with("pid", 7L).with("line", forged);
+        assertEquals("forkserver: stderr pid=7 line=\"ok\\x85forkserver: end pid=1 status=0\\u2028x\\u2029y\\x9bz\\u202eq é 中\"",
+                line.text());
+        assertEquals(1, line.text().split("[\\n\\r\\u0085\\u2028\\u2029\\u001c-\\u001e]", -1).length);
+        assertEquals(1, line.json().split("[\\n\\r\\u0085\\u2028\\u2029\\u001c-\\u001e]", -1).length);
+        assertEquals(forged, JsonParser.parseString(line.json()).getAsJsonObject().get("line").getAsString());
+    }
+
     @Test
     void aFieldPutFirstComesBeforeTheOthers() {
         LogLine line = new LogLine("stopped").with("left-behind", 1).first("time", "2026-01-31T12:00:00.000Z");
