@@ -130,7 +130,7 @@ forkserver_newer_source() {
         reference=$FORKSERVER_BUILD_STAMP
     fi
     # An installation may lack some of these (no poms, no training code): find's complaint is not ours.
-    (cd "$FORKSERVER_HOME" && find pom.xml posix/pom.xml posix/src/main supervisor/pom.xml supervisor/src/main \
+    (cd "$FORKSERVER_HOME" && find pom.xml handler/pom.xml handler/src/main posix/pom.xml posix/src/main supervisor/pom.xml supervisor/src/main \
         worker/pom.xml worker/src/main worker/aot worker/jvm.options -newer "$reference" -type f -print -quit 2>/dev/null) || true
 }
 

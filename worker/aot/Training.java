@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
@@ -73,6 +74,7 @@ public class Training {
                     "exec \"$0\" 0<>/dev/tcp/127.0.0.1/" + listener.getLocalPort(), home.resolve("bin/worker").toString())
                     .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                     .redirectError(log.toFile()); // the JVM's notes on what it could not cache
+            forkserversOwn(worker.environment());
             worker.environment().put("FORKSERVER_WORKER_JAVA_OPTS", "-XX:AOTCacheOutput=" + fresh);
             Process process = worker.start();
             try (Socket client = listener.accept()) {
@@ -95,6 +97,7 @@ public class Training {
                 .redirectInput(ProcessBuilder.Redirect.INHERIT)
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                 .redirectError(log.toFile());
+        forkserversOwn(worker.environment());
         worker.environment().put("FORKSERVER_SPARE", "1");
         worker.environment().put("FORKSERVER_WORKER_JAVA_OPTS", "-XX:AOTCacheOutput=" + fresh);
         Process process;
@@ -125,6 +128,18 @@ public class Training {
             Posix.close(pair[0]);
         }
         awaitCache(process, fresh, log);
+    }
+
+    /**
+     * The worker as forkserver ships it: a user's class path, options, cache or handler in the
+     * environment (a build started by bin/supervisor under a handler's test inherits them) would
+     * make a cache for another class path, or none (a directory on it cannot be cached).
+     */
+    private static void forkserversOwn(Map<String, String> environment) {
+        for (String variable : List.of("FORKSERVER_WORKER_CLASSPATH", "FORKSERVER_WORKER_JAVA_OPTS",
+                "FORKSERVER_WORKER_AOT_CACHE", "FORKSERVER_HANDLER", "FORKSERVER_IDLE_TIMEOUT", "JAVA_TOOL_OPTIONS")) {
+            environment.remove(variable);
+        }
     }
 
     private static void expect(int got, byte wanted, Path log) throws IOException {

@@ -203,6 +203,32 @@ public final class Main implements Callable<Integer> {
                     + " spawned as usual. Needs the default COMMAND (forkserver's worker). Default: ${DEFAULT-VALUE}.")
     private int spares;
 
+    @Option(names = "--handler", paramLabel = "CLASS",
+            description = "The handler forkserver's worker runs: echo, or a class that implements"
+                    + " forkserver.handler.Handler on FORKSERVER_WORKER_CLASSPATH; checked at start-up (exit 2 when"
+                    + " the worker cannot load it). Needs the default COMMAND. Default: FORKSERVER_HANDLER, else echo.")
+    private String handler;
+
+    @Option(names = "--handler-arg", paramLabel = "ARG",
+            description = "An argument for the handler (Connection.arguments()); repeat it for more, in order.")
+    private List<String> handlerArguments = List.of();
+
+    @Option(names = "--tls-cert", paramLabel = "FILE",
+            description = "Speak TLS: the worker's certificate chain (PEM, the server's first). Needs --tls-key and the"
+                    + " default COMMAND; the handler sees plaintext. Checked at start-up.")
+    private String tlsCert;
+
+    @Option(names = "--tls-key", paramLabel = "FILE", description = "The certificate's private key (PEM, PKCS#8, unencrypted).")
+    private String tlsKey;
+
+    @Option(names = "--tls-client-ca", paramLabel = "FILE",
+            description = "Require a client certificate signed by one of these CAs (PEM).")
+    private String tlsClientCa;
+
+    @Option(names = "--tls-handshake-timeout", paramLabel = "DURATION",
+            description = "How long a client may take to complete the TLS handshake. Default: 10s.")
+    private String tlsHandshakeTimeout;
+
     @Option(names = "--reuse-port",
             description = "SO_REUSEPORT: several supervisors may listen on the same port; the kernel spreads"
                     + " connections among them.")
@@ -388,13 +414,16 @@ public final class Main implements Callable<Integer> {
                     + " choose its handler with FORKSERVER_HANDLER): a spare must take its connection through"
                     + " forkserver's launcher, and '" + command.getFirst() + "' is not it");
         }
+        boolean tls = WorkerTls.addTo(environment, tlsCert, tlsKey, tlsClientCa, tlsHandshakeTimeout, command.isEmpty());
+        WorkerHandler workerHandler = WorkerHandler.choose(handler, handlerArguments, command.isEmpty(), environment);
         List<String> argv = command.isEmpty()
-                ? DefaultWorker.command(DefaultWorker.home())
+                ? workerHandler.checkedCommand(DefaultWorker.command(DefaultWorker.home()), environment, tls)
                 : Commands.resolve(command, environment.get("PATH"));
         return new Config(address, backlog != null ? backlog : somaxconn(), argv, mode, maxChildren,
                 duration("--shutdown-grace", shutdownGrace), duration("--kill-grace", killGrace),
                 admissionPolicy(), maxLifetime == null ? null : duration("--max-lifetime", maxLifetime), reusePort,
-                spares, spares > 0 ? DefaultWorker.command(DefaultWorker.home(), true) : List.of(), proxyPolicy(),
+                spares, spares > 0 ? workerHandler.command(DefaultWorker.command(DefaultWorker.home(), true)) : List.of(),
+                proxyPolicy(),
                 metrics == null ? null : option("--metrics", () -> HostPort.parse(metrics)));
     }
 

@@ -1,8 +1,11 @@
 package forkserver.worker;
 
+import forkserver.handler.Connection;
+import forkserver.handler.Handler;
+
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.SocketChannel;
+import java.nio.channels.ByteChannel;
 
 /**
  * The built-in service: every line is echoed back unchanged; a line that is {@code done} once
@@ -23,7 +26,7 @@ public final class EchoHandler implements Handler {
 
     @Override
     public void serve(Connection connection) throws IOException {
-        SocketChannel channel = connection.channel();
+        ByteChannel channel = connection.channel();
         ByteBuffer in = ByteBuffer.allocate(BUFFER_SIZE);
         // Room for a whole input buffer plus a released held line and its newline.
         ByteBuffer out = ByteBuffer.allocate(BUFFER_SIZE + HELD_MAX + 1);
@@ -99,7 +102,7 @@ public final class EchoHandler implements Handler {
         return (b & 0xff) <= ' ';
     }
 
-    private static void writeFully(SocketChannel channel, ByteBuffer buffer) throws IOException {
+    private static void writeFully(ByteChannel channel, ByteBuffer buffer) throws IOException {
         while (buffer.hasRemaining()) {
             channel.write(buffer);
         }

@@ -1,17 +1,13 @@
 package forkserver.worker;
 
+import forkserver.handler.Handler;
 import forkserver.posix.ErrnoException;
 import forkserver.posix.Posix;
 import forkserver.posix.SpareProtocol;
 
-import java.io.IOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.nio.ByteBuffer;
-import java.nio.channels.ServerSocketChannel;
-import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -38,18 +34,20 @@ final class Spare {
     }
 
     /**
-     * Warms up, says ready, and waits for the connection: returns with the connection on fd 0
+     * Warms up (the worker's path, then {@code handler}'s own {@link Handler#warmUp}), says ready,
+     * and waits for the connection: returns with the connection on fd 0
      * and {@code environment} overlaid with the connection's variables. Exits the process when
      * the supervisor closes the pair first (0) or the hand-off is not what it should be (2).
      */
-    static Map<String, String> awaitConnection(Map<String, String> environment) {
+    static Map<String, String> awaitConnection(Map<String, String> environment, Handler handler,
+            List<String> arguments) {
         try {
             // Before any byte is written: under inetd or a spawn fd 0 is a client, who must
             // never read a byte of this protocol.
             if (Posix.getsockopt(0, Posix.SOL_SOCKET, Posix.SO_DOMAIN) != Posix.AF_UNIX) {
                 throw new IllegalStateException("fd 0 is not a UNIX socket");
             }
-            warmUp(environment);
+            warmUp(environment, handler, arguments);
             Posix.sendByte(0, SpareProtocol.READY);
             Posix.ReceivedFd received = Posix.receiveFd(0, SpareProtocol.MAX_MESSAGE);
             if (received == null) {
@@ -83,10 +81,11 @@ final class Spare {
     /**
      * Runs, before the connection exists, what its first milliseconds would otherwise pay for:
      * the FFM downcalls of the hand-off (their first call links and spins classes), and the NIO
-     * socket classes with the echo handler over a private loopback connection. A failure here
-     * only costs speed later.
+     * socket classes with the echo handler over a private loopback connection, then the handler's
+     * own warm-up. A failure here only costs speed later: the handler's is one line on stderr.
      */
-    private static void warmUp(Map<String, String> environment) throws ErrnoException {
+    private static void warmUp(Map<String, String> environment, Handler handler, List<String> arguments)
+            throws ErrnoException {
         int[] pair = Posix.socketpair(Posix.AF_UNIX, Posix.SOCK_SEQPACKET);
         int scratch = Posix.open("/dev/null", Posix.O_RDWR | Posix.O_CLOEXEC);
         try {
@@ -100,16 +99,7 @@ final class Spare {
             Posix.close(pair[0]);
             Posix.close(pair[1]);
         }
-        InetSocketAddress loopback = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
-        try (ServerSocketChannel server = ServerSocketChannel.open().bind(loopback, 1);
-             SocketChannel client = SocketChannel.open(server.getLocalAddress());
-             SocketChannel served = server.accept()) {
-            // Both lines fit in the socket buffers: the session runs to its end on this thread.
-            client.write(ByteBuffer.wrap("warm\ndone\n".getBytes(StandardCharsets.US_ASCII)));
-            new EchoHandler().serve(new Connection(served, environment));
-            served.shutdownOutput();
-        } catch (IOException e) {
-            // No loopback, or no port free: the first connection pays for these classes instead.
-        }
+        WarmUp.socketPath(environment);
+        WarmUp.handler(handler, arguments);
     }
 }

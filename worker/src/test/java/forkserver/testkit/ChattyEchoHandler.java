@@ -1,8 +1,8 @@
 package forkserver.testkit;
 
-import forkserver.worker.Connection;
+import forkserver.handler.Connection;
 import forkserver.worker.EchoHandler;
-import forkserver.worker.Handler;
+import forkserver.handler.Handler;
 
 import java.io.IOException;
 

@@ -1,7 +1,7 @@
 package forkserver.testkit;
 
-import forkserver.worker.Connection;
-import forkserver.worker.Handler;
+import forkserver.handler.Connection;
+import forkserver.handler.Handler;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

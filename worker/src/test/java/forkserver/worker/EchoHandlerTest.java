@@ -32,7 +32,7 @@ class EchoHandlerTest {
         sockets.client().socket().setSoTimeout(20_000);
         session = CompletableFuture.runAsync(() -> {
             try {
-                new EchoHandler().serve(new Connection(sockets.server(), Map.of()));
+                new EchoHandler().serve(new SocketConnection(sockets.server(), Map.of()));
                 sockets.server().shutdownOutput(); // what the launcher does after serve()
             } catch (IOException e) {
                 throw new RuntimeException(e);

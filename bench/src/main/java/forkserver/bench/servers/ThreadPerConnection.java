@@ -1,6 +1,6 @@
 package forkserver.bench.servers;
 
-import forkserver.worker.Connection;
+import forkserver.worker.SocketConnection;
 import forkserver.worker.EchoHandler;
 
 import java.io.IOException;
@@ -43,7 +43,7 @@ public final class ThreadPerConnection {
 
     private static void serve(SocketChannel client) {
         try (client) {
-            new EchoHandler().serve(new Connection(client, Map.of()));
+            new EchoHandler().serve(new SocketConnection(client, Map.of()));
         } catch (IOException e) {
             // The client went away mid-session: its connection is closed, nothing else to do.
         }

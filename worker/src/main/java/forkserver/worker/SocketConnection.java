@@ -1,0 +1,162 @@
+package forkserver.worker;
+
+import forkserver.handler.Connection;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.nio.channels.ByteChannel;
+import java.nio.channels.SocketChannel;
+import javax.net.ssl.SSLSession;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The worker's {@link Connection}: the connected TCP socket on fd 0, the facts from the
+ * environment the spawner set (see {@link Connection} for their order), the handler's arguments
+ * and the exit status it chose.
+ */
+public final class SocketConnection implements Connection {
+
+    private final SocketChannel channel;
+    /** What the handler reads and writes: the socket itself, or TLS's plaintext over it. */
+    private final ByteChannel plaintext;
+    /** The TLS session, or null on plain TCP. */
+    private final SSLSession session;
+    private final Map<String, String> environment;
+    private final List<String> arguments;
+    private int exitStatus = Launcher.EXIT_OK;
+
+    public SocketConnection(SocketChannel channel, Map<String, String> environment) {
+        this(channel, environment, List.of());
+    }
+
+    public SocketConnection(SocketChannel channel, Map<String, String> environment, List<String> arguments) {
+        this(channel, channel, null, environment, arguments);
+    }
+
+    SocketConnection(SocketChannel channel, ByteChannel plaintext, SSLSession session, Map<String, String> environment,
+            List<String> arguments) {
+        this.channel = channel;
+        this.plaintext = plaintext;
+        this.session = session;
+        this.environment = Map.copyOf(environment);
+        this.arguments = List.copyOf(arguments);
+    }
+
+    /** The connected socket in blocking mode, or TLS's plaintext over it. */
+    @Override
+    public ByteChannel channel() {
+        return plaintext;
+    }
+
+    @Override
+    public Optional<SSLSession> tlsSession() {
+        return Optional.ofNullable(session);
+    }
+
+    /**
+     * Tells the client the conversation is over without closing the descriptor (see
+     * {@link Launcher#end}): TLS's close_notify first, then TCP's FIN.
+     */
+    void endOfConversation() {
+        if (session != null) {
+            // A cast only here: an instanceof would load TlsChannel on every plain connection.
+            ((TlsChannel) plaintext).endOfConversation();
+        }
+        try {
+            channel.shutdownOutput();
+        } catch (IOException e) {
+            // The client is gone already; nothing left to tell it.
+        }
+    }
+
+    @Override
+    public List<String> arguments() {
+        return arguments;
+    }
+
+    @Override
+    public void setExitStatus(int status) {
+        if (status < 0 || status > 255) {
+            throw new IllegalArgumentException("exit status must be 0 to 255, got " + status);
+        }
+        exitStatus = status;
+    }
+
+    /** What {@link #setExitStatus} chose, else 0. */
+    int exitStatus() {
+        return exitStatus;
+    }
+
+
+
+    /** The client's IP address as text, e.g. {@code 127.0.0.1} or {@code ::1}. */
+    @Override
+    public String remoteIp() {
+        return fact("TCPREMOTEIP", "REMOTE_ADDR", remoteSocketAddress(), true);
+    }
+
+    /** The client's port, or -1 when it is not known. */
+    @Override
+    public int remotePort() {
+        return port(fact("TCPREMOTEPORT", "REMOTE_PORT", remoteSocketAddress(), false));
+    }
+
+    /** The server's IP address of this connection as text. */
+    @Override
+    public String localIp() {
+        return fact("TCPLOCALIP", null, localSocketAddress(), true);
+    }
+
+    /** The server's port of this connection, or -1 when it is not known. */
+    @Override
+    public int localPort() {
+        return port(fact("TCPLOCALPORT", null, localSocketAddress(), false));
+    }
+
+    /** An environment variable of this connection (including the rule's variables), or null. */
+    @Override
+    public String env(String name) {
+        return environment.get(name);
+    }
+
+    private String fact(String ucspi, String systemd, SocketAddress socket, boolean ip) {
+        String value = environment.get(ucspi);
+        if (value == null && systemd != null) {
+            value = environment.get(systemd);
+        }
+        if (value == null && socket instanceof InetSocketAddress inet) {
+            value = ip ? inet.getAddress().getHostAddress() : Integer.toString(inet.getPort());
+        }
+        return value;
+    }
+
+    private SocketAddress remoteSocketAddress() {
+        try {
+            return channel.getRemoteAddress();
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    private SocketAddress localSocketAddress() {
+        try {
+            return channel.getLocalAddress();
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    private static int port(String text) {
+        if (text == null) {
+            return -1;
+        }
+        try {
+            return Integer.parseInt(text);
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+}
