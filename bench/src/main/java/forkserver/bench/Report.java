@@ -216,8 +216,11 @@ final class Report {
             return head + ": " + times(num, den) + (num > den ? ", as the claim says." : ", against the claim.");
         }
         if (!Double.isNaN(num) && Double.isNaN(den)) {
-            return head + ": the second is within its noise, so no ratio; the claim holds by more than "
-                    + times(num, Math.max(y.chargedResolution(), 1e-9)) + ".";
+            // Its true value is at most its highest round, or the noise if that is higher.
+            double bound = Math.max(Double.isNaN(y.charged().high()) ? 0 : y.charged().high(), y.chargedResolution());
+            return head + ": the second is not clear of its noise (" + number(y.chargedResolution())
+                    + " KiB), so no ratio; the first is at least " + times(num, bound) + " of it"
+                    + (num > bound ? ", as the claim says." : ".");
         }
         return head + ": within the noise, no ratio.";
     }
@@ -248,7 +251,8 @@ final class Report {
                 + number(q.voluntaryPerConn() + q.involuntaryPerConn());
         return what + " spends " + number(p.cpuMsPerConn()) + " ms of CPU a session (fork, page faults and exit"
                 + " included) against " + number(q.cpuMsPerConn()) + " for " + against + " ("
-                + times(p.cpuMsPerConn(), q.cpuMsPerConn()) + ")" + switches + ".";
+                + times(p.cpuMsPerConn(), q.cpuMsPerConn()) + (p.cpuMsPerConn() > q.cpuMsPerConn()
+                ? ", as the claim says" : ", against the claim") + ")" + switches + ".";
     }
 
     private static String roundTripClaim(Scale.Figures scale, String a, String b, String what, String against) {
@@ -261,7 +265,8 @@ final class Report {
         boolean apart = x.low() > y.high() || y.low() > x.high();
         return "With " + held + " held, a line's round trip is " + number(x.value()) + " ms on the " + what + " and "
                 + number(y.value()) + " ms on the " + against
-                + (apart ? " (" + times(x.value(), y.value()) + ", their 95% intervals apart)."
+                + (apart ? " (" + times(x.value(), y.value()) + ", their 95% intervals apart"
+                + (x.value() > y.value() ? ", as the claim says)." : ", against the claim).")
                 : ": their 95% intervals overlap, no difference measured in switching to the one connection's task.");
     }
 
