@@ -91,6 +91,8 @@ public final class Bench {
             }
         }
         String loadAfter = loadAverage();
+        // The reference servers' chart, when there are any (--quick leaves them out).
+        boolean references = models.stream().anyMatch(m -> m.family() == Family.REFERENCE);
 
         String report = "# forkserver bench\n\n"
                 + "`" + command + "` on " + when + "; " + machine() + "; " + python() + "; load average " + loadBefore
@@ -107,7 +109,7 @@ public final class Bench {
                         + Report.scale(scale, models)
                         : scaleFailure != null ? "\nScale: not measured: " + scaleFailure + "\n" : "")
                 + "\n## The article's claims\n\n" + Report.conclusions(rows, scale)
-                + "\n## Reference servers\n\n![tcpserver and systemd beside Java's process models](reference.png)\n"
+                + (references ? "\n## Reference servers\n\n![tcpserver and systemd beside Java's process models](reference.png)\n" : "")
                 + (notRun.isEmpty() ? "" : "\nNot run here: " + String.join(", ", notRun) + ".\n");
         out.print(report);
         try {
@@ -117,8 +119,10 @@ public final class Bench {
             String date = when.substring(0, 10);
             Chart.models(rows, List.of(Family.JAVA_PROCESS, Family.JAVA_ONE_PROCESS, Family.SEED),
                     "forkserver bench " + date + ": Java's models and the article's Python servers", outDir.resolve("models.png"));
-            Chart.models(rows, List.of(Family.JAVA_PROCESS, Family.REFERENCE),
-                    "forkserver bench " + date + ": the reference servers beside Java's process models", outDir.resolve("reference.png"));
+            if (references) {
+                Chart.models(rows, List.of(Family.JAVA_PROCESS, Family.REFERENCE),
+                        "forkserver bench " + date + ": the reference servers beside Java's process models", outDir.resolve("reference.png"));
+            }
             if (scale != null) {
                 Files.writeString(outDir.resolve("scale.csv"), Report.scaleCsv(scale));
                 Chart.scale(scale, models, "bench " + date, outDir.resolve("scale.png"));
