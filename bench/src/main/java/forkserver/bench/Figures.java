@@ -1,7 +1,7 @@
 package forkserver.bench;
 
 /**
- * One model's results: a row of the table and of the CSV. {@code NaN} is "not measured" (no
+ * One model's results: a row of the table and of the CSV (memory is the scale ladder's, {@link Scale}). {@code NaN} is "not measured" (no
  * /usr/bin/time, say); a model that failed a session has {@link #failure} and no figures at all.
  *
  * @param firstEcho          sequential sessions: connect to first echoed line; the median, its 95%
@@ -9,9 +9,6 @@ package forkserver.bench;
  * @param firstEchoP99Ms     the same, 99th percentile (the maximum when there are fewer than
  *                           {@link Stats#P99_MIN_SAMPLES} sessions)
  * @param burstMs            K simultaneous new connections: until every one was answered (median of the bursts)
- * @param pssPerConnKiB      K held connections: growth of the tree's PSS, per connection
- * @param rssPerConnKiB      the same for RSS (shared pages counted in every process)
- * @param memoryResolutionKiB what the idle tree drifts by on its own, per connection: figures within it are noise
  * @param heldRoundTripP50Ms a line's round trip on a held connection, median
  * @param connectionsPerSec  sustained run: whole sessions completed per second
  * @param cpuMsPerConn       sustained run: the tree's user+sys from /proc, per session
@@ -19,14 +16,13 @@ package forkserver.bench;
  * @param voluntaryPerConn   context switches per session, voluntary (from /usr/bin/time -v)
  * @param involuntaryPerConn the same, involuntary
  */
-public record Figures(String model, String failure, Stats.Median firstEcho, double firstEchoP99Ms, double burstMs,
-                      double pssPerConnKiB, double rssPerConnKiB, double memoryResolutionKiB,
+public record Figures(Model model, String failure, Stats.Median firstEcho, double firstEchoP99Ms, double burstMs,
                       double heldRoundTripP50Ms, double connectionsPerSec, double cpuMsPerConn,
                       double outsideCpuMsPerConn, double voluntaryPerConn, double involuntaryPerConn) {
 
-    public static Figures failed(String model, String why) {
+    public static Figures failed(Model model, String why) {
         double n = Double.NaN;
-        return new Figures(model, why, new Stats.Median(0, n, n, n), n, n, n, n, n, n, n, n, n, n, n);
+        return new Figures(model, why, new Stats.Median(0, n, n, n), n, n, n, n, n, n, n, n);
     }
 
     public boolean ok() {
@@ -35,10 +31,5 @@ public record Figures(String model, String failure, Stats.Median firstEcho, doub
 
     public double firstEchoP50Ms() {
         return firstEcho.value();
-    }
-
-    /** The memory per held connection, or NaN when it is within the measurement's resolution. */
-    public double measurablePssPerConnKiB() {
-        return Math.abs(pssPerConnKiB) <= memoryResolutionKiB ? Double.NaN : pssPerConnKiB;
     }
 }

@@ -32,7 +32,7 @@ import java.util.function.Function;
  *
  * <p>Three sets of servers, so that each figure comes from a server that did only that:
  * <ol>
- *   <li>latency and memory: sequential sessions (in rounds), bursts (in rounds), then held
+ *   <li>latency: sequential sessions (in rounds), bursts (in rounds), then held
  *       connections, model by model;</li>
  *   <li>idle servers under /usr/bin/time (started, one probe session, stopped): the cost of
  *       starting and stopping, to subtract;</li>
@@ -60,9 +60,6 @@ final class Measure {
         final List<Long> firstEchoes = new ArrayList<>();
         final List<Double> bursts = new ArrayList<>();
         final List<Long> roundTrips = new ArrayList<>();
-        double pssPerConn = Double.NaN;
-        double rssPerConn = Double.NaN;
-        double memoryResolution = Double.NaN;
         TimeReport idle;
         TimeReport sustainedOutside;
         int sustainedSessions;
@@ -89,7 +86,7 @@ final class Measure {
     }
 
     List<Figures> run() {
-        latencyAndMemory();
+        latency();
         if (timed) {
             idleBaselines();
         }
@@ -99,7 +96,7 @@ final class Measure {
 
     private Figures figures(Lane lane) {
         if (!lane.ok()) {
-            return Figures.failed(lane.model.name(), lane.failure);
+            return Figures.failed(lane.model, lane.failure);
         }
         double cpuOutside = Double.NaN;
         double voluntary = Double.NaN;
@@ -111,15 +108,15 @@ final class Measure {
             involuntary = sessions.involuntarySwitches() / (double) lane.sustainedSessions;
         }
         double[] firstEchoes = Stats.millis(lane.firstEchoes);
-        return new Figures(lane.model.name(), null, Stats.median(firstEchoes), Stats.percentile(firstEchoes, 99),
-                Stats.percentile(lane.bursts.stream().mapToDouble(Double::doubleValue).toArray(), 50), lane.pssPerConn,
-                lane.rssPerConn, lane.memoryResolution, Stats.percentileMillis(lane.roundTrips, 50),
+        return new Figures(lane.model, null, Stats.median(firstEchoes), Stats.percentile(firstEchoes, 99),
+                Stats.percentile(lane.bursts.stream().mapToDouble(Double::doubleValue).toArray(), 50),
+                Stats.percentileMillis(lane.roundTrips, 50),
                 lane.sustainedSessions / lane.sustainedSeconds, lane.sustainedCpuMillis / (double) lane.sustainedSessions,
                 cpuOutside, voluntary, involuntary);
     }
 
     /** Sequential sessions and bursts in rounds, then held connections, each model on its latency server. */
-    private void latencyAndMemory() {
+    private void latency() {
         Map<Lane, ModelServer> servers = startAll("latency", false);
         try {
             progress.phase("all models", "warm-up: " + work.warmup() + " rounds of one session each");
@@ -145,33 +142,22 @@ final class Measure {
     }
 
     /**
-     * The memory a held connection costs, and the round trip on one. The idle tree is read twice,
-     * a settle apart: what it drifts by on its own, spread over the connections, is the
-     * resolution; a figure within it is noise, and the report says so.
+     * The round trip of a line on a held connection, K of them opened at once. (What a held
+     * connection costs in memory is the scale ladder's: {@link Scale}, in repeated rounds.)
      */
     private void held(Lane lane, ModelServer server) {
         settle(lane.model, server);
-        ProcessTree.Memory idle = ProcessTree.memory(server.run().pid());
-        settle(lane.model, server);
-        ProcessTree.Memory before = ProcessTree.memory(server.run().pid());
         List<Session> open = all(work.connections(), i -> Session.open(server.address(), "held " + i));
-        ProcessTree.Memory held;
         try {
             for (int trip = 0; trip < work.roundTrips(); trip++) {
                 for (int i = 0; i < open.size(); i++) {
                     lane.roundTrips.add(open.get(i).roundTrip("held " + i + " line " + trip));
                 }
             }
-            held = ProcessTree.memory(server.run().pid());
             open.forEach(Session::finish);
         } finally {
             open.forEach(Session::close);
         }
-        double k = work.connections();
-        lane.pssPerConn = (held.pssKiB() - before.pssKiB()) / k;
-        lane.rssPerConn = (held.rssKiB() - before.rssKiB()) / k;
-        // At least a page a connection: smaps counts in pages, and a heap grows in them.
-        lane.memoryResolution = Math.max(Math.abs(before.pssKiB() - idle.pssKiB()) / k, 4 / k);
     }
 
     /** Idle servers under /usr/bin/time, all at once (nothing is timed but their own life): started, probed, stopped. */

@@ -4,8 +4,10 @@ import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
+import java.util.function.UnaryOperator;
 
 /**
  * A model's server, started on a free loopback port and probed until it serves a whole echo
@@ -21,11 +23,17 @@ public record ModelServer(ServerRun run, InetSocketAddress address, Path log) im
      */
     public static ModelServer start(Model model, Function<Integer, ServerContext> contexts, Path logs, String purpose,
                                     boolean timed) {
+        return start(model, contexts, logs, purpose, timed, UnaryOperator.identity());
+    }
+
+    /** The same, its command line passed through {@code wrap} (a cgroup and a descriptor limit for it). */
+    public static ModelServer start(Model model, Function<Integer, ServerContext> contexts, Path logs, String purpose,
+                                    boolean timed, UnaryOperator<List<String>> wrap) {
         int port = Ports.free();
         ServerContext context = contexts.apply(port);
         String name = model.name() + "-" + purpose;
         Path log = logs.resolve(name + ".log");
-        ServerRun run = ServerRun.start(model.command(context), log, timed ? logs.resolve(name + ".time") : null,
+        ServerRun run = ServerRun.start(wrap.apply(model.command(context)), log, timed ? logs.resolve(name + ".time") : null,
                 Map.of("JAVA_HOME", System.getProperty("java.home")));
         InetSocketAddress address = new InetSocketAddress(context.host(), port);
         try {

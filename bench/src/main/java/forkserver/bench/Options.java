@@ -9,30 +9,35 @@ import java.util.List;
  *
  * @param models null for every model
  */
-record Options(boolean help, boolean list, boolean quick, List<String> models, Path out, Integer sessions,
-               Integer connections, Integer seconds, Integer scale) {
+record Options(boolean help, boolean list, boolean quick, List<String> models, Path report, Integer sessions,
+               Integer connections, Integer seconds, List<Integer> scale) {
 
     /**
-     * Not git-tracked (.gitignore): a run never overwrites the committed sample in bench/results/,
-     * which one refreshes on purpose with {@code --out bench/results}.
+     * Not git-tracked (.gitignore): a run never overwrites the committed report in docs/bench/,
+     * which one refreshes on purpose with {@code --report docs/bench}. The servers' logs always go
+     * to {@code bench/out/logs}, never beside a report.
      */
     static final Path DEFAULT_OUT = Path.of("bench", "out");
+    static final Path COMMITTED_REPORT = Path.of("docs", "bench");
 
     static final String USAGE = """
-            usage: bin/bench [--quick] [--models NAME,...] [--out DIR] [--sessions N] [--connections K] [--seconds S]
-                             [--scale M]
+            usage: bin/bench [--quick] [--models NAME,...] [--report DIR] [--sessions N] [--connections K]
+                             [--seconds S] [--scale N,N,...]
                    bin/bench --list | --help
-            Runs the same echo workload against each model (one process, thread, virtual thread per
-            connection, an event loop, ...) and prints a Markdown table; writes bench.md, bench.csv
-            and bench.png into DIR (default: bench/out under the project, not tracked by git; the
-            README's sample is bench/results: refresh it on purpose with --out bench/results).
-              --quick          a smaller workload, under 90 s on 2 cores
+            Runs the same echo workload against each model (a process, a thread, a virtual thread
+            per connection, an event loop, the article's Python servers, ...), then holds a ladder of
+            connections with each, and prints the report; writes report.md, models.csv, scale.csv and
+            the charts (models.png, scale.png, reference.png) into DIR (default: bench/out under the
+            project, not tracked by git; the committed report is docs/bench: refresh it on purpose
+            with --report docs/bench). The servers' logs go to bench/out/logs.
+              --quick          a smaller workload without the reference servers, under 90 s on 2 cores
               --models LIST    only these models, in this order (see --list)
-              --out DIR        where the files go
+              --report DIR     where the report goes
               --sessions N     sequential sessions timed for the first-echo latency
               --connections K  connections in the burst and held open
               --seconds S      length of each model's sustained run
-              --scale M        native sessions held at once for the scale figure (default 1000; 0: none)
+              --scale LIST     the scale ladder: connections held at once (default 10,100,1000,10000;
+                               --quick 10,100; 0: none)
             """;
 
     /** Parses {@code args}; throws IllegalArgumentException with a one-line message on a usage error. */
@@ -41,11 +46,11 @@ record Options(boolean help, boolean list, boolean quick, List<String> models, P
         boolean list = false;
         boolean quick = false;
         List<String> models = null;
-        Path out = null;
+        Path report = null;
         Integer sessions = null;
         Integer connections = null;
         Integer seconds = null;
-        Integer scale = null;
+        List<Integer> scale = null;
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
             switch (arg) {
@@ -58,15 +63,26 @@ record Options(boolean help, boolean list, boolean quick, List<String> models, P
                         models.add(Models.named(name.strip()).name());
                     }
                 }
-                case "--out" -> out = Path.of(value(args, ++i, arg));
+                case "--report" -> report = Path.of(value(args, ++i, arg));
                 case "--sessions" -> sessions = positive(value(args, ++i, arg), arg);
                 case "--connections" -> connections = positive(value(args, ++i, arg), arg);
                 case "--seconds" -> seconds = positive(value(args, ++i, arg), arg);
-                case "--scale" -> scale = atLeastZero(value(args, ++i, arg), arg);
+                case "--scale" -> scale = ladder(value(args, ++i, arg), arg);
                 default -> throw new IllegalArgumentException("unknown option '" + arg + "' (see --help)");
             }
         }
-        return new Options(help, list, quick, models, out, sessions, connections, seconds, scale);
+        return new Options(help, list, quick, models, report, sessions, connections, seconds, scale);
+    }
+
+    /**
+     * The models to run: those named, else every model; --quick leaves out the reference servers
+     * (tcpserver, systemd) unless they are named.
+     */
+    List<Model> chosenModels() {
+        if (models != null) {
+            return models.stream().map(Models::named).toList();
+        }
+        return Models.ALL.stream().filter(m -> !quick || m.family() != Model.Family.REFERENCE).toList();
     }
 
     Workload workload() {
@@ -81,7 +97,7 @@ record Options(boolean help, boolean list, boolean quick, List<String> models, P
             work = work.withSeconds(seconds);
         }
         if (scale != null) {
-            work = work.withScale(scale);
+            work = work.withLadder(scale);
         }
         return work;
     }
@@ -93,8 +109,20 @@ record Options(boolean help, boolean list, boolean quick, List<String> models, P
         return args[i];
     }
 
-    private static int atLeastZero(String text, String option) {
-        return text.equals("0") ? 0 : positive(text, option);
+    /** "10,100,1000" in increasing order, or "0" for none. */
+    private static List<Integer> ladder(String text, String option) {
+        if (text.equals("0")) {
+            return List.of();
+        }
+        List<Integer> rungs = new ArrayList<>();
+        for (String rung : text.split(",")) {
+            int n = positive(rung.strip(), option);
+            if (!rungs.isEmpty() && n <= rungs.getLast()) {
+                throw new IllegalArgumentException(option + " wants increasing numbers, not '" + text + "'");
+            }
+            rungs.add(n);
+        }
+        return rungs;
     }
 
     private static int positive(String text, String option) {

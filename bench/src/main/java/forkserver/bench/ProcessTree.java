@@ -95,6 +95,17 @@ public final class ProcessTree {
         return new Memory(pss, rss, processes);
     }
 
+    /** The threads of the tree: every process's {@code Threads:} from /proc/PID/status. */
+    public static long threads(long root) {
+        return pids(root).stream().mapToLong(ProcessTree::threadsOf).sum();
+    }
+
+    /** One process's threads, 0 when it is gone. */
+    public static long threadsOf(long pid) {
+        return read(Path.of("/proc", Long.toString(pid), "status")).stream().filter(l -> l.startsWith("Threads:"))
+                .mapToLong(ProcessTree::kib).findFirst().orElse(0);
+    }
+
     /**
      * CPU time (user + system) of the tree in milliseconds, children it has reaped included: each
      * live process's utime + stime, plus its cutime + cstime, which the kernel adds up for every

@@ -1,77 +1,90 @@
 package forkserver.bench;
 
+import forkserver.bench.Scale.Point;
+
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.function.Function;
 
-/** The results as text: the Markdown table, the ratios line, the outside check, the CSV. */
+/**
+ * The results as text: the models' table and its legend, the ratios, the outside check, the scale
+ * ladder's tables, the conclusions on the article's claims, and the CSV files. Everything here is
+ * computed from the figures of one run; nothing is written by hand.
+ */
 final class Report {
 
     private Report() {
     }
 
+    /** The models' table: one row per model, named with its regime. */
     static String table(List<Figures> rows, Workload work) {
         StringBuilder s = new StringBuilder();
         boolean maxNotP99 = rows.stream().anyMatch(f -> f.ok() && f.firstEcho().n() < Stats.P99_MIN_SAMPLES);
         s.append("| model | first echo p50 ms [95% interval] (N) | first echo ").append(maxNotP99 ? "max" : "p99")
                 .append(" ms | burst of ").append(work.connections())
-                .append(": all answered ms | PSS per held conn KiB | RSS per held conn KiB | held round trip p50 ms"
-                        + " | sessions/s | CPU ms per session | context switches per session (vol+invol) |\n");
-        s.append("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+                .append(": all answered ms | held round trip p50 ms | sessions/s | CPU ms per session"
+                        + " | context switches per session (vol+invol) |\n");
+        s.append("|---|--:|--:|--:|--:|--:|--:|--:|\n");
         for (Figures f : rows) {
             if (!f.ok()) {
-                s.append("| ").append(f.model()).append(" | FAILED: ").append(f.failure().replace('|', '/').replace('\n', ' '))
-                        .append(" |||||||||\n");
+                s.append("| ").append(f.model().label()).append(" | FAILED: ")
+                        .append(f.failure().replace('|', '/').replace('\n', ' ')).append(" |||||||\n");
                 continue;
             }
             String switches = Double.isNaN(f.voluntaryPerConn()) ? "n/a"
                     : number(f.voluntaryPerConn()) + "+" + number(f.involuntaryPerConn());
-            Stats.Median echo = f.firstEcho();
-            s.append("| ").append(String.join(" | ", f.model(),
-                    number(echo.value()) + " [" + number(echo.low()) + "–" + number(echo.high()) + "] (" + echo.n() + ")",
-                    number(f.firstEchoP99Ms()), number(f.burstMs()), memory(f.pssPerConnKiB(), f.memoryResolutionKiB()),
-                    memory(f.rssPerConnKiB(), f.memoryResolutionKiB()), number(f.heldRoundTripP50Ms()),
+            s.append("| ").append(String.join(" | ", f.model().label(), interval(f.firstEcho()) + " (" + f.firstEcho().n() + ")",
+                    number(f.firstEchoP99Ms()), number(f.burstMs()), number(f.heldRoundTripP50Ms()),
                     number(f.connectionsPerSec()), number(f.cpuMsPerConn()), switches))
                     .append(" |\n");
         }
         return s.toString();
     }
 
-    /** A memory figure, or "< R" when it is within what the idle server drifts by on its own. */
-    static String memory(double kib, double resolution) {
-        if (Double.isNaN(kib)) {
-            return "n/a";
-        }
-        return Math.abs(kib) <= resolution ? "< " + number(resolution) : number(kib);
+    /** Every column of the models' table, named. */
+    static String legend(Workload work) {
+        return "Columns: **first echo**: connect, send a line, read it back, on a fresh connection, sessions one at a time"
+                + " (median, its distribution-free 95% interval, the number of sessions; then the 99th percentile, or the"
+                + " maximum below " + Stats.P99_MIN_SAMPLES + " sessions); **burst**: " + work.connections()
+                + " new connections at once, until every one has answered (median of the bursts); **held round trip**:"
+                + " a line's round trip on one of " + work.connections() + " connections held open; **sessions/s**: whole"
+                + " sessions completed by " + work.concurrency() + " clients back to back; **CPU ms per session**: the"
+                + " server's whole tree, user + system, from /proc (children it reaped included) over the sustained run;"
+                + " **context switches**: voluntary + involuntary per session, from /usr/bin/time -v (a sustained server"
+                + " minus an idle one). Memory is measured on the scale ladder below. `spares (pool full)`: before each"
+                + " timed session the bench waits until the pool of " + Models.SPARES + " spare workers is full again, as"
+                + " spares are meant to run; in the sustained run every session takes a spare and the supervisor starts"
+                + " another, so its CPU per session includes that spare's JVM start and warm-up (its warm-up session"
+                + " and the JIT work it causes), paid ahead of the connection instead of during it; that is why it is"
+                + " above `process`.\n";
     }
 
-    /** "a process costs N× the memory and M× the first-echo latency of a thread; ..." from this run's rows. */
+    /** "a process costs N× the first-echo latency ..." from this run's rows, where both are measured. */
     static String ratios(List<Figures> rows) {
         List<String> parts = new ArrayList<>();
-        compare(rows, "process", "thread", "a process (a JVM each)").ifPresent(parts::add);
-        compare(rows, "process-native", "thread", "a native process").ifPresent(parts::add);
-        compare(rows, "thread", "virtual", "a platform thread").ifPresent(parts::add);
-        compare(rows, "thread", "eventloop", "a platform thread").ifPresent(parts::add);
+        compare(rows, "process", "thread", "a process (a JVM each)", "a platform thread").ifPresent(parts::add);
+        compare(rows, "process-native", "thread", "a native process", "a platform thread").ifPresent(parts::add);
+        compare(rows, "seed-fork", "seed-thread", "the article's forked process", "its thread").ifPresent(parts::add);
+        compare(rows, "seed-thread", "seed-callback", "the article's thread", "its callback loop").ifPresent(parts::add);
+        compare(rows, "seed-thread", "seed-asyncio", "the article's thread", "its coroutine").ifPresent(parts::add);
         sparesLatency(rows).ifPresent(parts::add);
         if (parts.isEmpty()) {
-            return "No ratios: they need the process or thread models and one to compare with, all passing.";
+            return "No ratios: they need a process model and a thread model to compare, both passing.";
         }
         return "Measured ratios: " + String.join("; ", parts) + ".";
     }
 
-    private static Optional<String> compare(List<Figures> rows, String a, String b, String what) {
+    private static Optional<String> compare(List<Figures> rows, String a, String b, String what, String against) {
         Optional<Figures> x = find(rows, a);
         Optional<Figures> y = find(rows, b);
         if (x.isEmpty() || y.isEmpty()) {
             return Optional.empty();
         }
-        Figures p = x.get();
-        Figures q = y.get();
-        String article = b.equals("eventloop") ? "an event loop" : b.equals("virtual") ? "a virtual thread" : "a thread";
-        return Optional.of(what + " costs " + times(p.measurablePssPerConnKiB(), q.measurablePssPerConnKiB()) + " the memory, "
-                + times(p.firstEchoP50Ms(), q.firstEchoP50Ms()) + " the first-echo latency and "
-                + times(p.cpuMsPerConn(), q.cpuMsPerConn()) + " the CPU per connection of " + article);
+        return Optional.of(what + " costs " + times(x.get().firstEchoP50Ms(), y.get().firstEchoP50Ms())
+                + " the first-echo latency and " + times(x.get().cpuMsPerConn(), y.get().cpuMsPerConn())
+                + " the CPU per session of " + against);
     }
 
     /** Spares exist for the first byte: their first echo against fork+exec of C and against a JVM on demand. */
@@ -92,7 +105,7 @@ final class Report {
     /** The CPU per session measured inside (/proc) and outside (/usr/bin/time -v), side by side. */
     static String outsideCheck(List<Figures> rows) {
         List<String> pairs = rows.stream().filter(f -> f.ok() && !Double.isNaN(f.outsideCpuMsPerConn()))
-                .map(f -> f.model() + " " + number(f.cpuMsPerConn()) + " vs " + number(f.outsideCpuMsPerConn()))
+                .map(f -> f.model().name() + " " + number(f.cpuMsPerConn()) + " vs " + number(f.outsideCpuMsPerConn()))
                 .toList();
         if (pairs.isEmpty()) {
             return "Outside check: not made (" + TimeReport.PROGRAM + " is missing).";
@@ -101,22 +114,205 @@ final class Report {
                 + " -v (sustained server minus an idle one): " + String.join(", ", pairs) + ".";
     }
 
-    static String csv(List<Figures> rows) {
-        StringBuilder s = new StringBuilder("model,status,first_echo_p50_ms,first_echo_p99_ms,burst_ms,pss_per_conn_kib,"
-                + "rss_per_conn_kib,held_round_trip_p50_ms,sessions_per_s,cpu_ms_per_session,"
-                + "cpu_ms_per_session_time_v,voluntary_switches_per_session,involuntary_switches_per_session,"
-                + "first_echo_n,first_echo_p50_low_ms,first_echo_p50_high_ms,memory_resolution_kib\n");
-        for (Figures f : rows) {
-            s.append(f.model()).append(',').append(f.ok() ? "ok" : "failed");
-            for (double v : new double[] {f.firstEchoP50Ms(), f.firstEchoP99Ms(), f.burstMs(), f.pssPerConnKiB(),
-                    f.rssPerConnKiB(), f.heldRoundTripP50Ms(), f.connectionsPerSec(), f.cpuMsPerConn(),
-                    f.outsideCpuMsPerConn(), f.voluntaryPerConn(), f.involuntaryPerConn(), f.firstEcho().n(),
-                    f.firstEcho().low(), f.firstEcho().high(), f.memoryResolutionKiB()}) {
-                s.append(',').append(Double.isNaN(v) ? "" : String.format(Locale.ROOT, "%.4f", v));
+    /** The scale ladder: four tables (charged, PSS, round trip, tasks), one row a model, one column a rung. */
+    static String scale(Scale.Figures scale, List<Model> models) {
+        StringBuilder s = new StringBuilder();
+        s.append("Each model holds N connections at once, N = ").append(scale.ladder()).append(", ")
+                .append(scale.rounds()).append(" rounds of each rung, the models interleaved. Memory per held connection is")
+                .append(" (held − idle) / N: **charged** is what the kernel charges the server's memory cgroup")
+                .append(" (memory.usage_in_bytes: user pages and kernel memory, each task's kernel stack, task struct and")
+                .append(" page tables, socket and file structures), **PSS** the user pages only (/proc/PID/smaps_rollup,")
+                .append(" shared pages divided among their users), summed over the server's tree. Cells show the median of")
+                .append(" the rounds [their lowest–highest]; `< R` is a figure within R, what the idle server drifted by on")
+                .append(" its own (at least a page, and for the charge the kernel's per-CPU charge batches, ")
+                .append(MemoryCgroup.CHARGE_BATCH_KIB).append(" KiB a CPU), spread over N. The ratios and conclusions use")
+                .append(" the charged figure. `—`: not measured at that rung (why, below the tables).\n\n");
+        if (scale.cgroupMissing() != null) {
+            s.append("Charged memory: not measured: ").append(scale.cgroupMissing()).append(".\n\n");
+        }
+        s.append(ladderTable(scale, models, "charged KiB per held connection",
+                p -> memory(p.charged(), p.chargedResolution())));
+        s.append(ladderTable(scale, models, "PSS KiB per held connection", p -> memory(p.pss(), p.pssResolution())));
+        s.append(ladderTable(scale, models, "round trip ms with N held, p50 [95% interval]", p -> interval(p.roundTrip())));
+        s.append(ladderTable(scale, models, "threads / processes with N held", p -> p.threads() + " / " + p.processes()));
+        List<String> skipped = scale.points().stream().filter(p -> !p.measured() && !p.notMeasured().startsWith("not measured at"))
+                .map(p -> "- " + p.model().label() + " at " + p.held() + ": " + p.notMeasured().replace('\n', ' '))
+                .toList();
+        if (!skipped.isEmpty()) {
+            s.append("Not measured (the rungs above each are not measured either):\n\n").append(String.join("\n", skipped)).append("\n");
+        }
+        return s.toString();
+    }
+
+    private static String ladderTable(Scale.Figures scale, List<Model> models, String title, Function<Point, String> cell) {
+        StringBuilder s = new StringBuilder("| ").append(title).append(" |");
+        scale.ladder().forEach(n -> s.append(" ").append(n).append(" |"));
+        s.append("\n|---|").append("--:|".repeat(scale.ladder().size())).append("\n");
+        for (Model model : models) {
+            s.append("| ").append(model.label()).append(" |");
+            for (int n : scale.ladder()) {
+                Point p = scale.at(model.name(), n);
+                s.append(" ").append(p == null || !p.measured() ? "—" : cell.apply(p)).append(" |");
             }
+            s.append("\n");
+        }
+        return s.append("\n").toString();
+    }
+
+    /** A memory figure with its range, or "< R" when its median is within the resolution R. */
+    static String memory(Stats.Median m, double resolution) {
+        if (Double.isNaN(m.value())) {
+            return "n/a";
+        }
+        if (Math.abs(m.value()) <= resolution) {
+            return "< " + number(resolution);
+        }
+        return m.n() > 1 ? interval(m) : number(m.value());
+    }
+
+    /**
+     * For each of the article's claims, what this run measured: the charged memory at the highest
+     * rung both models reached, the round trip with the most held, the CPU per session.
+     */
+    static String conclusions(List<Figures> rows, Scale.Figures scale) {
+        List<String> out = new ArrayList<>();
+        if (scale != null) {
+            out.add("**\"Processes cost more memory\"** (than threads). " + memoryClaim(scale, "seed-fork", "seed-thread",
+                    "The article's fork server", "its thread server") + " " + memoryClaim(scale, "process-native", "thread",
+                    "Java's supervisor with a native child", "a platform thread") + " " + memoryClaim(scale, "process", "thread",
+                    "A worker JVM per connection", "a platform thread"));
+        }
+        out.add("**\"Processes have a higher switching cost.\"** " + cpuClaim(rows, "seed-fork", "seed-thread",
+                "The article's fork server", "its thread server") + " " + cpuClaim(rows, "process-native", "thread",
+                "Java's supervisor with a native child", "a platform thread")
+                + (scale == null ? "" : " " + roundTripClaim(scale, "seed-fork", "seed-thread", "fork server", "thread server")));
+        if (scale != null) {
+            out.add("**\"Threads cost more than callbacks and coroutines, at scale.\"** " + memoryClaim(scale, "seed-thread",
+                    "seed-callback", "The article's thread server", "its callback server") + " " + memoryClaim(scale,
+                    "seed-thread", "seed-asyncio", "Its thread server", "its asyncio server") + " " + memoryClaim(scale,
+                    "thread", "eventloop", "Java's platform thread", "its event loop") + " " + memoryClaim(scale, "thread",
+                    "virtual", "A platform thread", "a virtual thread"));
+        }
+        return "Conclusions, computed from the figures above:\n\n" + String.join("\n\n", out) + "\n";
+    }
+
+    /** One comparison of charged memory per held connection at the highest rung both were measured at. */
+    static String memoryClaim(Scale.Figures scale, String a, String b, String what, String against) {
+        int held = highestBoth(scale, a, b);
+        if (held < 0) {
+            return what + " and " + against + ": not both measured.";
+        }
+        Point x = scale.at(a, held);
+        Point y = scale.at(b, held);
+        if (Double.isNaN(x.charged().value())) {
+            return what + " and " + against + ": no charged memory measured.";
+        }
+        String xs = memory(x.charged(), x.chargedResolution()) + " KiB";
+        String ys = memory(y.charged(), y.chargedResolution()) + " KiB";
+        String head = what + " is charged " + xs + " a held connection at " + held + " held, " + against + " " + ys;
+        double num = x.clearCharged();
+        double den = y.clearCharged();
+        if (!Double.isNaN(num) && !Double.isNaN(den)) {
+            return head + ": " + times(num, den) + (num > den ? ", as the claim says." : ", against the claim.");
+        }
+        if (!Double.isNaN(num) && Double.isNaN(den)) {
+            // Its true value is at most its highest round, or the noise if that is higher.
+            double bound = Math.max(Double.isNaN(y.charged().high()) ? 0 : y.charged().high(), y.chargedResolution());
+            return head + ": the second is not clear of its noise (" + number(y.chargedResolution())
+                    + " KiB), so no ratio; the first is at least " + times(num, bound) + " of it"
+                    + (num > bound ? ", as the claim says." : ".");
+        }
+        return head + ": within the noise, no ratio.";
+    }
+
+    /** The highest rung at which both models were measured, or -1. */
+    private static int highestBoth(Scale.Figures scale, String a, String b) {
+        int held = -1;
+        for (int n : scale.ladder()) {
+            Point x = scale.at(a, n);
+            Point y = scale.at(b, n);
+            if (x != null && y != null && x.measured() && y.measured()) {
+                held = n;
+            }
+        }
+        return held;
+    }
+
+    private static String cpuClaim(List<Figures> rows, String a, String b, String what, String against) {
+        Optional<Figures> x = find(rows, a);
+        Optional<Figures> y = find(rows, b);
+        if (x.isEmpty() || y.isEmpty()) {
+            return what + " and " + against + ": not both measured.";
+        }
+        Figures p = x.get();
+        Figures q = y.get();
+        String switches = Double.isNaN(p.voluntaryPerConn()) || Double.isNaN(q.voluntaryPerConn()) ? ""
+                : ", " + number(p.voluntaryPerConn() + p.involuntaryPerConn()) + " context switches a session against "
+                + number(q.voluntaryPerConn() + q.involuntaryPerConn());
+        return what + " spends " + number(p.cpuMsPerConn()) + " ms of CPU a session (fork, page faults and exit"
+                + " included) against " + number(q.cpuMsPerConn()) + " for " + against + " ("
+                + times(p.cpuMsPerConn(), q.cpuMsPerConn()) + (p.cpuMsPerConn() > q.cpuMsPerConn()
+                ? ", as the claim says" : ", against the claim") + ")" + switches + ".";
+    }
+
+    private static String roundTripClaim(Scale.Figures scale, String a, String b, String what, String against) {
+        int held = highestBoth(scale, a, b);
+        if (held < 0) {
+            return "";
+        }
+        Stats.Median x = scale.at(a, held).roundTrip();
+        Stats.Median y = scale.at(b, held).roundTrip();
+        boolean apart = x.low() > y.high() || y.low() > x.high();
+        return "With " + held + " held, a line's round trip is " + number(x.value()) + " ms on the " + what + " and "
+                + number(y.value()) + " ms on the " + against
+                + (apart ? " (" + times(x.value(), y.value()) + ", their 95% intervals apart"
+                + (x.value() > y.value() ? ", as the claim says)." : ", against the claim).")
+                : ": their 95% intervals overlap, no difference measured in switching to the one connection's task.");
+    }
+
+    static String csv(List<Figures> rows) {
+        StringBuilder s = new StringBuilder("model,family,status,first_echo_p50_ms,first_echo_p99_ms,burst_ms,"
+                + "held_round_trip_p50_ms,sessions_per_s,cpu_ms_per_session,"
+                + "cpu_ms_per_session_time_v,voluntary_switches_per_session,involuntary_switches_per_session,"
+                + "first_echo_n,first_echo_p50_low_ms,first_echo_p50_high_ms\n");
+        for (Figures f : rows) {
+            s.append(csvName(f.model())).append(',').append(f.model().family()).append(',').append(f.ok() ? "ok" : "failed");
+            values(s, f.firstEchoP50Ms(), f.firstEchoP99Ms(), f.burstMs(), f.heldRoundTripP50Ms(), f.connectionsPerSec(),
+                    f.cpuMsPerConn(), f.outsideCpuMsPerConn(), f.voluntaryPerConn(), f.involuntaryPerConn(),
+                    f.firstEcho().n(), f.firstEcho().low(), f.firstEcho().high());
             s.append('\n');
         }
         return s.toString();
+    }
+
+    static String scaleCsv(Scale.Figures scale) {
+        StringBuilder s = new StringBuilder("model,family,held,status,rounds,charged_kib_per_conn,charged_low,charged_high,"
+                + "charged_resolution_kib,pss_kib_per_conn,pss_low,pss_high,pss_resolution_kib,threads,processes,"
+                + "round_trip_p50_ms,round_trip_low_ms,round_trip_high_ms,open_ms_per_conn,not_measured\n");
+        for (Point p : scale.points()) {
+            s.append(csvName(p.model())).append(',').append(p.model().family()).append(',').append(p.held()).append(',')
+                    .append(p.measured() ? "ok" : "not measured").append(',').append(p.charged().n());
+            values(s, p.charged().value(), p.charged().low(), p.charged().high(), p.chargedResolution(), p.pss().value(),
+                    p.pss().low(), p.pss().high(), p.pssResolution(), p.measured() ? p.threads() : Double.NaN,
+                    p.measured() ? p.processes() : Double.NaN, p.roundTrip().value(), p.roundTrip().low(),
+                    p.roundTrip().high(), p.openMsPerConn());
+            s.append(",\"").append(p.measured() ? "" : p.notMeasured().replace('"', '\'')).append("\"\n");
+        }
+        return s.toString();
+    }
+
+    private static String csvName(Model model) {
+        return model.regime() == null ? model.name() : "\"" + model.label() + "\"";
+    }
+
+    private static void values(StringBuilder s, double... values) {
+        for (double v : values) {
+            s.append(',').append(Double.isNaN(v) ? "" : String.format(Locale.ROOT, "%.4f", v));
+        }
+    }
+
+    static String interval(Stats.Median m) {
+        return number(m.value()) + " [" + number(m.low()) + "–" + number(m.high()) + "]";
     }
 
     /** Three significant figures or so: 152, 15.2, 1.52, 0.152, 0.015. */
@@ -138,6 +334,6 @@ final class Report {
     }
 
     private static Optional<Figures> find(List<Figures> rows, String model) {
-        return rows.stream().filter(f -> f.model().equals(model) && f.ok()).findFirst();
+        return rows.stream().filter(f -> f.model().name().equals(model) && f.ok()).findFirst();
     }
 }

@@ -10,222 +10,363 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.Function;
+import java.util.stream.Stream;
 
 /**
- * The supervisor at thousands of connections, next to tcpserver: both hold N native sessions
- * (the C echo program each) and are measured side by side, interleaved: the server process's own
- * threads and memory per held connection (its own, not its children's), the first echo of a new
- * session while they hold them against while idle, and its memory once they have all ended.
+ * Every model at scale: a ladder of N connections held at once (10, 100, 1000, 10,000), and at
+ * each rung what a held connection costs: memory as PSS (the user pages, shared ones divided
+ * among their users) and as the kernel charges it (a memory cgroup around the server: kernel
+ * stacks, task structs, page tables and socket structures too), the round trip of a line on a
+ * held connection, and the server's threads and processes.
+ *
+ * <p>Each model gets one server for the whole ladder, in its own cgroup, with a descriptor limit
+ * that 10,000 connections fit. At each rung every model is measured in {@code rounds} rounds,
+ * interleaved (the first model of a round one further each time); each measurement starts from
+ * the settled server (no child of the last one left, spares ready), reads it idle twice (what it
+ * drifts by on its own is the measurement's resolution), opens N sessions, times round trips on
+ * up to {@link #ROUND_TRIP_SAMPLES} of them, reads it again, then ends every session with
+ * {@code done} and waits for the server to settle.
+ *
+ * <p>A rung a model does not fit is skipped, with the reason, from what its rung below measured:
+ * the memory it would take over {@link Budget#memoryKiB}, the time to open its connections over
+ * {@link Budget#openSeconds} a round, or tasks (threads and processes) over what the kernel's
+ * pid_max leaves free. A model that fails a rung is not taken higher.
  */
 final class Scale {
 
-    /** The models measured at scale: a process per connection with the least per process. */
-    static final List<String> MODELS = List.of("process-native", "tcpserver-native");
-    private static final int ROUNDS = 20;
-    /**
-     * Below one KiB per held connection is below what this figure is for, and a server's own PSS
-     * even shrinks as its children come to share its pages: shown as "< 1", not as a negative size.
-     */
-    static final double RESOLUTION_KIB = 1;
-    /** The JDK's reaper threads idle 60 s before they end (its cached pool's keep-alive): wait that and some. */
-    static final Duration REAPERS_IDLE_OUT = Duration.ofSeconds(75);
+    static final List<Integer> LADDER = List.of(10, 100, 1000, 10_000);
+    static final List<Integer> QUICK_LADDER = List.of(10, 100);
+    /** Descriptors each server may open: 10,000 connections and what a process per connection adds. */
+    static final int DESCRIPTORS = 65_536;
+    static final int ROUND_TRIP_SAMPLES = 200;
+    private static final Duration SETTLE = Duration.ofSeconds(120);
+    private static final Duration IDLE_DRIFT = Duration.ofMillis(100);
 
     private final List<Model> models;
     private final Function<Integer, ServerContext> contexts;
-    private final int connections;
+    private final List<Integer> ladder;
+    private final int rounds;
+    private final Budget budget;
     private final Path logs;
     private final Progress progress;
-    private final boolean waitForIdleThreads;
 
-    /** What the server process itself has: its resident and proportional memory, its threads. */
-    record Own(long rssKiB, long pssKiB, long threads) {
+    /** What a rung may cost a model before it is skipped. */
+    record Budget(long memoryKiB, double openSeconds, long freeTasks) {
 
-        static Own of(long pid) {
-            try {
-                long rss = 0;
-                long pss = 0;
-                for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "smaps_rollup"))) {
-                    if (line.startsWith("Rss:")) {
-                        rss = kib(line);
-                    } else if (line.startsWith("Pss:")) {
-                        pss = kib(line);
-                    }
-                }
-                long threads = Files.readAllLines(Path.of("/proc", Long.toString(pid), "status")).stream()
-                        .filter(l -> l.startsWith("Threads:")).mapToLong(Scale::kib).findFirst().orElse(0);
-                return new Own(rss, pss, threads);
-            } catch (IOException e) {
-                throw new IllegalStateException("the server " + pid + " is gone: " + e.getMessage(), e);
-            }
+        /** Half the memory available now, {@code openSeconds} a round, 90% of the pids free now. */
+        static Budget ofThisMachine(double openSeconds) {
+            long available = meminfo("MemAvailable:");
+            long pidMax = readLong(Path.of("/proc/sys/kernel/pid_max"));
+            long threadsMax = readLong(Path.of("/proc/sys/kernel/threads-max"));
+            long tasks = ProcessHandle.allProcesses().mapToLong(p -> ProcessTree.threadsOf(p.pid())).sum();
+            return new Budget(available / 2, openSeconds, (long) (Math.min(pidMax, threadsMax) * 0.9) - tasks);
         }
     }
 
-    /** One server's figures at scale. */
-    record Row(String model, String failure, Own idle, Own held, Own after, Stats.Median idleEcho,
-               Stats.Median heldEcho, int connections) {
+    /** One measurement: one model, N held, one round. */
+    record Sample(double pssKiB, double chargedKiB, double pssDriftKiB, double chargedDriftKiB, long threads,
+                  long processes, List<Long> roundTrips, double openSeconds) {
     }
 
-    /** The scale table's rows. */
-    record Figures(List<Row> rows, int connections, boolean afterIdleOut) {
+    /**
+     * One model at one rung, over its rounds; or why it was not measured there.
+     *
+     * @param pss               PSS per held connection, KiB: the median over the rounds and their range
+     * @param charged           the cgroup's charge per held connection, KiB, likewise; NaN without a cgroup
+     * @param pssResolution     what the idle server drifted by, per connection (at least a page in all)
+     * @param chargedResolution the same for the charge (at least the kernel's charge batches)
+     * @param threads           the server's threads with N held, its whole tree
+     * @param processes         the server's processes with N held, its whole tree
+     * @param roundTrip         a line's round trip on a held connection: median and 95% interval
+     * @param openMsPerConn     opening a connection (to its first echo) while the others are held
+     */
+    record Point(Model model, int held, String notMeasured, Stats.Median pss, Stats.Median charged,
+                 double pssResolution, double chargedResolution, long threads, long processes, Stats.Median roundTrip,
+                 double openMsPerConn) {
 
-        String report() {
-            StringBuilder s = new StringBuilder();
-            s.append("Scale: ").append(connections).append(" native sessions held by each server at once, measured")
-                    .append(" side by side; memory and threads of the server's own process (its children not counted).\n\n");
-            s.append("| server | threads idle → held | own RSS per held conn KiB | own PSS per held conn KiB"
-                    + " | first echo p50 idle ms [95%] | at ").append(connections).append(" held ms [95%] | held / idle"
-                    + " | own RSS after all ended − idle MiB |\n");
-            s.append("|---|--:|--:|--:|--:|--:|--:|--:|\n");
-            for (Row row : rows) {
-                if (row.failure() != null) {
-                    s.append("| ").append(row.model()).append(" | FAILED: ").append(row.failure().replace('|', '/')).append(" |||||||\n");
-                    continue;
-                }
-                double n = row.connections();
-                s.append("| ").append(String.join(" | ", row.model(),
-                        row.idle().threads() + " → " + row.held().threads(),
-                        Report.memory((row.held().rssKiB() - row.idle().rssKiB()) / n, RESOLUTION_KIB),
-                        Report.memory((row.held().pssKiB() - row.idle().pssKiB()) / n, RESOLUTION_KIB),
-                        interval(row.idleEcho()), interval(row.heldEcho()),
-                        String.format(Locale.ROOT, "%.2f×", row.heldEcho().value() / row.idleEcho().value()),
-                        row.after() == null ? "n/a" : Report.memory((row.after().rssKiB() - row.idle().rssKiB()) / 1024.0, 1)))
-                        .append(" |\n");
-            }
-            s.append(afterIdleOut
-                    ? "\n\"After\" is read once the JDK's idle reaper threads have ended (" + REAPERS_IDLE_OUT.toSeconds()
-                            + " s after the last session).\n"
-                    : "\n\"After\" is read once the sessions have ended, while the JDK's reaper threads still wait to"
-                            + " idle out (60 s); the full run waits for them.\n");
-            return s.toString();
+        static Point not(Model model, int held, String why) {
+            Stats.Median none = Stats.median(new double[0]);
+            return new Point(model, held, why, none, none, Double.NaN, Double.NaN, 0, 0, none, Double.NaN);
         }
 
-        private static String interval(Stats.Median m) {
-            return Report.number(m.value()) + " [" + Report.number(m.low()) + "–" + Report.number(m.high()) + "]";
+        boolean measured() {
+            return notMeasured == null;
+        }
+
+        /** The charge per connection when its whole range is above the resolution, else NaN: fit for a ratio. */
+        double clearCharged() {
+            return measured() && charged.low() > chargedResolution ? charged.value() : Double.NaN;
+        }
+
+        double clearPss() {
+            return measured() && pss.low() > pssResolution ? pss.value() : Double.NaN;
         }
     }
 
-    Scale(List<Model> models, Function<Integer, ServerContext> contexts, int connections, Path logs, Progress progress,
-          boolean waitForIdleThreads) {
+    /** The ladder's results: every model at every rung, and why the charge is missing if it is. */
+    record Figures(List<Point> points, List<Integer> ladder, int rounds, String cgroupMissing) {
+
+        List<Point> of(Model model) {
+            return points.stream().filter(p -> p.model().equals(model)).toList();
+        }
+
+        /** The highest rung {@code model} was measured at. */
+        Point top(Model model) {
+            return of(model).stream().filter(Point::measured).reduce((a, b) -> b).orElse(null);
+        }
+
+        Point at(String model, int held) {
+            return points.stream().filter(p -> p.model().name().equals(model) && p.held() == held).findFirst().orElse(null);
+        }
+    }
+
+    Scale(List<Model> models, Function<Integer, ServerContext> contexts, List<Integer> ladder, int rounds, Budget budget,
+          Path logs, Progress progress) {
         this.models = models;
         this.contexts = contexts;
-        this.connections = connections;
+        this.ladder = ladder;
+        this.rounds = rounds;
+        this.budget = budget;
         this.logs = logs;
         this.progress = progress;
-        this.waitForIdleThreads = waitForIdleThreads;
     }
 
-    static double estimateSeconds(Workload work, boolean waitForIdleThreads) {
-        if (work.scaleConnections() == 0) {
-            return 0;
+    /** A rough time to open one connection to {@code model} on two shared cores, in seconds. */
+    static double openSecondsGuess(Model model) {
+        return switch (model.perConnection()) {
+            case JVM -> 0.25;
+            case PROCESS -> 0.004;
+            case NOTHING -> 0.0005;
+        };
+    }
+
+    /** A rough guess for the estimate printed before a run, in seconds. */
+    static double estimateSeconds(List<Model> models, List<Integer> ladder, int rounds, double openSeconds) {
+        double total = 0;
+        for (Model model : models) {
+            double perConnection = openSecondsGuess(model);
+            total += ladder.isEmpty() ? 0 : 0.5; // its server's start
+            for (int held : ladder) {
+                double open = held * perConnection;
+                if (open > openSeconds * 10) {
+                    break;
+                }
+                total += rounds * (0.3 + Math.min(open, openSeconds) * 2.5);
+            }
         }
-        return MODELS.size() * (2 + work.scaleConnections() * 0.003) + 2 * ROUNDS * 0.01
-                + (waitForIdleThreads ? REAPERS_IDLE_OUT.toSeconds() : 0);
+        return total;
     }
 
     Figures run() {
         Map<Model, ModelServer> servers = new LinkedHashMap<>();
-        Map<Model, String> failures = new LinkedHashMap<>();
-        Map<Model, Own> idle = new LinkedHashMap<>();
-        Map<Model, Own> held = new LinkedHashMap<>();
-        Map<Model, List<Long>> idleEcho = new LinkedHashMap<>();
-        Map<Model, List<Long>> heldEcho = new LinkedHashMap<>();
-        Map<Model, List<Session>> open = new LinkedHashMap<>();
-        Map<Model, Own> after = new LinkedHashMap<>();
+        Map<Model, MemoryCgroup> cgroups = new LinkedHashMap<>();
+        Map<Model, String> stopped = new LinkedHashMap<>();
+        List<Point> points = new ArrayList<>();
+        boolean anyCgroup = false;
         try {
             for (Model model : models) {
+                String why = fits(model, null, ladder.getFirst());
+                if (why != null) {
+                    stopped.put(model, why); // reported at the first rung, with this reason
+                    continue;
+                }
                 progress.phase(model.name(), "starting its scale server");
+                MemoryCgroup cgroup = MemoryCgroup.create(model.name());
+                anyCgroup |= cgroup != null;
+                if (cgroup != null) {
+                    cgroups.put(model, cgroup);
+                }
                 try {
-                    servers.put(model, ModelServer.start(model, contexts, logs, "scale", false));
-                } catch (IllegalStateException e) {
-                    failures.put(model, e.getMessage());
+                    servers.put(model, ModelServer.start(model, contexts, logs, "scale", false,
+                            command -> MemoryCgroup.wrap(cgroup, DESCRIPTORS, command)));
+                } catch (RuntimeException e) {
+                    stopped.put(model, "its server did not start: " + e.getMessage());
                 }
             }
-            progress.phase("scale", ROUNDS + " rounds of one session each, idle");
-            rounds(servers, failures, idleEcho, Map.of());
-            servers.forEach((model, server) -> idle.put(model, Own.of(server.run().pid())));
-            for (Map.Entry<Model, ModelServer> entry : servers.entrySet()) {
-                progress.phase(entry.getKey().name(), "opening " + connections + " sessions and holding them");
-                List<Session> sessions = new ArrayList<>();
-                open.put(entry.getKey(), sessions);
-                try {
-                    for (int i = 0; i < connections; i++) {
-                        sessions.add(Session.open(entry.getValue().address(), "held " + i));
+            Map<Model, Point> below = new LinkedHashMap<>();
+            for (int held : ladder) {
+                Map<Model, List<Sample>> samples = new LinkedHashMap<>();
+                for (Model model : models) {
+                    String why = stopped.containsKey(model) ? stopped.get(model) : fits(model, below.get(model), held);
+                    if (why != null) {
+                        boolean first = !stopped.containsKey(model) || held == ladder.getFirst();
+                        stopped.putIfAbsent(model, why);
+                        points.add(Point.not(model, held, first ? why : "not measured at " + held + " held"));
+                    } else {
+                        samples.put(model, new ArrayList<>());
                     }
-                } catch (Session.Failure e) {
-                    failures.put(entry.getKey(), e.getMessage());
+                }
+                List<Model> order = new ArrayList<>(samples.keySet());
+                for (int round = 0; round < rounds; round++) {
+                    for (int i = 0; i < order.size(); i++) {
+                        Model model = order.get((round + i) % order.size());
+                        if (stopped.containsKey(model)) {
+                            continue;
+                        }
+                        progress.phase(model.name(), "scale: " + held + " held, round " + (round + 1) + " of " + rounds);
+                        try {
+                            samples.get(model).add(measure(model, servers.get(model), cgroups.get(model), held));
+                        } catch (Session.Failure | IllegalStateException e) {
+                            String ended = servers.get(model).run().endedEarly(Duration.ofSeconds(2));
+                            stopped.put(model, "failed at " + held + " held: " + e.getMessage()
+                                    + (ended.isEmpty() ? "" : " (" + ended + ")"));
+                            try {
+                                settle(model, servers.get(model), 0);
+                            } catch (IllegalStateException again) {
+                                // it stays stopped; the next model is measured anyway
+                            }
+                        }
+                    }
+                }
+                for (Model model : order) {
+                    Point point = stopped.containsKey(model) && stopped.get(model).startsWith("failed at " + held)
+                            ? Point.not(model, held, stopped.get(model))
+                            : point(model, held, samples.get(model));
+                    points.add(point);
+                    below.put(model, point);
                 }
             }
-            progress.phase("scale", ROUNDS + " rounds of one session each, with " + connections + " held");
-            rounds(servers, failures, heldEcho, open);
-            servers.forEach((model, server) -> held.put(model, Own.of(server.run().pid())));
-            progress.phase("scale", "ending the held sessions");
-            open.values().forEach(sessions -> sessions.forEach(Session::close));
-            servers.forEach((model, server) -> settle(model, server, 0, failures));
-            if (waitForIdleThreads) {
-                progress.phase("scale", "waiting up to " + REAPERS_IDLE_OUT.toSeconds() + " s for idle threads to end");
-                long deadline = System.nanoTime() + REAPERS_IDLE_OUT.toNanos();
-                servers.forEach((model, server) -> {
-                    while (Own.of(server.run().pid()).threads() > idle.get(model).threads() + 2
-                            && System.nanoTime() < deadline) {
-                        pause(Duration.ofMillis(500));
-                    }
-                });
-            }
-            servers.forEach((model, server) -> after.put(model, Own.of(server.run().pid())));
         } finally {
-            open.values().forEach(sessions -> sessions.forEach(Session::close));
             servers.values().forEach(ModelServer::close);
+            cgroups.values().forEach(MemoryCgroup::close);
         }
-        List<Row> rows = new ArrayList<>();
+        List<Point> ordered = new ArrayList<>();
         for (Model model : models) {
-            String failure = failures.get(model);
-            rows.add(failure != null || !held.containsKey(model)
-                    ? new Row(model.name(), failure == null ? "not measured" : failure, null, null, null, null, null, connections)
-                    : new Row(model.name(), null, idle.get(model), held.get(model), after.get(model),
-                            Stats.median(Stats.millis(idleEcho.get(model))), Stats.median(Stats.millis(heldEcho.get(model))),
-                            connections));
+            points.stream().filter(p -> p.model().equals(model)).forEach(ordered::add);
         }
-        return new Figures(rows, connections, waitForIdleThreads);
+        return new Figures(ordered, ladder, rounds, anyCgroup ? null : MemoryCgroup.unavailable());
     }
 
     /**
-     * Interleaved first echoes, one session per server per round; before each, the server is back
-     * to the children of its {@code held} sessions (the last timed session's child has exited).
+     * Null when {@code held} fits this machine, judged from the rung below (on the lowest rung,
+     * from a rough time per connection for what the model starts); else why not.
      */
-    private void rounds(Map<Model, ModelServer> servers, Map<Model, String> failures, Map<Model, List<Long>> into,
-                        Map<Model, List<Session>> held) {
-        List<Model> order = new ArrayList<>(servers.keySet());
-        for (int round = 0; round < ROUNDS; round++) {
-            for (int i = 0; i < order.size(); i++) {
-                Model model = order.get((round + i) % order.size());
-                ModelServer server = servers.get(model);
-                if (failures.containsKey(model) || !settle(model, server, held.getOrDefault(model, List.of()).size(), failures)) {
-                    continue;
-                }
-                try {
-                    into.computeIfAbsent(model, m -> new ArrayList<>()).add(Session.run(server.address(), "scale " + round));
-                } catch (Session.Failure e) {
-                    failures.put(model, e.getMessage());
+    String fits(Model model, Point below, int held) {
+        if (below == null) {
+            double open = openSecondsGuess(model) * held;
+            return open <= budget.openSeconds() ? null : String.format(Locale.ROOT, "opening them would take about %.0f s"
+                    + " a round (%s each, roughly), over the bench's %.0f s", open, model.perConnection() == Model.Start.JVM
+                    ? "a JVM start" : "a process start", budget.openSeconds());
+        }
+        if (!below.measured()) {
+            return "not measured at " + below.held() + " held";
+        }
+        double perConnection = Math.max(below.pss().value(), Double.isNaN(below.charged().value()) ? 0 : below.charged().value());
+        double memory = perConnection * held;
+        if (memory > budget.memoryKiB()) {
+            return String.format(Locale.ROOT, "would take about %.1f GiB (%s KiB a connection at %d held),"
+                    + " over the bench's budget of %.1f GiB (half the memory available)", memory / 1048576,
+                    Report.number(perConnection), below.held(), budget.memoryKiB() / 1048576.0);
+        }
+        // Ten connections are too few to time: one scheduling delay is most of it. Below 100 the guess.
+        double open = (below.held() >= 100 ? below.openMsPerConn() / 1000 : openSecondsGuess(model)) * held;
+        if (open > budget.openSeconds() && below.held() < 100) {
+            return String.format(Locale.ROOT, "opening them would take about %.0f s a round (%s each, roughly), over the"
+                    + " bench's %.0f s", open, model.perConnection() == Model.Start.JVM ? "a JVM start" : "a process start",
+                    budget.openSeconds());
+        }
+        if (open > budget.openSeconds()) {
+            return String.format(Locale.ROOT, "opening them would take about %.0f s a round (%s ms a connection"
+                    + " at %d held), over the bench's %.0f s", open, Report.number(below.openMsPerConn()), below.held(),
+                    budget.openSeconds());
+        }
+        double tasks = (below.threads() + below.processes()) / (double) below.held() * held;
+        if (tasks > budget.freeTasks()) {
+            return String.format(Locale.ROOT, "would need about %.0f tasks (threads and processes), over the"
+                    + " %d the kernel's pid_max leaves free", tasks, budget.freeTasks());
+        }
+        return null;
+    }
+
+    private Point point(Model model, int held, List<Sample> samples) {
+        if (samples.isEmpty()) {
+            return Point.not(model, held, "no round measured");
+        }
+        double n = held;
+        double[] pss = samples.stream().mapToDouble(s -> s.pssKiB() / n).toArray();
+        double[] charged = samples.stream().mapToDouble(s -> s.chargedKiB() / n).toArray();
+        double pssResolution = samples.stream().mapToDouble(s -> Math.max(s.pssDriftKiB(), 4)).max().orElseThrow() / n;
+        double chargedResolution = samples.stream().mapToDouble(s -> Math.max(s.chargedDriftKiB(),
+                MemoryCgroup.CHARGE_BATCH_KIB * Runtime.getRuntime().availableProcessors())).max().orElseThrow() / n;
+        Sample last = samples.getLast();
+        List<Long> trips = samples.stream().flatMap(s -> s.roundTrips().stream()).toList();
+        double open = samples.stream().mapToDouble(Sample::openSeconds).average().orElseThrow() * 1000 / n;
+        return new Point(model, held, null, Stats.range(pss), Stats.range(charged), pssResolution, chargedResolution,
+                last.threads(), last.processes(), Stats.median(Stats.millis(trips)), open);
+    }
+
+    /** One round of one model at one rung; the server settled before and after. */
+    private Sample measure(Model model, ModelServer server, MemoryCgroup cgroup, int held) {
+        long pid = server.run().pid();
+        settle(model, server, 0);
+        long chargedIdle = cgroup == null ? 0 : cgroup.usageKiB();
+        ProcessTree.Memory idle = ProcessTree.memory(pid);
+        pause(IDLE_DRIFT);
+        long chargedBefore = cgroup == null ? 0 : cgroup.usageKiB();
+        ProcessTree.Memory before = ProcessTree.memory(pid);
+        List<Session> open = new ArrayList<>(held);
+        try {
+            long started = System.nanoTime();
+            for (int i = 0; i < held; i++) {
+                open.add(Session.open(server.address(), "scale " + held + " held " + i));
+            }
+            double openSeconds = (System.nanoTime() - started) / 1e9;
+            settle(model, server, model.perConnection() == Model.Start.NOTHING ? 0 : held);
+            List<Long> trips = new ArrayList<>();
+            int step = Math.max(1, held / ROUND_TRIP_SAMPLES);
+            for (int pass = 0; trips.size() < ROUND_TRIP_SAMPLES; pass++) {
+                for (int i = 0; i < held && trips.size() < ROUND_TRIP_SAMPLES; i += step) {
+                    trips.add(open.get(i).roundTrip("held " + i + " line " + pass));
                 }
             }
+            long chargedHeld = cgroup == null ? 0 : cgroup.usageKiB();
+            ProcessTree.Memory memory = ProcessTree.memory(pid);
+            long threads = ProcessTree.threads(pid);
+            open.forEach(Session::finish);
+            return new Sample(memory.pssKiB() - before.pssKiB(),
+                    cgroup == null ? Double.NaN : chargedHeld - chargedBefore,
+                    Math.abs(before.pssKiB() - idle.pssKiB()), Math.abs(chargedBefore - chargedIdle),
+                    threads, memory.processes(), trips, openSeconds);
+        } finally {
+            open.forEach(Session::close);
+            settle(model, server, 0);
         }
     }
 
-    /** Waits until {@code server} has {@code children} children at most; false (a failure of the model's) after a minute. */
-    private static boolean settle(Model model, ModelServer server, int children, Map<Model, String> failures) {
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (ProcessTree.descendants(server.run().pid()) > children) {
+    /**
+     * Waits until the server has {@code held} children for its held connections (none for a model
+     * without a process per connection) besides its spares, and its spares are ready.
+     */
+    private static void settle(Model model, ModelServer server, int held) {
+        long deadline = System.nanoTime() + SETTLE.toNanos();
+        while (ProcessTree.descendants(server.run().pid()) != held + model.idleChildren() || !model.ready().test(server.log())) {
+            if (!server.run().isAlive()) {
+                throw new IllegalStateException("the server ended (" + server.run().endedEarly(Duration.ZERO) + ")");
+            }
             if (System.nanoTime() > deadline) {
-                failures.putIfAbsent(model, "children still running a minute after their sessions ended");
-                return false;
+                throw new IllegalStateException("its children were not " + held + " (and spares ready) "
+                        + SETTLE.toSeconds() + " s on");
             }
-            pause(Duration.ofMillis(5));
+            pause(Duration.ofMillis(held > 1000 ? 100 : 10));
         }
-        return true;
     }
 
-    private static long kib(String line) {
-        return Long.parseLong(line.replaceAll("[^0-9]", ""));
+    private static long meminfo(String field) {
+        try (Stream<String> lines = Files.lines(Path.of("/proc/meminfo"))) {
+            return lines.filter(l -> l.startsWith(field)).findFirst().map(l -> Long.parseLong(l.replaceAll("[^0-9]", "")))
+                    .orElse(0L);
+        } catch (IOException e) {
+            return 0;
+        }
+    }
+
+    private static long readLong(Path file) {
+        try {
+            // By lines: the JDK's readString trusts a /proc file's size, which it gets wrong.
+            return Long.parseLong(Files.readAllLines(file).getFirst().strip());
+        } catch (IOException | RuntimeException e) {
+            return Long.MAX_VALUE / 2;
+        }
     }
 
     private static void pause(Duration duration) {

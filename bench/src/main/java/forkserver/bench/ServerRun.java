@@ -38,8 +38,11 @@ import java.util.concurrent.TimeoutException;
  */
 public final class ServerRun implements AutoCloseable {
 
-    /** No workload keeps a server longer; past this the watchdog ends it. */
-    static final Duration LIFETIME = Duration.ofMinutes(20);
+    /**
+     * No workload keeps a server longer; past this the watchdog ends it. The scale ladder keeps
+     * each model's server through every rung, up to 10,000 held (half an hour on two shared cores).
+     */
+    static final Duration LIFETIME = Duration.ofMinutes(90);
     private static final Duration START = Duration.ofSeconds(30);
     private static final Duration STOP = Duration.ofSeconds(30);
 

@@ -41,6 +41,18 @@ public final class Stats {
     public record Median(int n, double value, double low, double high) {
     }
 
+    /** The median of a few values (repeated rounds) with their whole range as its interval. */
+    public static Median range(double[] values) {
+        if (values.length == 0) {
+            return new Median(0, Double.NaN, Double.NaN, Double.NaN);
+        }
+        double[] sorted = values.clone();
+        Arrays.sort(sorted);
+        int n = sorted.length;
+        double median = n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+        return new Median(n, median, sorted[0], sorted[n - 1]);
+    }
+
     /**
      * The median of {@code values} and a distribution-free 95% interval for it: the order
      * statistics at ranks n/2 ∓ 1.96·√n/2 (the binomial's normal approximation), so that the

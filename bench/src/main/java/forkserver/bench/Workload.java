@@ -1,6 +1,7 @@
 package forkserver.bench;
 
 import java.time.Duration;
+import java.util.List;
 
 /**
  * How much load each model gets; every loop of the load generator is bounded by these counts
@@ -14,13 +15,16 @@ import java.time.Duration;
  * @param seconds     length of each model's sustained run, in slices of about a second, one per round
  * @param concurrency clients running sessions back to back in the sustained run
  * @param maxSustained a cap on the sustained run's sessions, whatever the rate
- * @param scaleConnections native sessions held at once for the scale figure ({@link Scale}); 0: none
+ * @param ladder      the scale ladder: connections held at once by each model ({@link Scale}); empty: none
+ * @param scaleRounds rounds of every rung, for the range of its memory figures
+ * @param scaleOpenSeconds a rung whose connections would take longer than this to open (judged from the
+ *                    rung below) is skipped for that model
  */
 public record Workload(int warmup, int sessions, int bursts, int connections, int roundTrips, int seconds,
-                       int concurrency, int maxSustained, int scaleConnections) {
+                       int concurrency, int maxSustained, List<Integer> ladder, int scaleRounds, double scaleOpenSeconds) {
 
-    public static final Workload QUICK = new Workload(3, 20, 1, 10, 5, 3, 4, 50_000, 1000);
-    public static final Workload FULL = new Workload(10, 200, 3, 50, 20, 10, 4, 500_000, 1000);
+    public static final Workload QUICK = new Workload(2, 10, 1, 10, 5, 1, 4, 50_000, Scale.QUICK_LADDER, 2, 1);
+    public static final Workload FULL = new Workload(10, 200, 3, 50, 20, 10, 4, 500_000, Scale.LADDER, 3, 20);
 
     /** The sustained run is cut into slices of about a second, one per model per round. */
     public int slices() {
@@ -33,19 +37,22 @@ public record Workload(int warmup, int sessions, int bursts, int connections, in
 
     public Workload withSessions(int n) {
         return new Workload(Math.min(warmup, n), n, bursts, connections, roundTrips, seconds, concurrency, maxSustained,
-                scaleConnections);
+                ladder, scaleRounds, scaleOpenSeconds);
     }
 
     public Workload withConnections(int k) {
-        return new Workload(warmup, sessions, bursts, k, roundTrips, seconds, concurrency, maxSustained, scaleConnections);
+        return new Workload(warmup, sessions, bursts, k, roundTrips, seconds, concurrency, maxSustained, ladder,
+                scaleRounds, scaleOpenSeconds);
     }
 
-    public Workload withScale(int m) {
-        return new Workload(warmup, sessions, bursts, connections, roundTrips, seconds, concurrency, maxSustained, m);
+    public Workload withLadder(List<Integer> rungs) {
+        return new Workload(warmup, sessions, bursts, connections, roundTrips, seconds, concurrency, maxSustained,
+                List.copyOf(rungs), scaleRounds, scaleOpenSeconds);
     }
 
     public Workload withSeconds(int s) {
-        return new Workload(warmup, sessions, bursts, connections, roundTrips, s, concurrency, maxSustained, scaleConnections);
+        return new Workload(warmup, sessions, bursts, connections, roundTrips, s, concurrency, maxSustained, ladder,
+                scaleRounds, scaleOpenSeconds);
     }
 
     /**
@@ -69,6 +76,7 @@ public record Workload(int warmup, int sessions, int bursts, int connections, in
     @Override
     public String toString() {
         return sessions + " sequential sessions, bursts and holds of " + connections + " connections, "
-                + seconds + " s sustained by " + concurrency + " clients";
+                + seconds + " s sustained by " + concurrency + " clients"
+                + (ladder.isEmpty() ? "" : "; the scale ladder " + ladder + " held, " + scaleRounds + " rounds each");
     }
 }

@@ -30,12 +30,12 @@ class OptionsTest {
         assertEquals(Workload.FULL, options.workload());
     }
 
-    /** Without --out a run writes where git does not look, so it cannot overwrite the README's sample. */
+    /** Without --report a run writes where git does not look, so it cannot overwrite the committed report. */
     @Test
     void theDefaultOutputIsIgnoredByGit() {
         assumeTrue(Files.isDirectory(Project.home().resolve(".git")) || Files.isRegularFile(Project.home().resolve(".git")),
                 "not a git checkout");
-        for (String file : new String[] {"bench.md", "bench.csv", "bench.png", "logs/process-sustained.log"}) {
+        for (String file : new String[] {"report.md", "models.csv", "scale.csv", "models.png", "scale.png", "logs/process-sustained.log"}) {
             String path = Options.DEFAULT_OUT.resolve(file).toString();
             Command.Result ignored = Command.run(List.of("git", "-C", Project.home().toString(), "check-ignore", "-q", path),
                     "", Duration.ofSeconds(30));
@@ -49,14 +49,26 @@ class OptionsTest {
     @Test
     void usageErrorsSayWhatIsWrong() {
         assertEquals("--sessions wants a positive whole number, not '0'", message("--sessions", "0"));
-        assertEquals("--out needs a value", message("--out"));
+        assertEquals("--report needs a value", message("--report"));
         assertEquals("unknown option '-q' (see --help)", message("-q"));
+        assertEquals("--scale wants increasing numbers, not '100,10'", message("--scale", "100,10"));
+        assertEquals("--scale wants a positive whole number, not 'x'", message("--scale", "10,x"));
+    }
+
+    @Test
+    void theScaleLadderIsAListOrNone() {
+        assertEquals(List.of(10, 1000), Options.parse(new String[] {"--scale", "10, 1000"}).workload().ladder());
+        assertEquals(List.of(), Options.parse(new String[] {"--scale", "0"}).workload().ladder());
+        assertEquals(List.of(10, 100, 1000, 10_000), Options.parse(new String[0]).workload().ladder());
     }
 
     @Test
     void theQuickRunIsEstimatedUnderNinetySeconds() {
-        double seconds = Models.ALL.stream().mapToDouble(Workload.QUICK::estimateSeconds).sum()
-                + Scale.estimateSeconds(Workload.QUICK, false);
+        Workload quick = Workload.QUICK;
+        List<Model> models = Options.parse(new String[] {"--quick"}).chosenModels();
+        assertTrue(models.stream().noneMatch(m -> m.family() == Model.Family.REFERENCE), "--quick leaves the references out");
+        double seconds = models.stream().mapToDouble(quick::estimateSeconds).sum()
+                + Scale.estimateSeconds(models, quick.ladder(), quick.scaleRounds(), quick.scaleOpenSeconds());
         assertTrue(seconds < 90, "estimate " + seconds + " s");
     }
 

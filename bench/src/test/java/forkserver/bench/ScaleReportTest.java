@@ -1,28 +1,85 @@
 package forkserver.bench;
 
+import forkserver.bench.Scale.Point;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class ScaleReportTest {
 
-    private static final Stats.Median IDLE = new Stats.Median(20, 2.0, 1.5, 2.5);
-    private static final Stats.Median HELD = new Stats.Median(20, 2.4, 2.0, 3.0);
+    private static final Stats.Median TRIP = new Stats.Median(200, 0.05, 0.04, 0.06);
+    private static final Stats.Median SLOW_TRIP = new Stats.Median(200, 0.09, 0.08, 0.10);
+
+    private static Point point(String model, int held, double charged, double low, double high, double resolution,
+                               Stats.Median trip) {
+        return new Point(Models.named(model), held, null, new Stats.Median(3, charged / 2, low / 2, high / 2),
+                new Stats.Median(3, charged, low, high), 0.1, resolution, held, 1, trip, 0.5);
+    }
+
+    /** The article's figures at 1000 held: its thread server 45 KiB charged, its callback server about 2. */
+    private static final Scale.Figures ARTICLE = new Scale.Figures(List.of(
+            point("seed-thread", 1000, 45, 44, 46, 0.5, TRIP),
+            point("seed-fork", 1000, 300, 290, 310, 0.5, SLOW_TRIP),
+            point("seed-callback", 1000, 2, 1.8, 2.2, 0.5, TRIP),
+            point("seed-asyncio", 1000, 0.3, 0.2, 0.4, 0.5, TRIP),
+            Point.not(Models.named("process"), 1000, "would take about 10.0 GiB")), List.of(1000), 3, null);
 
     @Test
-    void aServerWhosePssShrinksAsItsChildrenShareItsPagesShowsBelowResolutionNotANegativeSize() {
-        // tcpserver at 1000 held: its RSS unchanged, its PSS 213 KiB less (its children share its pages).
-        Scale.Row tcpserver = new Scale.Row("tcpserver-native", null, new Scale.Own(1000, 700, 1),
-                new Scale.Own(1000, 487, 1), new Scale.Own(1000, 690, 1), IDLE, HELD, 1000);
-        Scale.Row supervisor = new Scale.Row("process-native", null, new Scale.Own(60_000, 55_000, 15),
-                new Scale.Own(100_000, 95_000, 1015), new Scale.Own(76_000, 71_000, 15), IDLE, HELD, 1000);
-        String report = new Scale.Figures(List.of(supervisor, tcpserver), 1000, true).report();
-        assertTrue(report.contains("| tcpserver-native | 1 → 1 | < 1.00 | < 1.00 | 2.00 [1.50–2.50] | 2.40 [2.00–3.00] | 1.20× | < 1.00 |"),
-                report);
-        assertTrue(report.contains("| process-native | 15 → 1015 | 40.0 | 40.0 | 2.00 [1.50–2.50] | 2.40 [2.00–3.00] | 1.20× | 15.6 |"),
-                report);
-        assertTrue(report.contains("once the JDK's idle reaper threads have ended"), report);
+    void aRatioOnlyWhereTheDenominatorIsClearOfTheNoise() {
+        assertEquals("The article's thread server is charged 45.0 [44.0–46.0] KiB a held connection at 1000 held, its callback"
+                        + " server 2.00 [1.80–2.20] KiB: 23×, as the claim says.",
+                Report.memoryClaim(ARTICLE, "seed-thread", "seed-callback", "The article's thread server", "its callback server"));
+        String asyncio = Report.memoryClaim(ARTICLE, "seed-thread", "seed-asyncio", "Its thread server", "its asyncio server");
+        assertTrue(asyncio.endsWith("its asyncio server < 0.500 KiB: the second is not clear of its noise (0.500 KiB), so no"
+                + " ratio; the first is at least 90× of it, as the claim says."), asyncio);
+        assertTrue(Report.memoryClaim(ARTICLE, "seed-fork", "process", "a", "b").endsWith("not both measured."));
+    }
+
+    @Test
+    void theLadderTablesShowRangesNoiseAndWhatWasNotMeasured() {
+        List<Model> models = ARTICLE.points().stream().map(Point::model).toList();
+        String report = Report.scale(ARTICLE, models);
+        assertTrue(report.contains("| seed-thread | 45.0 [44.0–46.0] |"), report);
+        assertTrue(report.contains("| seed-asyncio | < 0.500 |"), report);
+        assertTrue(report.contains("| process | — |"), report);
+        assertTrue(report.contains("- process at 1000: would take about 10.0 GiB"), report);
+        assertTrue(report.contains("| seed-fork | 1000 / 1 |"), "threads / processes: " + report);
+    }
+
+    @Test
+    void theConclusionsAnswerEachClaim() {
+        String conclusions = Report.conclusions(List.of(), ARTICLE);
+        assertTrue(conclusions.contains("**\"Processes cost more memory\"**"), conclusions);
+        assertTrue(conclusions.contains("The article's fork server is charged 300 [290–310] KiB a held connection at 1000 held,"
+                + " its thread server 45.0 [44.0–46.0] KiB: 6.7×, as the claim says."), conclusions);
+        assertTrue(conclusions.contains("a line's round trip is 0.090 ms on the fork server and 0.050 ms on the thread server"
+                + " (1.8×, their 95% intervals apart, as the claim says)."), conclusions);
+        assertTrue(conclusions.contains("**\"Threads cost more than callbacks and coroutines, at scale.\"**"), conclusions);
+    }
+
+    @Test
+    void aRungIsSkippedWithItsReasonFromTheRungBelow() {
+        Scale scale = new Scale(List.of(), null, Scale.LADDER, 3, new Scale.Budget(4L << 20, 30, 20_000), null, null);
+        Point jvm = new Point(Models.named("process"), 100, null, new Stats.Median(3, 10_000, 9_000, 11_000),
+                new Stats.Median(3, 11_000, 10_000, 12_000), 1, 5, 1400, 101, TRIP, 150);
+        assertEquals("would take about 10.5 GiB (11000 KiB a connection at 100 held), over the bench's budget of 4.0 GiB"
+                + " (half the memory available)", scale.fits(jvm.model(), jvm, 1000));
+        Point fork = point("seed-fork", 1000, 300, 290, 310, 0.5, TRIP);
+        assertNull(scale.fits(fork.model(), fork, 10_000), "3 GiB, 5 s and 10,000 tasks fit");
+        Point slow = new Point(Models.named("process-native"), 1000, null, fork.pss(), fork.charged(), 0.1, 0.5, 2000, 1001,
+                TRIP, 5);
+        assertEquals("opening them would take about 50 s a round (5.00 ms a connection at 1000 held), over the bench's 30 s",
+                scale.fits(slow.model(), slow, 10_000));
+        Point tasks = new Point(Models.named("process-native"), 1000, null, fork.pss(), fork.charged(), 0.1, 0.5, 2000, 1001,
+                TRIP, 0.5);
+        assertEquals("would need about 30010 tasks (threads and processes), over the 20000 the kernel's pid_max leaves free",
+                scale.fits(tasks.model(), tasks, 10_000));
+        assertNull(scale.fits(Models.named("thread"), null, 10));
+        assertEquals("opening them would take about 250 s a round (a JVM start each, roughly), over the bench's 30 s",
+                scale.fits(Models.named("process"), null, 1000));
     }
 }
