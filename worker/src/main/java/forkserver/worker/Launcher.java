@@ -167,6 +167,7 @@ public final class Launcher {
                     + " inetd (nowait) or systemd socket activation (Accept=yes)");
             return EXIT_USAGE;
         }
+        keepAlive(channel, err);
         try {
             if (handler == null) {
                 handler = handlerNamed(name);
@@ -254,6 +255,22 @@ public final class Launcher {
      * Tells the client the conversation is over (FIN) without closing the descriptor: see
      * {@link #end} for why the descriptor itself is left to process exit.
      */
+    /**
+     * TCP keepalive on the connection, unless it has it already (bin/supervisor sets it, with
+     * probes after a minute of silence; under inetd or systemd it is the system's
+     * net.ipv4.tcp_keepalive_time): a client that vanished without a word then ends this process
+     * instead of holding it for good. One getsockopt when it is on already.
+     */
+    private static void keepAlive(SocketChannel channel, PrintStream err) {
+        try {
+            if (!channel.getOption(java.net.StandardSocketOptions.SO_KEEPALIVE)) {
+                channel.setOption(java.net.StandardSocketOptions.SO_KEEPALIVE, true);
+            }
+        } catch (IOException | UnsupportedOperationException e) {
+            err.println("forkserver worker: cannot turn TCP keepalive on: " + e.getMessage()); // served all the same
+        }
+    }
+
     private static void endOfConversation(SocketChannel channel) {
         try {
             channel.shutdownOutput();

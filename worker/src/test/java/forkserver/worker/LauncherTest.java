@@ -66,6 +66,17 @@ class LauncherTest {
         }
     }
 
+    /** Under inetd the socket comes without keepalive: the worker turns it on. */
+    @Test
+    void theConnectionGetsTcpKeepalive() throws IOException {
+        try (SocketPair sockets = SocketPair.open()) {
+            assertEquals(false, sockets.server().getOption(java.net.StandardSocketOptions.SO_KEEPALIVE));
+            Launcher.serve(sockets.server(), Judge.class.getName(), null, List.of("0"), Map.of(), null, err);
+            assertEquals(true, sockets.server().getOption(java.net.StandardSocketOptions.SO_KEEPALIVE),
+                    errBytes.toString(StandardCharsets.UTF_8));
+        }
+    }
+
     @Test
     void anExitStatusOutsideABytesRangeIsRefused() throws IOException {
         try (SocketPair sockets = SocketPair.open()) {
