@@ -74,8 +74,12 @@ public final class Posix {
     public static final int SHUT_WR = 1;
     public static final int SIGKILL = 9;
     public static final int SIGTERM = 15;
+    public static final int RLIMIT_CPU = 0;
+    public static final int RLIMIT_FSIZE = 1;
+    public static final int RLIMIT_CORE = 4;
     public static final int RLIMIT_NPROC = 6;
     public static final int RLIMIT_NOFILE = 7;
+    public static final int RLIMIT_AS = 9;
     /** {@code RLIM_INFINITY}, as {@link #getrlimit} reports it: no limit. */
     public static final long RLIM_INFINITY = -1L;
 
@@ -188,6 +192,8 @@ public final class Posix {
     private static final MethodHandle EPOLL_WAIT = capturing("epoll_wait", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT);
     // int getrlimit(int resource, struct rlimit *limit);
     private static final MethodHandle GETRLIMIT = capturing("getrlimit", JAVA_INT, JAVA_INT, ADDRESS);
+    // int prlimit(pid_t pid, int resource, const struct rlimit *new_limit, struct rlimit *old_limit);
+    private static final MethodHandle PRLIMIT = capturing("prlimit", JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS);
     // struct passwd *getpwnam(const char *name);  (NULL: no such user, or the lookup failed)
     private static final MethodHandle GETPWNAM = capturing("getpwnam", ADDRESS, ADDRESS);
     // struct group *getgrnam(const char *name);  (NULL: no such group, or the lookup failed)
@@ -789,6 +795,29 @@ public final class Posix {
         return call((arena, state) -> {
             MemorySegment limit = arena.allocate(16, 8); // struct rlimit { rlim_t cur; rlim_t max; }
             check("getrlimit", (int) GETRLIMIT.invokeExact(state, resource, limit), state);
+            return new long[] {limit.get(JAVA_LONG, 0), limit.get(JAVA_LONG, 8)};
+        });
+    }
+
+    /**
+     * {@code prlimit(pid, resource, {soft, hard}, NULL)}: sets another process's limit (each value
+     * {@link #RLIM_INFINITY} for none). Raising a hard limit needs CAP_SYS_RESOURCE (EPERM without);
+     * a soft limit above the hard one is EINVAL; a process that is gone is ESRCH.
+     */
+    public static void prlimit(long pid, int resource, long soft, long hard) throws ErrnoException {
+        call((arena, state) -> {
+            MemorySegment limit = arena.allocate(16, 8); // struct rlimit { rlim_t cur; rlim_t max; }
+            limit.set(JAVA_LONG, 0, soft);
+            limit.set(JAVA_LONG, 8, hard);
+            return check("prlimit", (int) PRLIMIT.invokeExact(state, (int) pid, resource, limit, MemorySegment.NULL), state);
+        });
+    }
+
+    /** {@code prlimit(pid, resource, NULL, &old)}: another process's {soft, hard} limit. */
+    public static long[] prlimit(long pid, int resource) throws ErrnoException {
+        return call((arena, state) -> {
+            MemorySegment limit = arena.allocate(16, 8);
+            check("prlimit", (int) PRLIMIT.invokeExact(state, (int) pid, resource, MemorySegment.NULL, limit), state);
             return new long[] {limit.get(JAVA_LONG, 0), limit.get(JAVA_LONG, 8)};
         });
     }
