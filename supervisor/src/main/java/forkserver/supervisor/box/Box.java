@@ -134,8 +134,14 @@ public final class Box implements AutoCloseable {
         long cpu = BoxCost.UNKNOWN;
         long peak = BoxCost.UNKNOWN;
         long oomKills = BoxCost.UNKNOWN;
+        long throttled = BoxCost.UNKNOWN;
         for (Part part : parts) {
             Path dir = part.directory();
+            if (part.use().limits().contains(CgroupLayout.Controller.CPU)) {
+                throttled = part.use().v2()
+                        ? keyed(dir.resolve("cpu.stat"), "throttled_usec")
+                        : keyed(dir.resolve("cpu.stat"), "throttled_time") / 1000;
+            }
             if (part.use().cpuAccounting()) {
                 cpu = part.use().v2()
                         ? keyed(dir.resolve("cpu.stat"), "usage_usec")
@@ -152,7 +158,7 @@ public final class Box implements AutoCloseable {
                 }
             }
         }
-        return new BoxCost(cpu, peak, oomKills);
+        return new BoxCost(cpu, peak, oomKills, throttled);
     }
 
     /**

@@ -4,9 +4,11 @@ package forkserver.supervisor.box;
  * What a box's processes cost, everything that ran in it counted, the exited ones included: CPU
  * time (user + system, microseconds), the peak of the memory charged to it (bytes: anonymous
  * memory, page cache and kernel memory its processes caused, as the kernel counts for the limit),
- * and how many of its processes the OOM killer killed. A figure this host cannot give is -1.
+ * how many of its processes the OOM killer killed, and, under a CPU limit, how long they were held
+ * back by it (the time the box spent throttled, waiting for its next period's quota). A figure
+ * this host cannot give, or a limit not set, is -1.
  */
-public record BoxCost(long cpuMicros, long memoryPeakBytes, long oomKills) {
+public record BoxCost(long cpuMicros, long memoryPeakBytes, long oomKills, long throttledMicros) {
 
     public static final long UNKNOWN = -1;
 
