@@ -6,6 +6,14 @@ import org.junit.jupiter.api.Test;
 
 import forkserver.posix.Posix;
 
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 /**
  * Boxes with real cgroups on this host (the hybrid layout here: memory, pids and cpu on v1, a
  * v2 hierarchy beside them), real processes and real limits: {@link BoxScenarios}, which the
@@ -62,5 +70,33 @@ class BoxIT {
     @Test
     void killWithoutCgroupKill() throws Exception {
         BoxScenarios.killWithoutCgroupKill();
+    }
+
+    /**
+     * bin/worker joins the box named in its environment before it runs anything (the supervisor
+     * does not place it here): its CPU time is the box's. Given a box it cannot join, it exits 126
+     * rather than run unboxed.
+     */
+    @Test
+    void workerScriptPlacesItself() throws Exception {
+        Path worker = Path.of(System.getProperty("forkserver.home", ".")).resolve("bin/worker");
+        try (ServiceCgroup service = ServiceCgroup.make(true);
+             Boxes boxes = Boxes.open(service.layout(), BoxLimits.NONE);
+             Box box = boxes.create()) {
+            ProcessBuilder builder = new ProcessBuilder(worker.toString(), "--print-command").redirectErrorStream(true);
+            builder.environment().putAll(box.environment());
+            Process process = builder.start();
+            process.getInputStream().readAllBytes();
+            assertTrue(process.waitFor(60, TimeUnit.SECONDS));
+            assertEquals(0, process.exitValue());
+            assertTrue(box.cost().cpuMicros() > 0, "bin/worker ran in its box: " + box.cost());
+
+            builder.environment().putAll(Map.of(Box.PROCS_VARIABLE, box.procsFiles().getFirst() + ":/nonexistent/cgroup.procs"));
+            Process refused = builder.start();
+            refused.getInputStream().readAllBytes();
+            assertTrue(refused.waitFor(60, TimeUnit.SECONDS));
+            assertEquals(126, refused.exitValue());
+            assertEquals(List.of(), java.util.Arrays.stream(box.processes()).boxed().toList());
+        }
     }
 }
