@@ -50,6 +50,7 @@ public final class Posix {
     public static final int IPPROTO_IPV6 = 41;
     public static final int IPV6_V6ONLY = 26;
     public static final int O_RDONLY = 0;
+    public static final int O_WRONLY = 1;
     public static final int O_RDWR = 2;
     public static final int O_NOCTTY = 0x100;
     public static final int O_NONBLOCK = 0x800;
@@ -308,6 +309,28 @@ public final class Posix {
     public static int open(String path, int flags) throws ErrnoException {
         return call((arena, state) ->
                 check("open " + path, (int) OPEN.invokeExact(state, arena.allocateFrom(path), flags, 0), state));
+    }
+
+    /**
+     * {@code open(path, O_WRONLY | O_CLOEXEC)}, one {@code write} of {@code text}, {@code close}: how
+     * a kernel interface file (cgroupfs, procfs) takes a command. Its answer is the write's errno
+     * (ESRCH: no such process; EBUSY; EINVAL), which the JDK's IOException does not carry.
+     */
+    public static void writeFile(String path, String text) throws ErrnoException {
+        call((arena, state) -> {
+            int fd = check("open " + path, (int) OPEN.invokeExact(state, arena.allocateFrom(path), O_WRONLY | O_CLOEXEC, 0), state);
+            try {
+                MemorySegment buffer = arena.allocateFrom(JAVA_BYTE, text.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                long written;
+                do {
+                    written = (long) WRITE.invokeExact(state, fd, buffer, buffer.byteSize());
+                } while (written < 0 && errno(state) == EINTR);
+                return check("write " + path, (int) Math.min(written, 0), state);
+            } finally {
+                // The write's errno is already read; close's result changes nothing (the descriptor is gone either way).
+                int closed = (int) CLOSE.invokeExact(state, fd);
+            }
+        });
     }
 
     /** Closes {@code fd}. Not retried on EINTR: on Linux the descriptor is gone either way. */

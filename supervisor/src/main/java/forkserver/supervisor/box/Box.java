@@ -76,16 +76,22 @@ public final class Box implements AutoCloseable {
 
     /**
      * Moves process {@code pid} (a spawned child, not yet reaped) into the box, in every
-     * hierarchy; its later children are born inside. Its threads move with it.
+     * hierarchy; its later children are born inside. Its threads move with it. Returns false when
+     * the process has already exited (ESRCH; a zombie cannot move): what it started before then
+     * is outside the box, unless it placed itself ({@link #environment}).
      */
-    public void place(long pid) throws IOException {
+    public boolean place(long pid) throws IOException {
         for (Part part : parts) {
             try {
-                Files.writeString(part.directory().resolve("cgroup.procs"), Long.toString(pid));
-            } catch (IOException e) {
-                throw new IOException("cannot place pid " + pid + " in " + part.directory() + ": " + reason(e), e);
+                Posix.writeFile(part.directory().resolve("cgroup.procs").toString(), Long.toString(pid));
+            } catch (ErrnoException e) {
+                if (e.errno() == Errno.ESRCH) {
+                    return false;
+                }
+                throw new IOException("cannot place pid " + pid + " in " + part.directory() + ": " + e.reason(), e);
             }
         }
+        return true;
     }
 
     /** The cgroup.procs files a process writes its pid into to join the box, in every hierarchy. */
@@ -181,7 +187,7 @@ public final class Box implements AutoCloseable {
         }
         Path kill = containment.use().v2() ? containment.directory().resolve("cgroup.kill") : null;
         if (kill != null && Files.exists(kill)) {
-            Files.writeString(kill, "1");
+            Posix.writeFile(kill.toString(), "1");
             if (awaitEmpty(System.nanoTime() + KILL_DEADLINE.toNanos(), false)) {
                 return found.length;
             }
@@ -338,6 +344,9 @@ public final class Box implements AutoCloseable {
     }
 
     static String reason(IOException e) {
+        if (e instanceof ErrnoException errno) {
+            return errno.reason() + " (" + errno.name() + ")";
+        }
         String message = e.getMessage();
         if (e instanceof java.nio.file.FileSystemException f && f.getReason() != null) {
             return f.getReason();

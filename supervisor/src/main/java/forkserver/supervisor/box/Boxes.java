@@ -1,5 +1,6 @@
 package forkserver.supervisor.box;
 
+import forkserver.posix.Posix;
 import forkserver.supervisor.box.CgroupLayout.Controller;
 import forkserver.supervisor.box.CgroupLayout.Hierarchy;
 
@@ -128,7 +129,7 @@ public final class Boxes implements AutoCloseable {
             if (enable.length() > 0) {
                 movedFrom = leaveForLeaf(own);
                 try {
-                    Files.writeString(own.resolve("cgroup.subtree_control"), enable.toString());
+                    Posix.writeFile(own.resolve("cgroup.subtree_control").toString(), enable.toString());
                 } catch (IOException e) {
                     comeBack(movedFrom);
                     throw new IOException("cannot enable " + enable + " in " + own.resolve("cgroup.subtree_control")
@@ -163,7 +164,7 @@ public final class Boxes implements AutoCloseable {
         } catch (FileAlreadyExistsException e) {
             // A second supervisor in the same service, or one that was killed: a leaf is a leaf.
         }
-        Files.writeString(leaf.resolve("cgroup.procs"), Long.toString(self));
+        Posix.writeFile(leaf.resolve("cgroup.procs").toString(), Long.toString(self));
         return own;
     }
 
@@ -172,7 +173,7 @@ public final class Boxes implements AutoCloseable {
         if (own == null) {
             return;
         }
-        Files.writeString(own.resolve("cgroup.procs"), Long.toString(ProcessHandle.current().pid()));
+        Posix.writeFile(own.resolve("cgroup.procs").toString(), Long.toString(ProcessHandle.current().pid()));
         if (Files.readString(own.resolve(LEAF).resolve("cgroup.procs")).isBlank()) {
             Files.deleteIfExists(own.resolve(LEAF));
         }
@@ -242,9 +243,9 @@ public final class Boxes implements AutoCloseable {
 
     private static void write(Path dir, String file, String value) throws IOException {
         try {
-            Files.writeString(dir.resolve(file), value);
+            Posix.writeFile(dir.resolve(file).toString(), value);
         } catch (IOException e) {
-            throw new IOException(dir.resolve(file) + ": cannot write " + value + ": " + Box.reason(e), e);
+            throw new IOException("cannot write " + value + " to " + dir.resolve(file) + ": " + Box.reason(e), e);
         }
     }
 
@@ -307,7 +308,7 @@ public final class Boxes implements AutoCloseable {
                 boolean alone = children.filter(Files::isDirectory).allMatch(dir -> dir.getFileName().toString().equals(LEAF));
                 if (alone) {
                     if (!enabled.isEmpty()) {
-                        Files.writeString(own.resolve("cgroup.subtree_control"), enabled.replace('+', '-'));
+                        Posix.writeFile(own.resolve("cgroup.subtree_control").toString(), enabled.replace('+', '-'));
                     }
                     comeBack(movedFrom);
                 }
