@@ -69,7 +69,8 @@ public final class BoxBench {
             System.out.println("# Boxes: cost per connection and the window before limits hold");
             System.out.println();
             System.out.println("`bin/bench-box " + rounds + "`, " + Instant.now() + ", " + Runtime.getRuntime().availableProcessors() + " cores, Linux "
-                    + System.getProperty("os.version") + ", " + rounds + " rounds each, side by side");
+                    + System.getProperty("os.version") + ", " + rounds + " rounds each, side by side; load average before: "
+                    + Files.readString(Path.of("/proc/loadavg")).split(" ")[0]);
             System.out.println();
             System.out.println(layout.describe());
             System.out.println();

@@ -39,6 +39,11 @@ public final class Box implements AutoCloseable {
 
     /** How long a box may take to empty once SIGKILLed: a process in uninterruptible sleep can hold it. */
     static final Duration KILL_DEADLINE = Duration.ofSeconds(5);
+    // A SIGKILLed process leaves its cgroup within microseconds on an idle machine: the first
+    // looks come soon, the later ones less often (a process in uninterruptible sleep can take seconds).
+    private static final long FIRST_PAUSE_NANOS = 50_000;
+    private static final long LAST_PAUSE_NANOS = 16_000_000;
+
     /** How long rmdir is retried while the kernel finishes with the last exited process. */
     static final Duration REMOVE_DEADLINE = Duration.ofSeconds(2);
 
@@ -211,7 +216,7 @@ public final class Box implements AutoCloseable {
         long deadline = System.nanoTime() + REMOVE_DEADLINE.toNanos();
         IOException failure = null;
         for (Part part : parts) {
-            long pause = 1;
+            long pause = FIRST_PAUSE_NANOS;
             while (true) {
                 try {
                     Files.deleteIfExists(part.directory());
@@ -298,12 +303,12 @@ public final class Box implements AutoCloseable {
     }
 
     /**
-     * Waits until the box is empty or the deadline passes, polling with a growing pause (1 to 16
-     * ms); with {@code keepKilling}, SIGKILLs what is there on every turn (on v1, where there is no
+     * Waits until the box is empty or the deadline passes, polling with a growing pause (50 µs to
+     * 16 ms); with {@code keepKilling}, SIGKILLs what is there on every turn (on v1, where there is no
      * cgroup.kill, a process may fork between one round and the next).
      */
     private boolean awaitEmpty(long deadline, boolean keepKilling) throws IOException {
-        long pause = 1;
+        long pause = FIRST_PAUSE_NANOS;
         while (true) {
             if (keepKilling) {
                 signalAll(Posix.SIGKILL);
@@ -318,14 +323,15 @@ public final class Box implements AutoCloseable {
         }
     }
 
+    /** Sleeps {@code pause} nanoseconds and returns the next pause, twice as long, up to {@link #LAST_PAUSE_NANOS}. */
     private static long pauseUpTo(long pause) throws IOException {
         try {
-            Thread.sleep(pause);
+            Thread.sleep(Duration.ofNanos(pause));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted", e);
         }
-        return Math.min(pause * 2, 16);
+        return Math.min(pause * 2, LAST_PAUSE_NANOS);
     }
 
     private static long number(Path file) throws IOException {
