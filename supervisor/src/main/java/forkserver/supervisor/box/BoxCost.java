@@ -20,4 +20,18 @@ public record BoxCost(long cpuMicros, long memoryPeakBytes, long oomKills, long 
     public boolean oomKilled() {
         return oomKills > 0;
     }
+
+    /**
+     * What was spent since {@code baseline} (this box's cost read earlier: a spare's, when its
+     * connection arrived): CPU time, OOM kills and throttled time are the differences; the memory
+     * peak cannot be split and stays the box's whole peak, warm-up included.
+     */
+    public BoxCost since(BoxCost baseline) {
+        return new BoxCost(difference(cpuMicros, baseline.cpuMicros), memoryPeakBytes,
+                difference(oomKills, baseline.oomKills), difference(throttledMicros, baseline.throttledMicros));
+    }
+
+    private static long difference(long now, long then) {
+        return now < 0 || then < 0 ? UNKNOWN : Math.max(0, now - then);
+    }
 }

@@ -160,6 +160,9 @@ final class BoxScenarios {
                     "(trap '' TERM; exec sleep 60) >/dev/null 2>&1 & echo $!")) {
                 check(child.awaitExit() == 0, "the child: " + child.output());
                 long stubborn = Long.parseLong(child.output().trim());
+                // Once it is sleep, the subshell has ignored SIGTERM (sleep inherits that).
+                awaitTrue(() -> Files.readString(Path.of("/proc/" + stubborn + "/comm")).trim().equals("sleep"),
+                        "the stubborn subshell has become sleep");
                 long start = System.nanoTime();
                 check(box.stop(Duration.ofMillis(300)) == 1, "one leftover");
                 double took = (System.nanoTime() - start) / 1e9;

@@ -62,6 +62,15 @@ class BoxValuesTest {
     }
 
     @Test
+    void costSinceABaseline() {
+        BoxCost warm = new BoxCost(400_000, 30L << 20, 0, -1);
+        BoxCost end = new BoxCost(1_500_000, 50L << 20, 1, -1);
+        assertEquals(new BoxCost(1_100_000, 50L << 20, 1, -1), end.since(warm));
+        assertEquals(1.1, end.since(warm).cpuSeconds());
+        assertEquals(-1, new BoxCost(-1, -1, -1, -1).since(warm).cpuMicros());
+    }
+
+    @Test
     void rlimits() {
         ChildRlimit nofile = ChildRlimit.parse("nofile=1024:4096");
         assertEquals(ChildRlimit.Resource.NOFILE, nofile.resource());
