@@ -117,6 +117,15 @@ public final class Boxes implements AutoCloseable {
         }
         Path movedFrom = null;
         String enabled = "";
+        boolean limitOnV2 = onV2.contains(Controller.PIDS) || onV2.contains(Controller.CPU)
+                || onV2.contains(Controller.MEMORY) && limits.memoryMax() != null;
+        Path unifiedOwn = layout.unified() == null ? null : layout.unified().own();
+        if (!onV2.isEmpty() && !limitOnV2 && !isRoot(unifiedOwn) && !othersIn(unifiedOwn).isEmpty()) {
+            // Memory was wanted for its figures only: rather than refuse, box without it (contained,
+            // killed, CPU counted; no memory peak), since the supervisor may not leave its cgroup.
+            places.replaceAll(p -> p.use().v2() ? new Place(p.parent(), new Use(true, false, p.use().cpuAccounting(), p.use().limits())) : p);
+            onV2.clear();
+        }
         if (!onV2.isEmpty()) {
             Path own = layout.unified().own();
             Set<String> active = Set.of(Files.readString(own.resolve("cgroup.subtree_control")).trim().split("\\s+"));
@@ -147,12 +156,11 @@ public final class Boxes implements AutoCloseable {
      * are not the supervisor's to move. Returns the cgroup left, or null when none was.
      */
     private static Path leaveForLeaf(Path own) throws IOException {
-        if (!Files.exists(own.resolve("cgroup.type"))) {
-            return null; // the root cgroup
+        if (isRoot(own)) {
+            return null;
         }
         long self = ProcessHandle.current().pid();
-        List<String> others = Files.readString(own.resolve("cgroup.procs")).lines()
-                .filter(line -> !line.isBlank() && Long.parseLong(line.trim()) != self).toList();
+        List<String> others = othersIn(own);
         if (!others.isEmpty()) {
             throw new IOException("cgroup v2: " + own + " holds " + others.size() + " other processes than the supervisor,"
                     + " so its boxes cannot be given controllers: run the supervisor as a systemd service with"
@@ -166,6 +174,18 @@ public final class Boxes implements AutoCloseable {
         }
         Posix.writeFile(leaf.resolve("cgroup.procs").toString(), Long.toString(self));
         return own;
+    }
+
+    /** A hierarchy's root cgroup (it alone has no cgroup.type): exempt from the no-internal-processes rule. */
+    private static boolean isRoot(Path dir) {
+        return !Files.exists(dir.resolve("cgroup.type"));
+    }
+
+    /** The processes in cgroup {@code dir} other than the supervisor. */
+    private static List<String> othersIn(Path dir) throws IOException {
+        long self = ProcessHandle.current().pid();
+        return Files.readString(dir.resolve("cgroup.procs")).lines()
+                .filter(line -> !line.isBlank() && Long.parseLong(line.trim()) != self).toList();
     }
 
     /** Moves the supervisor back from its leaf into {@code own} and removes the leaf (when it is empty). */
@@ -310,7 +330,10 @@ public final class Boxes implements AutoCloseable {
                     if (!enabled.isEmpty()) {
                         Posix.writeFile(own.resolve("cgroup.subtree_control").toString(), enabled.replace('+', '-'));
                     }
-                    comeBack(movedFrom);
+                    // Another Boxes of this process may still have controllers there: then stay in the leaf.
+                    if (Files.readString(own.resolve("cgroup.subtree_control")).isBlank()) {
+                        comeBack(movedFrom);
+                    }
                 }
             } catch (IOException e) {
                 left.add(own.resolve(LEAF) + " (" + Box.reason(e) + ")");

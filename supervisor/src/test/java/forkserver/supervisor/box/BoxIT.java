@@ -72,6 +72,12 @@ class BoxIT {
         BoxScenarios.killWithoutCgroupKill();
     }
 
+    /** Pure cgroup v2 only (bin/test-cgroup-v2): does nothing on the hybrid layout. */
+    @Test
+    void sharedCgroup() throws Exception {
+        BoxScenarios.sharedCgroup();
+    }
+
     /**
      * bin/worker joins the box named in its environment before it runs anything (the supervisor
      * does not place it here): its CPU time is the box's. Given a box it cannot join, it exits 126

@@ -266,6 +266,43 @@ final class BoxScenarios {
         }
     }
 
+    /**
+     * cgroup v2, the supervisor's cgroup shared with another process (a login shell's, say): no
+     * box can have controllers, since the supervisor may not move the other out. Limits are a
+     * one-line refusal naming Delegate=yes; without limits, boxes still contain, count CPU and kill,
+     * without memory figures.
+     */
+    static void sharedCgroup() throws Exception {
+        try (ServiceCgroup service = ServiceCgroup.make(true)) {
+            if (!service.layout().pureV2()) {
+                return; // the hybrid layout's v2 hierarchy has no controllers to give
+            }
+            Process other = new ProcessBuilder("sleep", "60").start();
+            try {
+                forkserver.posix.Posix.writeFile(service.layout().unified().own().resolve("cgroup.procs").toString(),
+                        Long.toString(other.pid()));
+                try (Boxes boxes = Boxes.open(service.layout(), BoxLimits.NONE);
+                     Box box = boxes.create();
+                     Child child = Child.start(box, "perl", "-e", "my $t = 0; $t += $_ for 1 .. 1e6")) {
+                    check(child.awaitExit() == 0, "the child: " + child.output());
+                    BoxCost cost = box.cost();
+                    check(cost.cpuMicros() > 0, "CPU counted: " + cost);
+                    check(cost.memoryPeakBytes() == BoxCost.UNKNOWN, "no memory figures without the controller: " + cost);
+                }
+                try {
+                    Boxes.open(service.layout(), new BoxLimits(null, new TasksMax(10), null)).close();
+                    check(false, "a limit in a shared cgroup");
+                } catch (IOException e) {
+                    check(e.getMessage().contains("1 other processes than the supervisor") && e.getMessage().contains("Delegate=yes"),
+                            e.getMessage());
+                }
+            } finally {
+                other.destroyForcibly();
+                other.waitFor(); // reaped, it leaves the service's cgroup
+            }
+        }
+    }
+
     /** The scenarios by name, for the VM's program: the short subset first. */
     static Map<String, Scenario> all() {
         Map<String, Scenario> all = new LinkedHashMap<>();
@@ -278,6 +315,7 @@ final class BoxScenarios {
         all.put("missing-controller", BoxScenarios::missingController);
         all.put("whole-or-absent", BoxScenarios::wholeOrAbsent);
         all.put("kill-without-cgroup-kill", BoxScenarios::killWithoutCgroupKill);
+        all.put("shared-cgroup", BoxScenarios::sharedCgroup);
         return all;
     }
 
