@@ -18,7 +18,7 @@ import java.util.stream.Stream;
  * cgroup must hold nothing but the supervisor), and back when it closes. Closing fails the test
  * when a box is left in it.
  */
-final class ServiceCgroup implements AutoCloseable {
+public final class ServiceCgroup implements AutoCloseable {
 
     private static int count;
 
@@ -35,7 +35,7 @@ final class ServiceCgroup implements AutoCloseable {
     }
 
     /** A service cgroup in every hierarchy the real layout has; {@code withUnified} false leaves v2 out (a v1-only host). */
-    static synchronized ServiceCgroup make(boolean withUnified) throws IOException {
+    public static synchronized ServiceCgroup make(boolean withUnified) throws IOException {
         String name = "fstest-" + ProcessHandle.current().pid() + "-" + (++count);
         CgroupLayout real = CgroupLayout.detect();
         List<Path> made = new ArrayList<>();
@@ -89,12 +89,12 @@ final class ServiceCgroup implements AutoCloseable {
         return owns;
     }
 
-    CgroupLayout layout() {
+    public CgroupLayout layout() {
         return layout;
     }
 
     /** Directories of boxes (or anything else) left in the service's cgroups. */
-    List<Path> leftovers() throws IOException {
+    public List<Path> leftovers() throws IOException {
         List<Path> left = new ArrayList<>();
         for (Path dir : directories) {
             if (Files.isDirectory(dir)) {
@@ -104,6 +104,35 @@ final class ServiceCgroup implements AutoCloseable {
             }
         }
         return left;
+    }
+
+    /**
+     * {@code command} started inside this service's cgroups, in every hierarchy (a shell writes
+     * its pid into each cgroup.procs, then execs it), as systemd starts a unit's main process.
+     */
+    public List<String> inside(List<String> command) {
+        StringBuilder script = new StringBuilder();
+        for (Path dir : directories) {
+            script.append("echo $$ > '").append(dir.resolve("cgroup.procs")).append("' && ");
+        }
+        List<String> wrapped = new ArrayList<>(List.of("/bin/sh", "-c", script + "exec \"$@\"", "sh"));
+        wrapped.addAll(command);
+        return wrapped;
+    }
+
+    /**
+     * Writes {@code value} into {@code file} of the service's cgroup in whichever hierarchy has
+     * it ({@code pids.max}, {@code memory.limit_in_bytes}, {@code memory.max}): the service's own
+     * limits, as systemd's TasksMax= and MemoryMax= set them.
+     */
+    public void limit(String file, String value) throws IOException {
+        for (Path dir : directories) {
+            if (Files.exists(dir.resolve(file))) {
+                Files.writeString(dir.resolve(file), value);
+                return;
+            }
+        }
+        throw new IOException("no hierarchy of service " + name + " has " + file);
     }
 
     @Override
