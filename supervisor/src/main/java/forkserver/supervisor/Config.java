@@ -42,17 +42,24 @@ public record Config(InetSocketAddress listen, int backlog, List<String> command
     /**
      * Per connection: the box's limits ({@link BoxLimits#NONE}: boxed without limits where the
      * host allows, to contain and account), {@code --child-rlimit}s, and {@code --leftovers}.
+     * {@code dropsUser}: {@code --user} is given, and after the drop the supervisor could make no
+     * box under root's cgroups: connections are not boxed, and a limit option is refused.
      */
-    public record Boxing(BoxLimits limits, List<ChildRlimit> rlimits, Leftovers leftovers) {
+    public record Boxing(BoxLimits limits, List<ChildRlimit> rlimits, Leftovers leftovers, boolean dropsUser) {
 
         /** Today's defaults: boxed where possible, no limits, leftovers stopped. */
-        public static final Boxing DEFAULT = new Boxing(BoxLimits.NONE, List.of(), Leftovers.KILL);
+        public static final Boxing DEFAULT = new Boxing(BoxLimits.NONE, List.of(), Leftovers.KILL, false);
 
         public Boxing {
             rlimits = List.copyOf(rlimits);
+            String limitOptions = BoxLimits.MEMORY_OPTION + ", " + BoxLimits.TASKS_OPTION + " or " + BoxLimits.CPU_OPTION;
             if (leftovers == Leftovers.KEEP && limits.any()) {
                 throw new IllegalArgumentException("--leftovers keep leaves connections unboxed, so it cannot go with "
-                        + BoxLimits.MEMORY_OPTION + ", " + BoxLimits.TASKS_OPTION + " or " + BoxLimits.CPU_OPTION);
+                        + limitOptions);
+            }
+            if (dropsUser && limits.any()) {
+                throw new IllegalArgumentException("--user: after dropping root the supervisor can make no cgroup, so it"
+                        + " cannot go with " + limitOptions + "; run it as a systemd service with User= and Delegate=yes");
             }
         }
     }

@@ -436,7 +436,7 @@ public final class Main implements Callable<Integer> {
         for (String rlimit : childRlimits) {
             rlimits.add(option(ChildRlimit.OPTION, () -> ChildRlimit.parse(rlimit)));
         }
-        return new Config.Boxing(limits, rlimits, choice("--leftovers", leftovers, Config.Leftovers.class));
+        return new Config.Boxing(limits, rlimits, choice("--leftovers", leftovers, Config.Leftovers.class), user != null);
     }
 
     /** --proxy-protocol, --proxy-from, --proxy-timeout as a {@link ProxyPolicy}; null without --proxy-protocol. */

@@ -159,6 +159,11 @@ final class Supervisor implements HandOffs.Outcome {
             line[0] = "connections are not boxed: --leftovers keep";
             return null;
         }
+        if (boxing.dropsUser()) {
+            line[0] = "connections are not boxed: --user drops the root they need (run the supervisor as a systemd"
+                    + " service with User= and Delegate=yes instead)";
+            return null;
+        }
         CgroupLayout layout = CgroupLayout.detect();
         try {
             Boxes boxes = Boxes.open(layout, boxing.limits());

@@ -203,12 +203,17 @@ public final class Children {
      * Puts a just-started child into its box and sets its rlimits. A child that cannot be held to
      * them is killed (still registered, so that it is reaped and its box removed) and its start
      * fails: it never serves outside its limits. A child that exited already needs neither.
+     *
+     * <p>A child given its box's variables has joined it before its command ran (the /bin/sh step
+     * of {@link Box#selfPlacing}, behind which the supervisor starts every boxed command; it refuses
+     * to run the command unboxed): it is not moved
+     * again, which would cost a write per hierarchy and descriptors the supervisor may lack.
      */
     private void contain(Child child) throws SpawnFailed {
         long pid = child.process.pid();
         String step = "place";
         try {
-            if (child.box != null && !child.box.place(pid)) {
+            if (child.box != null && child.box.environment().isEmpty() && !child.box.place(pid)) {
                 return; // exited already (ESRCH): what it started before is outside, but it serves no one
             }
             step = "rlimit";
