@@ -221,8 +221,8 @@ public final class Main implements Callable<Integer> {
     private String childTasksMax;
 
     @Option(names = BoxLimits.CPU_OPTION, paramLabel = "PERCENT",
-            description = "Each connection's processes together get at most PERCENT of one core (50% is half a core,"
-                    + " 200% two cores). Needs a delegated cgroup (Delegate=yes) or root. Default: no limit.")
+            description = "Each connection's processes together get at most PERCENT of one core (50%% is half a core,"
+                    + " 200%% two cores). Needs a delegated cgroup (Delegate=yes) or root. Default: no limit.")
     private String childCpuMax;
 
     @Option(names = ChildRlimit.OPTION, paramLabel = "NAME=SOFT[:HARD]",
@@ -232,8 +232,8 @@ public final class Main implements Callable<Integer> {
     private List<String> childRlimits = new ArrayList<>();
 
     @Option(names = "--leftovers", paramLabel = "kill|keep", defaultValue = "kill",
-            description = "What becomes of processes a connection's child leaves running when it exits: kill (SIGTERM,"
-                    + " SIGKILL after --kill-grace; its end line says leftovers=N; needs boxes) or keep (left"
+            description = "What becomes of processes a connection's child leaves running when it exits: kill (where"
+                    + " connections are boxed: SIGTERM, SIGKILL after --kill-grace; the end line says leftovers=N) or keep (left"
                     + " running and unboxed, as inetd does; no --child-*-max then). Default: ${DEFAULT-VALUE}.")
     private String leftovers;
 
