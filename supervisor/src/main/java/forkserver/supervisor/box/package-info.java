@@ -9,6 +9,7 @@
  * values ({@link forkserver.supervisor.box.MemorySize}, {@link forkserver.supervisor.box.TasksMax},
  * {@link forkserver.supervisor.box.CpuPercent}) parse with one-line errors.
  *
- * <p>A leaf: it imports forkserver.posix and the JDK only.
+ * <p>Layer 0, beside {@code base}: a leaf that imports forkserver.posix and the JDK only. Its one
+ * user in the supervisor is the child registry ({@code reap.Children}), which owns each box.
  */
 package forkserver.supervisor.box;
