@@ -60,6 +60,8 @@ class ConnectionBoxIT {
             "  while ($t < 0.5) { my @t = times; $t = $t[0] + $t[1] }",
             "  open(my $s, '<', '/proc/self/status'); my ($hwm) = map { /^VmHWM:\\s+(\\d+)/ ? $1 : () } <$s>;",
             "  printf \"cpu %.3f hwm %d\\n\", $t, $hwm * 1024; exit 0 }",
+            "if ($what eq 'limits') { open(my $l, '<', '/proc/self/limits');",
+            "  for (<$l>) { print \"nofile $1 $2\\n\" if /^Max open files\\s+(\\d+)\\s+(\\d+)/ } exit 0 }",
             "print \"hello $what\\n\";");
 
     private static final Pattern END = Pattern.compile("end pid=(\\d+) (.*)");
@@ -201,6 +203,47 @@ class ConnectionBoxIT {
                 // it read) and VmHWM counts shared libraries the box was not charged for.
                 assertTrue(Math.abs(peak - hwm) <= hwm / 10 + (16L << 20), "box peak " + peak + ", the child's VmHWM " + hwm);
             }
+            stop(supervisor, service);
+        }
+    }
+
+    @Test
+    void eachChildGetsItsRlimits() throws Exception {
+        try (ServiceCgroup service = service(); ServerProcess supervisor = start(service, "--child-rlimit", "nofile=64:128",
+                "--child-rlimit", "as=unlimited")) {
+            InetSocketAddress address = supervisor.awaitListening();
+            supervisor.awaitMatch(Pattern.compile("rlimit-warning limit=as=unlimited detail=\"--child-rlimit as=unlimited: a JVM"));
+            for (int i = 0; i < 2; i++) {
+                try (EchoClient client = EchoClient.connect(address)) {
+                    assertEquals("nofile 64 128", client.roundTrip("limits"));
+                }
+            }
+            stop(supervisor, service);
+        }
+    }
+
+    @Test
+    void aChildThatCannotBeHeldToItsLimitsServesNoOne() throws Exception {
+        // Above the kernel's fs.nr_open: prlimit(2) refuses it even to root.
+        try (ServiceCgroup service = service(); ServerProcess supervisor = start(service, "--child-rlimit",
+                "nofile=2000000000")) {
+            InetSocketAddress address = supervisor.awaitListening();
+            try (EchoClient client = EchoClient.connect(address)) {
+                // The connection ends: its child, waiting for the client's line, is killed as soon as
+                // prlimit(2) refuses (set right after the start, the rlimits leave a native child its
+                // first instructions).
+                try {
+                    client.readToEnd();
+                } catch (java.io.UncheckedIOException e) {
+                    // reset: as closed
+                }
+            }
+            supervisor.awaitMatch(Pattern.compile("spawn-failed remote=\\S+ local=\\S+ reason=box detail=\"cannot set its rlimits: "));
+            supervisor.awaitMatch(Pattern.compile("reject remote=\\S+ local=\\S+ reason=spawn-failed detail=box "));
+            awaitNoBoxes(service);
+            Await.until("the refused child reaped", () -> forkserver.testkit.Limited.zombieChildrenOf(supervisor.pid()).isEmpty()
+                    && supervisor.descendants().stream().noneMatch(ProcessHandle::isAlive));
+            supervisor.assertHoldsNoConnection();
             stop(supervisor, service);
         }
     }

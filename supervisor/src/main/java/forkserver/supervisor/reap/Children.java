@@ -230,7 +230,9 @@ public final class Children {
 
     private void refuseContainment(Child child, String step, IOException e) throws SpawnFailed {
         child.process.signal(true);
-        watch(child);
+        // Registered only to be reaped and its box removed: as neither a connection's child nor a
+        // spare (whose pool was never given it), its exit is no one else's.
+        watch(new Child(child.process, null, child.box));
         throw new SpawnFailed("box", "cannot " + (step.equals("place") ? "place the child in its box" : "set its rlimits")
                 + ": " + e.getMessage());
     }
