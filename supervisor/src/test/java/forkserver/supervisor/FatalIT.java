@@ -34,9 +34,21 @@ class FatalIT {
                 "--stdio", "inout", "--", "/bin/cat");
              EchoClient session = EchoClient.connect(supervisor.awaitListening())) {
             assertEquals("held", session.roundTrip("held"));
+            // Within the rules file's 1 MiB, lines of 60 variables each: some 200,000 of them,
+            // each a map entry and two strings, are more than the 24 MiB heap holds.
+            StringBuilder variables = new StringBuilder();
+            for (int v = 0; v < 60; v++) {
+                variables.append(' ').append((char) ('A' + v / 26)).append((char) ('A' + v % 26)).append("=x");
+            }
             try (Writer huge = Files.newBufferedWriter(dir.resolve("rules.new"))) {
-                for (int i = 0; i < 1_000_000; i++) {
-                    huge.write("allow 10." + (i >> 16 & 255) + "." + (i >> 8 & 255) + "." + (i & 255) + " V" + i + "=x\n");
+                long written = 0;
+                for (int i = 0; ; i++) {
+                    String line = "allow 10." + (i >> 16 & 255) + "." + (i >> 8 & 255) + "." + (i & 255) + variables + "\n";
+                    if (written + line.length() > forkserver.supervisor.admit.RuleFile.MAX_BYTES) {
+                        break;
+                    }
+                    huge.write(line);
+                    written += line.length();
                 }
             }
             Files.move(dir.resolve("rules.new"), rules, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
