@@ -215,6 +215,9 @@ class ConnectionBoxIT {
             supervisor.awaitMatch(Pattern.compile("rlimit-warning limit=as=unlimited detail=\"--child-rlimit as=unlimited: a JVM"));
             for (int i = 0; i < 2; i++) {
                 try (EchoClient client = EchoClient.connect(address)) {
+                    // Set right after the start (its start line is logged after), not before its first
+                    // instructions: asked before, a child may still have the supervisor's own.
+                    supervisor.awaitChildPidOf(client.localPort());
                     assertEquals("nofile 64 128", client.roundTrip("limits"));
                 }
             }

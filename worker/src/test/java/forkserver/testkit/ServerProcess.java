@@ -246,7 +246,10 @@ public final class ServerProcess implements AutoCloseable {
     @Override
     public void close() {
         descendants();
+        // The supervisor is this process, or one of its descendants behind an activator.
         List<Path> cgroups = cgroupsOf(process.pid());
+        List<Long> pids = new ArrayList<>(List.of(process.pid()));
+        seen.forEach(handle -> pids.add(handle.pid()));
         process.destroyForcibly();
         for (ProcessHandle handle : seen) {
             handle.destroyForcibly();
@@ -258,7 +261,9 @@ public final class ServerProcess implements AutoCloseable {
         }
         for (ProcessHandle handle : seen) {
             handle.onExit().orTimeout(10, TimeUnit.SECONDS).exceptionally(t -> null).join();
-        }        removeBoxes(cgroups, process.pid());
+        }        for (long pid : pids) {
+            removeBoxes(cgroups, pid);
+        }
     }
 
     /**

@@ -147,6 +147,9 @@ public final class Boxes implements AutoCloseable {
                 enabled = enable.toString();
             }
         }
+        for (Place place : places) {
+            removeStale(place.parent());
+        }
         return new Boxes(layout, limits, List.copyOf(places), movedFrom, enabled);
     }
 
@@ -174,6 +177,29 @@ public final class Boxes implements AutoCloseable {
         }
         Posix.writeFile(leaf.resolve("cgroup.procs").toString(), Long.toString(self));
         return own;
+    }
+
+    /**
+     * Removes the empty boxes a supervisor that is gone left in {@code parent} (one killed with
+     * SIGKILL cannot remove its own): {@code box-PID-N} whose PID runs no process. rmdir(2) removes
+     * only an empty cgroup, so a box something still runs in stays; failures are ignored.
+     */
+    private static void removeStale(Path parent) {
+        try (Stream<Path> children = Files.list(parent)) {
+            for (Path dir : children.toList()) {
+                String[] name = dir.getFileName().toString().split("-");
+                if (name.length == 3 && (name[0] + "-").equals(PREFIX) && name[1].matches("\\d{1,10}")
+                        && ProcessHandle.of(Long.parseLong(name[1])).isEmpty()) {
+                    try {
+                        Files.delete(dir);
+                    } catch (IOException e) {
+                        // not empty, or not ours to remove: left as it is
+                    }
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // not listable: nothing to clean
+        }
     }
 
     /** A hierarchy's root cgroup (it alone has no cgroup.type): exempt from the no-internal-processes rule. */
