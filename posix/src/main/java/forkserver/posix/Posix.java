@@ -55,6 +55,7 @@ public final class Posix {
     public static final int IPPROTO_IPV6 = 41;
     public static final int IPV6_V6ONLY = 26;
     public static final int O_RDONLY = 0;
+    public static final int O_WRONLY = 1;
     public static final int O_RDWR = 2;
     public static final int O_NOCTTY = 0x100;
     public static final int O_NONBLOCK = 0x800;
@@ -79,8 +80,12 @@ public final class Posix {
     public static final int SHUT_WR = 1;
     public static final int SIGKILL = 9;
     public static final int SIGTERM = 15;
+    public static final int RLIMIT_CPU = 0;
+    public static final int RLIMIT_FSIZE = 1;
+    public static final int RLIMIT_CORE = 4;
     public static final int RLIMIT_NPROC = 6;
     public static final int RLIMIT_NOFILE = 7;
+    public static final int RLIMIT_AS = 9;
     /** {@code RLIM_INFINITY}, as {@link #getrlimit} reports it: no limit. */
     public static final long RLIM_INFINITY = -1L;
 
@@ -193,6 +198,8 @@ public final class Posix {
     private static final MethodHandle EPOLL_WAIT = capturing("epoll_wait", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT);
     // int getrlimit(int resource, struct rlimit *limit);
     private static final MethodHandle GETRLIMIT = capturing("getrlimit", JAVA_INT, JAVA_INT, ADDRESS);
+    // int prlimit(pid_t pid, int resource, const struct rlimit *new_limit, struct rlimit *old_limit);
+    private static final MethodHandle PRLIMIT = capturing("prlimit", JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS);
     // struct passwd *getpwnam(const char *name);  (NULL: no such user, or the lookup failed)
     private static final MethodHandle GETPWNAM = capturing("getpwnam", ADDRESS, ADDRESS);
     // struct group *getgrnam(const char *name);  (NULL: no such group, or the lookup failed)
@@ -307,6 +314,28 @@ public final class Posix {
     public static int open(String path, int flags) throws ErrnoException {
         return call((arena, state) ->
                 check("open " + path, (int) OPEN.invokeExact(state, arena.allocateFrom(path), flags, 0), state));
+    }
+
+    /**
+     * {@code open(path, O_WRONLY | O_CLOEXEC)}, one {@code write} of {@code text}, {@code close}: how
+     * a kernel interface file (cgroupfs, procfs) takes a command. Its answer is the write's errno
+     * (ESRCH: no such process; EBUSY; EINVAL), which the JDK's IOException does not carry.
+     */
+    public static void writeFile(String path, String text) throws ErrnoException {
+        call((arena, state) -> {
+            int fd = check("open " + path, (int) OPEN.invokeExact(state, arena.allocateFrom(path), O_WRONLY | O_CLOEXEC, 0), state);
+            try {
+                MemorySegment buffer = arena.allocateFrom(JAVA_BYTE, text.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                long written;
+                do {
+                    written = (long) WRITE.invokeExact(state, fd, buffer, buffer.byteSize());
+                } while (written < 0 && errno(state) == EINTR);
+                return check("write " + path, (int) Math.min(written, 0), state);
+            } finally {
+                // The write's errno is already read; close's result changes nothing (the descriptor is gone either way).
+                int closed = (int) CLOSE.invokeExact(state, fd);
+            }
+        });
     }
 
     /** Closes {@code fd}. Not retried on EINTR: on Linux the descriptor is gone either way. */
@@ -794,6 +823,29 @@ public final class Posix {
         return call((arena, state) -> {
             MemorySegment limit = arena.allocate(16, 8); // struct rlimit { rlim_t cur; rlim_t max; }
             check("getrlimit", (int) GETRLIMIT.invokeExact(state, resource, limit), state);
+            return new long[] {limit.get(JAVA_LONG, 0), limit.get(JAVA_LONG, 8)};
+        });
+    }
+
+    /**
+     * {@code prlimit(pid, resource, {soft, hard}, NULL)}: sets another process's limit (each value
+     * {@link #RLIM_INFINITY} for none). Raising a hard limit needs CAP_SYS_RESOURCE (EPERM without);
+     * a soft limit above the hard one is EINVAL; a process that is gone is ESRCH.
+     */
+    public static void prlimit(long pid, int resource, long soft, long hard) throws ErrnoException {
+        call((arena, state) -> {
+            MemorySegment limit = arena.allocate(16, 8); // struct rlimit { rlim_t cur; rlim_t max; }
+            limit.set(JAVA_LONG, 0, soft);
+            limit.set(JAVA_LONG, 8, hard);
+            return check("prlimit", (int) PRLIMIT.invokeExact(state, (int) pid, resource, limit, MemorySegment.NULL), state);
+        });
+    }
+
+    /** {@code prlimit(pid, resource, NULL, &old)}: another process's {soft, hard} limit. */
+    public static long[] prlimit(long pid, int resource) throws ErrnoException {
+        return call((arena, state) -> {
+            MemorySegment limit = arena.allocate(16, 8);
+            check("prlimit", (int) PRLIMIT.invokeExact(state, (int) pid, resource, MemorySegment.NULL, limit), state);
             return new long[] {limit.get(JAVA_LONG, 0), limit.get(JAVA_LONG, 8)};
         });
     }

@@ -1,5 +1,8 @@
 package forkserver.supervisor;
 
+import forkserver.supervisor.box.BoxLimits;
+import forkserver.supervisor.box.ChildRlimit;
+
 import forkserver.supervisor.admit.AdmissionPolicy;
 import forkserver.supervisor.proxy.ProxyPolicy;
 import forkserver.supervisor.spawn.StdioMode;
@@ -28,10 +31,55 @@ import java.util.List;
  * @param proxy         {@code --proxy-protocol}: every connection starts with a PROXY header from
  *                      one of these peers; null without
  * @param metrics       where to serve the Prometheus metrics ({@code --metrics}), or null: none
+ * @param boxing        what each connection's box holds it to ({@code --child-*-max}), its
+ *                      rlimits, and what becomes of what a child leaves behind
  */
 public record Config(InetSocketAddress listen, int backlog, List<String> command, StdioMode stdio, int maxChildren,
               Duration shutdownGrace, Duration killGrace, AdmissionPolicy admission, Duration maxLifetime,
-              boolean reusePort, int spares, List<String> spareCommand, ProxyPolicy proxy, InetSocketAddress metrics) {
+              boolean reusePort, int spares, List<String> spareCommand, ProxyPolicy proxy, InetSocketAddress metrics,
+              Boxing boxing) {
+
+    /**
+     * Per connection: the box's limits ({@link BoxLimits#NONE}: boxed without limits where the
+     * host allows, to contain and account), {@code --child-rlimit}s, and {@code --leftovers}.
+     * {@code dropsUser}: {@code --user} is given, and after the drop the supervisor could make no
+     * box under root's cgroups: connections are not boxed, and a limit option is refused.
+     */
+    public record Boxing(BoxLimits limits, List<ChildRlimit> rlimits, Leftovers leftovers, boolean dropsUser) {
+
+        /** Today's defaults: boxed where possible, no limits, leftovers stopped. */
+        public static final Boxing DEFAULT = new Boxing(BoxLimits.NONE, List.of(), Leftovers.KILL, false);
+
+        public Boxing {
+            rlimits = List.copyOf(rlimits);
+            String limitOptions = BoxLimits.MEMORY_OPTION + ", " + BoxLimits.TASKS_OPTION + " or " + BoxLimits.CPU_OPTION;
+            if (leftovers == Leftovers.KEEP && limits.any()) {
+                throw new IllegalArgumentException("--leftovers keep leaves connections unboxed, so it cannot go with "
+                        + limitOptions);
+            }
+            if (dropsUser && limits.any()) {
+                throw new IllegalArgumentException("--user: after dropping root the supervisor can make no cgroup, so it"
+                        + " cannot go with " + limitOptions + "; run it as a systemd service with User= and Delegate=yes");
+            }
+        }
+    }
+
+    /** {@code --leftovers}: what becomes of the processes a connection's child leaves behind. */
+    public enum Leftovers {
+        /** Stopped with the connection (SIGTERM, SIGKILL after --kill-grace), counted on its end line. */
+        KILL,
+        /** Left running, unboxed and uncounted, as inetd and tcpserver do. */
+        KEEP
+    }
+
+    /** A Config with {@link Boxing#DEFAULT} (tests). */
+    public Config(InetSocketAddress listen, int backlog, List<String> command, StdioMode stdio, int maxChildren,
+                  Duration shutdownGrace, Duration killGrace, AdmissionPolicy admission, Duration maxLifetime,
+                  boolean reusePort, int spares, List<String> spareCommand, ProxyPolicy proxy, InetSocketAddress metrics) {
+        this(listen, backlog, command, stdio, maxChildren, shutdownGrace, killGrace, admission, maxLifetime, reusePort,
+                spares, spareCommand, proxy, metrics, Boxing.DEFAULT);
+    }
+
 
     public Config {
         command = List.copyOf(command);

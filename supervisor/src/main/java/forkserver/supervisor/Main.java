@@ -1,6 +1,11 @@
 package forkserver.supervisor;
 
 import forkserver.supervisor.base.Durations;
+import forkserver.supervisor.box.BoxLimits;
+import forkserver.supervisor.box.ChildRlimit;
+import forkserver.supervisor.box.CpuPercent;
+import forkserver.supervisor.box.MemorySize;
+import forkserver.supervisor.box.TasksMax;
 import forkserver.supervisor.admit.AccessRules;
 import forkserver.supervisor.admit.Admission;
 import forkserver.supervisor.admit.AdmissionPolicy;
@@ -229,6 +234,35 @@ public final class Main implements Callable<Integer> {
             description = "How long a client may take to complete the TLS handshake. Default: 10s.")
     private String tlsHandshakeTimeout;
 
+    // A box (cgroup) per connection.
+    @Option(names = BoxLimits.MEMORY_OPTION, paramLabel = "SIZE",
+            description = "Each connection's processes together may use at most SIZE of memory (64M, 1G; no swap"
+                    + " beyond it); over it the kernel's OOM killer kills in that connection's box only (end line:"
+                    + " oom-kill=1). Needs a delegated cgroup (Delegate=yes) or root. Default: no limit.")
+    private String childMemoryMax;
+
+    @Option(names = BoxLimits.TASKS_OPTION, paramLabel = "N",
+            description = "Each connection's processes and threads together, at most N (a fork bomb stays in its"
+                    + " box). Needs a delegated cgroup (Delegate=yes) or root. Default: no limit.")
+    private String childTasksMax;
+
+    @Option(names = BoxLimits.CPU_OPTION, paramLabel = "PERCENT",
+            description = "Each connection's processes together get at most PERCENT of one core (50%% is half a core,"
+                    + " 200%% two cores). Needs a delegated cgroup (Delegate=yes) or root. Default: no limit.")
+    private String childCpuMax;
+
+    @Option(names = ChildRlimit.OPTION, paramLabel = "NAME=SOFT[:HARD]",
+            description = "A resource limit set on each connection's child (prlimit), as xinetd's rlimit_*: nofile,"
+                    + " core, cpu, fsize, nproc or as; a number, 64M for sizes, or unlimited. Per process, not per"
+                    + " connection; 'as' makes a JVM fail to start. Repeatable.")
+    private List<String> childRlimits = new ArrayList<>();
+
+    @Option(names = "--leftovers", paramLabel = "kill|keep", defaultValue = "kill",
+            description = "What becomes of processes a connection's child leaves running when it exits: kill (where"
+                    + " connections are boxed: SIGTERM, SIGKILL after --kill-grace; the end line says leftovers=N) or keep (left"
+                    + " running and unboxed, as inetd does; no --child-*-max then). Default: ${DEFAULT-VALUE}.")
+    private String leftovers;
+
     @Option(names = "--reuse-port",
             description = "SO_REUSEPORT: several supervisors may listen on the same port; the kernel spreads"
                     + " connections among them.")
@@ -339,6 +373,9 @@ public final class Main implements Callable<Integer> {
         Supervisor supervisor;
         try {
             supervisor = Supervisor.open(config, inherited, environment, log, notify);
+        } catch (Supervisor.BoxesUnavailable e) {
+            err.println("forkserver: cannot box connections: " + e.getMessage());
+            return EXIT_FAILURE;
         } catch (IOException e) {
             String where = e instanceof Supervisor.MetricsUnavailable ? "--metrics " + HostPort.format(config.metrics())
                     : inherited != null ? "the socket " + inherited.how() : HostPort.format(config.listen());
@@ -424,7 +461,20 @@ public final class Main implements Callable<Integer> {
                 admissionPolicy(), maxLifetime == null ? null : duration("--max-lifetime", maxLifetime), reusePort,
                 spares, spares > 0 ? workerHandler.command(DefaultWorker.command(DefaultWorker.home(), true)) : List.of(),
                 proxyPolicy(),
-                metrics == null ? null : option("--metrics", () -> HostPort.parse(metrics)));
+                metrics == null ? null : option("--metrics", () -> HostPort.parse(metrics)), boxing());
+    }
+
+    /** --child-memory-max, --child-tasks-max, --child-cpu-max, --child-rlimit and --leftovers. */
+    private Config.Boxing boxing() {
+        BoxLimits limits = new BoxLimits(
+                childMemoryMax == null ? null : option(BoxLimits.MEMORY_OPTION, () -> MemorySize.parse(childMemoryMax)),
+                childTasksMax == null ? null : option(BoxLimits.TASKS_OPTION, () -> TasksMax.parse(childTasksMax)),
+                childCpuMax == null ? null : option(BoxLimits.CPU_OPTION, () -> CpuPercent.parse(childCpuMax)));
+        List<ChildRlimit> rlimits = new ArrayList<>();
+        for (String rlimit : childRlimits) {
+            rlimits.add(option(ChildRlimit.OPTION, () -> ChildRlimit.parse(rlimit)));
+        }
+        return new Config.Boxing(limits, rlimits, choice("--leftovers", leftovers, Config.Leftovers.class), user != null);
     }
 
     /** --proxy-protocol, --proxy-from, --proxy-timeout as a {@link ProxyPolicy}; null without --proxy-protocol. */

@@ -33,9 +33,15 @@ import forkserver.supervisor.spawn.Spawner;
 import forkserver.supervisor.systemd.Notifier;
 import forkserver.supervisor.systemd.SystemdNotify;
 
+import forkserver.supervisor.box.Box;
+import forkserver.supervisor.box.Boxes;
+import forkserver.supervisor.box.CgroupLayout;
+import forkserver.supervisor.box.ChildRlimit;
+
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -83,9 +89,12 @@ final class Supervisor implements HandOffs.Outcome {
     private final MetricsEndpoint metrics; // null without --metrics
     private String stopCause; // the signal (TERM, INT) or "fatal"; guarded by this
     private volatile boolean failed;
+    private final String boxesLine; // the start-up line: whether and how connections are boxed
 
     private Supervisor(Config config, EventLog log, Listener listener, Spawner spawner, AccessRules rules,
-                       SystemdNotify notify, ChildStderr stderr, Totals totals) throws IOException {
+                       SystemdNotify notify, ChildStderr stderr, Totals totals, Boxes boxes, String boxesLine)
+            throws IOException {
+        this.boxesLine = boxesLine;
         this.config = config;
         this.log = log;
         this.listener = listener;
@@ -97,7 +106,8 @@ final class Supervisor implements HandOffs.Outcome {
         this.spawner = spawner;
         this.stderr = stderr;
         this.totals = totals;
-        this.children = new Children(spawner, admission, totals, log, config.maxLifetime(), config.killGrace());
+        this.children = new Children(spawner, admission, totals, log, config.maxLifetime(), config.killGrace(), boxes,
+                config.boxing().rlimits());
         this.spares = new Spares(config.spares(), children::startSpare, log, this);
         this.proxyStage = config.proxy() == null ? null : new ProxyStage(config.proxy(), admission, new ProxyStage.Owner() {
             @Override
@@ -129,6 +139,45 @@ final class Supervisor implements HandOffs.Outcome {
         }
     }
 
+    /** The limits asked for cannot be had on this host (no write access, a controller missing): a start-up error. */
+    static final class BoxesUnavailable extends IOException {
+
+        private static final long serialVersionUID = 1L;
+
+        BoxesUnavailable(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * Connections' boxes as {@code boxing} asks: with limits, {@link Boxes} or a
+     * {@link BoxesUnavailable} naming what is missing (one line); without, boxes where the host
+     * allows them (to contain and account), else none (null), the reason in {@code line[0]}.
+     */
+    static Boxes openBoxes(Config.Boxing boxing, String[] line) throws BoxesUnavailable {
+        if (boxing.leftovers() == Config.Leftovers.KEEP) {
+            line[0] = "connections are not boxed: --leftovers keep";
+            return null;
+        }
+        if (boxing.dropsUser()) {
+            line[0] = "connections are not boxed: --user drops the root they need (run the supervisor as a systemd"
+                    + " service with User= and Delegate=yes instead)";
+            return null;
+        }
+        CgroupLayout layout = CgroupLayout.detect();
+        try {
+            Boxes boxes = Boxes.open(layout, boxing.limits());
+            line[0] = boxes.describe();
+            return boxes;
+        } catch (IOException e) {
+            if (boxing.limits().any()) {
+                throw new BoxesUnavailable(e.getMessage());
+            }
+            line[0] = layout.boxable() ? "connections are not boxed: " + e.getMessage() : layout.describe();
+            return null;
+        }
+    }
+
     /** Binds the metrics endpoint; only here are the Prometheus client's classes loaded. */
     private MetricsEndpoint startMetrics() throws MetricsUnavailable {
         Metrics.Sources sources = new Metrics.Sources(Main.VERSION, totals, admission::running, config.maxChildren(), spares::ready,
@@ -157,17 +206,43 @@ final class Supervisor implements HandOffs.Outcome {
         } catch (RuleFile.Invalid e) {
             throw new IllegalArgumentException("--rules: " + e.getMessage(), e);
         }
-        Listener listener = inherited != null
-                ? Listener.inherit(inherited)
-                : Listener.bind(config.listen(), config.backlog(), config.reusePort());
+        String[] boxesLine = new String[1];
+        Boxes boxes = openBoxes(config.boxing(), boxesLine);
+        Listener listener;
+        try {
+            listener = inherited != null
+                    ? Listener.inherit(inherited)
+                    : Listener.bind(config.listen(), config.backlog(), config.reusePort());
+        } catch (IOException | RuntimeException e) {
+            closeQuietly(boxes);
+            throw e;
+        }
         try {
             Totals totals = new Totals();
             ChildStderr stderr = new ChildStderr(log, totals);
-            Spawner spawner = new Spawner(config.command(), config.spareCommand(), config.stdio(), environment, stderr);
-            return new Supervisor(config, log, listener, spawner, rules, notify, stderr, totals);
+            // A boxed child joins its box itself, from a /bin/sh step before it execs the command
+            // (about a millisecond): placed by the supervisor after start() only, a native program
+            // had read its client's line and forked before it was in its box. The supervisor
+            // places it too (Children.contain), for a box whose name the variable cannot carry.
+            List<String> command = boxes == null ? config.command() : Box.selfPlacing(config.command());
+            List<String> spareCommand = boxes == null || config.spareCommand().isEmpty() ? config.spareCommand()
+                    : Box.selfPlacing(config.spareCommand());
+            Spawner spawner = new Spawner(command, spareCommand, config.stdio(), environment, stderr);
+            return new Supervisor(config, log, listener, spawner, rules, notify, stderr, totals, boxes, boxesLine[0]);
         } catch (IOException | RuntimeException e) {
             listener.close();
+            closeQuietly(boxes);
             throw e;
+        }
+    }
+
+    private static void closeQuietly(Boxes boxes) {
+        if (boxes != null) {
+            try {
+                boxes.close();
+            } catch (IOException e) {
+                // Nothing was made in them yet: at worst the v2 leaf stays, as the supervisor exits.
+            }
         }
     }
 
@@ -180,6 +255,10 @@ final class Supervisor implements HandOffs.Outcome {
         log.listening(listener.how(), HostPort.format(address()), config.maxChildren(), String.join(" ", config.command()));
         if (metrics != null) {
             log.metrics(HostPort.format(metrics.address()));
+        }
+        log.boxes(children.boxed(), boxesLine);
+        for (ChildRlimit rlimit : config.boxing().rlimits()) {
+            rlimit.warning().ifPresent(warning -> log.rlimitWarning(rlimit.toString(), warning));
         }
         StartupLimits.check(config, log);
         spares.start();
@@ -410,7 +489,9 @@ final class Supervisor implements HandOffs.Outcome {
         log.status(new LogLine.Count(admission.running(), admission.limit()),
                 spares.target() > 0 ? new LogLine.Count(spares.ready(), spares.target()) : null,
                 admission.topSources(STATUS_TOP_SOURCES), totals.accepted(),
-                proxyStage == null ? null : totals.proxyHealthChecks(), totals.rejectedByReason(), totals.exitedByStatus());
+                proxyStage == null ? null : totals.proxyHealthChecks(), totals.rejectedByReason(), totals.exitedByStatus(),
+                children.boxed() ? new EventLog.BoxTotals(Duration.ofNanos(Math.round(totals.childCpu().sum() * 1e9)),
+                        totals.memoryPeakMax(), totals.oomKills(), totals.leftovers()) : null);
     }
 
     /**
@@ -488,6 +569,12 @@ final class Supervisor implements HandOffs.Outcome {
         spares.stop(config.killGrace()); // idle: nothing to drain; hand-offs in flight are settled
         int leftBehind = children.stopAll(config.shutdownGrace(), config.killGrace());
         stderr.awaitAllClosed(STDERR_DRAIN); // the children's last lines before "stopped"
+        try {
+            children.close(); // every box removed: none outlives the supervisor
+        } catch (IOException e) {
+            log.boxFailed(ProcessHandle.current().pid(), "close", e.getMessage());
+            leftBehind++;
+        }
         listener.close();
         if (metrics != null) {
             metrics.close();

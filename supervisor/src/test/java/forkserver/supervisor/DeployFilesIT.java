@@ -83,12 +83,21 @@ class DeployFilesIT {
         String execStart = Deploy.localized("systemd/forkserver.service").lines()
                 .filter(line -> line.startsWith("ExecStart=")).findFirst().orElseThrow();
         List<String> words = List.of(execStart.substring("ExecStart=".length()).trim().split("\\s+"));
-        assertTrue(words.containsAll(List.of("--max-per-source", "--idle-timeout", "--max-lifetime")), execStart);
+        assertTrue(words.containsAll(List.of("--max-per-source", "--idle-timeout", "--max-lifetime", "--child-tasks-max",
+                "--child-memory-max")), execStart);
+        // Its boxes are made in the service's cgroup, which the unit must delegate and leave writable.
+        String unit = Deploy.localized("systemd/forkserver.service");
+        assertTrue(unit.contains("\nDelegate=yes\n") && !unit.contains("\nProtectControlGroups=yes\n"), unit);
         List<String> command = new ArrayList<>(List.of(Project.bin("supervisor"), "--listen", "127.0.0.1:0"));
         command.addAll(words.subList(1, words.size()));
         try (ServerProcess supervisor = ServerProcess.start(command, java.util.Map.of());
              EchoClient client = EchoClient.connect(supervisor.awaitListening())) {
             assertEquals("served", client.roundTrip("served"));
+            client.send("done");
+            assertEquals("bye!", client.readLine());
+            // As root here: the worker served in its box, held to the unit's limits.
+            supervisor.awaitMatch(java.util.regex.Pattern.compile("connections are boxed: .*each holds memory=192M tasks=48"));
+            supervisor.awaitMatch(java.util.regex.Pattern.compile("end pid=\\d+ status=0 duration=\\S+ cpu=\\S+ memory-peak="));
         }
     }
 

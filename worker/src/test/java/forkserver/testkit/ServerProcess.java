@@ -10,6 +10,8 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -244,6 +246,10 @@ public final class ServerProcess implements AutoCloseable {
     @Override
     public void close() {
         descendants();
+        // The supervisor is this process, or one of its descendants behind an activator.
+        List<Path> cgroups = cgroupsOf(process.pid());
+        List<Long> pids = new ArrayList<>(List.of(process.pid()));
+        seen.forEach(handle -> pids.add(handle.pid()));
         process.destroyForcibly();
         for (ProcessHandle handle : seen) {
             handle.destroyForcibly();
@@ -255,6 +261,91 @@ public final class ServerProcess implements AutoCloseable {
         }
         for (ProcessHandle handle : seen) {
             handle.onExit().orTimeout(10, TimeUnit.SECONDS).exceptionally(t -> null).join();
+        }        for (long pid : pids) {
+            removeBoxes(cgroups, pid);
+        }
+    }
+
+    /**
+     * The cgroup directories the process is in (every hierarchy), and their parents: a supervisor
+     * makes its connections' boxes ({@code box-PID-N}) beside itself, or beside its leaf on cgroup
+     * v2. Empty when they cannot be read.
+     */
+    private static List<Path> cgroupsOf(long pid) {
+        List<Path> dirs = new ArrayList<>();
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/cgroup"))) {
+                String[] fields = line.split(":", 3);
+                if (fields.length != 3) {
+                    continue;
+                }
+                String relative = fields[2].substring(1);
+                List<Path> mounts = fields[1].isEmpty()
+                        ? List.of(Path.of("/sys/fs/cgroup/unified"), Path.of("/sys/fs/cgroup"))
+                        : List.of(Path.of("/sys/fs/cgroup", fields[1].replaceFirst("^name=", "")));
+                for (Path mount : mounts) {
+                    Path dir = mount.resolve(relative);
+                    if (Files.isDirectory(dir) && Files.exists(mount.resolve("cgroup.procs"))) {
+                        dirs.add(dir);
+                        if (dir.getParent() != null && !dir.equals(mount)) {
+                            dirs.add(dir.getParent());
+                        }
+                        break;
+                    }
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // gone already, or no cgroups to read: nothing to clean
+        }
+        return dirs;
+    }
+
+    /**
+     * A supervisor killed with SIGKILL cannot remove its connections' boxes, as systemd would with
+     * its unit's cgroup: the test kit does, killing what is still in them (best effort: a box that
+     * will not go stays, and a test that counts cgroups says so).
+     */
+    private static void removeBoxes(List<Path> dirs, long pid) {
+        String prefix = "box-" + pid + "-";
+        List<Path> boxes = new ArrayList<>();
+        for (Path dir : dirs) {
+            try (var children = Files.list(dir)) {
+                children.filter(b -> b.getFileName().toString().startsWith(prefix)).forEach(boxes::add);
+            } catch (IOException e) {
+                // not listable: nothing of ours there
+            }
+        }
+        for (Path box : boxes) {
+            try {
+                if (Files.exists(box.resolve("cgroup.kill"))) {
+                    Files.writeString(box.resolve("cgroup.kill"), "1");
+                } else {
+                    for (String line : Files.readAllLines(box.resolve("cgroup.procs"))) {
+                        ProcessHandle.of(Long.parseLong(line.trim())).ifPresent(ProcessHandle::destroyForcibly);
+                    }
+                }
+            } catch (IOException | RuntimeException e) {
+                // gone, or empty
+            }
+        }
+        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        for (Path box : boxes) {
+            while (true) {
+                try {
+                    Files.deleteIfExists(box);
+                    break;
+                } catch (IOException e) {
+                    if (System.nanoTime() > deadline) {
+                        break; // EBUSY: something is stuck in it
+                    }
+                    try {
+                        Thread.sleep(10);
+                    } catch (InterruptedException interrupted) {
+                        Thread.currentThread().interrupt();
+                        return;
+                    }
+                }
+            }
         }
     }
 }

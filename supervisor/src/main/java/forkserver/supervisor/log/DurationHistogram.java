@@ -13,8 +13,11 @@ import java.util.concurrent.atomic.LongAdder;
  */
 public final class DurationHistogram {
 
-    /** A reading: the upper bounds in seconds, the count in each bucket (the last is +Inf), the sum in seconds. */
-    public record Snapshot(double[] upperBounds, long[] counts, double sumSeconds) {
+    /**
+     * A reading: the upper bounds in seconds (bytes for {@link #ofBytes}), the count in each bucket
+     * (the last is +Inf), the sum in the same unit.
+     */
+    public record Snapshot(double[] upperBounds, long[] counts, double sum) {
 
         long count() {
             return Arrays.stream(counts).sum();
@@ -25,17 +28,27 @@ public final class DurationHistogram {
     private final long[] upperNanos;
     private final LongAdder[] counts;
     private final LongAdder sumNanos = new LongAdder();
+    private final double unit; // what one recorded unit is in the snapshot's unit: 1e9 nanoseconds a second, or 1
 
     /** {@code bounds}: the buckets' upper bounds, ascending; a last bucket, +Inf, is added. */
     public DurationHistogram(Duration... bounds) {
+        this(Arrays.stream(bounds).mapToLong(Duration::toNanos).toArray(), 1e9);
+    }
+
+    /** Sizes in bytes rather than durations (a child's memory peak): recorded and reported in bytes. */
+    public static DurationHistogram ofBytes(long... bounds) {
+        return new DurationHistogram(bounds.clone(), 1);
+    }
+
+    private DurationHistogram(long[] bounds, double unit) {
+        this.unit = unit;
         upperBounds = new double[bounds.length + 1];
-        upperNanos = new long[bounds.length];
+        upperNanos = bounds;
         for (int i = 0; i < bounds.length; i++) {
-            if (i > 0 && bounds[i].compareTo(bounds[i - 1]) <= 0) {
+            if (i > 0 && bounds[i] <= bounds[i - 1]) {
                 throw new IllegalArgumentException("bucket bounds must ascend: " + Arrays.toString(bounds));
             }
-            upperNanos[i] = bounds[i].toNanos();
-            upperBounds[i] = bounds[i].toNanos() / 1e9;
+            upperBounds[i] = bounds[i] / unit;
         }
         upperBounds[bounds.length] = Double.POSITIVE_INFINITY;
         counts = new LongAdder[bounds.length + 1];
@@ -56,6 +69,6 @@ public final class DurationHistogram {
         for (int i = 0; i < counts.length; i++) {
             now[i] = counts[i].sum();
         }
-        return new Snapshot(upperBounds.clone(), now, sumNanos.sum() / 1e9);
+        return new Snapshot(upperBounds.clone(), now, sumNanos.sum() / unit);
     }
 }

@@ -107,15 +107,62 @@ public final class EventLog {
     }
 
     /** A child ended; {@code reason} is why the supervisor stopped it, or null if it ended by itself. */
+    /**
+     * What a boxed connection cost: CPU time (null when the host cannot say), memory peak in bytes
+     * (-1 likewise), whether the OOM killer killed in its box, and how many processes its child
+     * left behind (stopped with it).
+     */
+    public record Cost(Duration cpu, long memoryPeakBytes, boolean oomKilled, int leftovers) {
+    }
+
     public void end(long pid, int exitValue, Duration duration, String remote, String local, String proxy,
              LogLine.Count children, String reason) {
+        end(pid, exitValue, duration, null, remote, local, proxy, children, reason);
+    }
+
+    /** A connection's child ended; {@code cost} is null when it was not boxed. */
+    public void end(long pid, int exitValue, Duration duration, Cost cost, String remote, String local, String proxy,
+             LogLine.Count children, String reason) {
         LogLine line = exit(new LogLine("end").with("pid", pid), exitValue);
-        proxied(line.with("duration", duration).with("remote", remote).with("local", local), proxy)
-                .with("children", children);
+        if (cost != null && cost.oomKilled()) {
+            line.with("oom-kill", 1);
+        }
+        line.with("duration", duration);
+        if (cost != null) {
+            if (cost.cpu() != null) {
+                line.with("cpu", cost.cpu());
+            }
+            if (cost.memoryPeakBytes() >= 0) {
+                line.with("memory-peak", new LogLine.Bytes(cost.memoryPeakBytes()));
+            }
+            if (cost.leftovers() > 0) {
+                line.with("leftovers", cost.leftovers());
+            }
+        }
+        proxied(line.with("remote", remote).with("local", local), proxy).with("children", children);
         if (reason != null) {
             line.with("reason", reason);
         }
         emit(line);
+    }
+
+    /** At start-up: whether and how connections are boxed ({@code description}: one line). */
+    public void boxes(boolean boxed, String description) {
+        emit(new LogLine("boxes").textHead(description).jsonOnly("boxed", boxed ? "yes" : "no")
+                .jsonOnly("description", description));
+    }
+
+    /** At start-up: what a user should know about a {@code --child-rlimit} ({@code limit}). */
+    public void rlimitWarning(String limit, String warning) {
+        emit(new LogLine("rlimit-warning").with("limit", limit).with("detail", warning));
+    }
+
+    /**
+     * A connection's box could not be finished as it should ({@code what}: stop, remove, place):
+     * processes or a cgroup may be left; {@code detail} names them. The supervisor retries at stop.
+     */
+    public void boxFailed(long pid, String what, String detail) {
+        emit(new LogLine("box-failed").with("pid", pid).with("what", what).with("detail", detail));
     }
 
     /** How a child ended, as {@code end} and {@code spare-exit} say it: {@code signal=KILL} or {@code status=N}. */
@@ -230,6 +277,15 @@ public final class EventLog {
      */
     public void status(LogLine.Count children, LogLine.Count spares, Map<String, Integer> topSources, long accepted,
                 Long proxyHealthChecks, Map<String, Long> rejected, Map<String, Long> exited) {
+        status(children, spares, topSources, accepted, proxyHealthChecks, rejected, exited, null);
+    }
+
+    /**
+     * As above, with the boxed connections' totals ({@code boxed}: null when connections are not
+     * boxed): CPU time, OOM kills and leftovers stopped, since start.
+     */
+    public void status(LogLine.Count children, LogLine.Count spares, Map<String, Integer> topSources, long accepted,
+                Long proxyHealthChecks, Map<String, Long> rejected, Map<String, Long> exited, BoxTotals boxed) {
         LogLine line = new LogLine("status").with("children", children);
         if (spares != null) {
             line.with("spares", spares);
@@ -238,7 +294,16 @@ public final class EventLog {
         if (proxyHealthChecks != null) {
             line.with("proxy-health-checks", proxyHealthChecks);
         }
-        emit(line.with("rejected", rejected).with("exited", exited));
+        line.with("rejected", rejected).with("exited", exited);
+        if (boxed != null) {
+            line.with("cpu", boxed.cpu()).with("memory-peak-max", new LogLine.Bytes(boxed.memoryPeakMax()))
+                    .with("oom-kills", boxed.oomKills()).with("leftovers", boxed.leftovers());
+        }
+        emit(line);
+    }
+
+    /** The status line's totals of boxed connections since start. */
+    public record BoxTotals(Duration cpu, long memoryPeakMax, long oomKills, long leftovers) {
     }
 
     /**

@@ -22,6 +22,27 @@ public final class LogLine {
     public record Count(long now, long limit) {
     }
 
+    /** {@code memory-peak=12.3MiB} in text (a binary unit); {@code "memory_peak":12897484} (bytes) in JSON. */
+    public record Bytes(long bytes) {
+
+        private static final String[] UNITS = {"KiB", "MiB", "GiB", "TiB"};
+
+        @Override
+        public String toString() {
+            if (bytes < 1024) {
+                return bytes + "B";
+            }
+            double value = bytes;
+            int unit = -1;
+            while (value >= 1024 && unit < UNITS.length - 1) {
+                value /= 1024;
+                unit++;
+            }
+            long tenths = Math.round(value * 10);
+            return tenths / 10 + "." + tenths % 10 + UNITS[unit];
+        }
+    }
+
     private record Field(String name, Object value, boolean jsonOnly) {
     }
 
@@ -107,6 +128,7 @@ public final class LogLine {
         switch (value) {
             case Integer number -> json.append(number);
             case Long number -> json.append(number);
+            case Bytes size -> json.append(size.bytes());
             case Duration duration -> json.append(seconds(duration));
             case Map<?, ?> map -> {
                 json.append('{');

@@ -30,6 +30,17 @@ public final class Totals {
         Duration.ofMinutes(1), Duration.ofMinutes(10), Duration.ofHours(1), Duration.ofHours(6),
     };
 
+    /** A boxed connection's CPU time (user + system of all its processes): a probe's milliseconds to a busy hour. */
+    static final Duration[] CPU_BUCKETS = {
+        Duration.ofMillis(10), Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(250),
+        Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofSeconds(5), Duration.ofSeconds(30),
+        Duration.ofMinutes(5), Duration.ofHours(1),
+    };
+    /** A boxed connection's memory peak: a native program's MiB to a JVM's hundreds. */
+    static final long[] MEMORY_BUCKETS = {
+        1L << 20, 4L << 20, 16L << 20, 32L << 20, 64L << 20, 128L << 20, 256L << 20, 512L << 20, 1L << 30, 4L << 30,
+    };
+
     private final AtomicLong accepted = new AtomicLong();
     private final Map<String, LongAdder> rejected = new ConcurrentHashMap<>();
     private final Map<String, LongAdder> exited = new ConcurrentHashMap<>();
@@ -37,6 +48,11 @@ public final class Totals {
     private final DurationHistogram sessionDurations = new DurationHistogram(SESSION_BUCKETS);
     private final LongAdder proxyHealthChecks = new LongAdder(); // --proxy-protocol: v2 LOCAL connections
     private final LongAdder stderrDroppedLines = new LongAdder();
+    private final DurationHistogram childCpu = new DurationHistogram(CPU_BUCKETS);
+    private final DurationHistogram childMemoryPeaks = DurationHistogram.ofBytes(MEMORY_BUCKETS);
+    private final LongAdder oomKills = new LongAdder();
+    private final LongAdder leftovers = new LongAdder();
+    private final AtomicLong memoryPeakMax = new AtomicLong();
 
     public void countAccepted() {
         accepted.incrementAndGet();
@@ -46,9 +62,58 @@ public final class Totals {
         rejected.computeIfAbsent(reason, key -> new LongAdder()).increment();
     }
 
-    /** A child exited: counted as {@code status-0} or {@code signal-KILL}. */
+    /**
+     * A child exited: counted as {@code status-0} or {@code signal-KILL}, or {@code oom-kill} when
+     * the OOM killer killed a process of its box ({@code oomKilled}).
+     */
+    public void exited(int exitValue, boolean oomKilled) {
+        String outcome = oomKilled ? "oom-kill" : ExitStatus.describe(exitValue).replace('=', '-');
+        exited.computeIfAbsent(outcome, key -> new LongAdder()).increment();
+        if (oomKilled) {
+            oomKills.increment();
+        }
+    }
+
+    /** A child exited: as {@link #exited(int, boolean)}, not OOM-killed. */
     public void exited(int exitValue) {
-        exited.computeIfAbsent(ExitStatus.describe(exitValue).replace('=', '-'), key -> new LongAdder()).increment();
+        exited(exitValue, false);
+    }
+
+    /**
+     * What a boxed connection cost: {@code cpuMicros} and {@code memoryPeakBytes} (each -1 when
+     * the host cannot say), {@code leftovers} processes stopped after its child.
+     */
+    public void cost(long cpuMicros, long memoryPeakBytes, int leftovers) {
+        if (cpuMicros >= 0) {
+            childCpu.record(cpuMicros * 1000);
+        }
+        if (memoryPeakBytes >= 0) {
+            childMemoryPeaks.record(memoryPeakBytes);
+            memoryPeakMax.accumulateAndGet(memoryPeakBytes, Math::max);
+        }
+        this.leftovers.add(leftovers);
+    }
+
+    public DurationHistogram.Snapshot childCpu() {
+        return childCpu.snapshot();
+    }
+
+    public DurationHistogram.Snapshot childMemoryPeaks() {
+        return childMemoryPeaks.snapshot();
+    }
+
+    /** The highest memory peak of a boxed connection since start. */
+    public long memoryPeakMax() {
+        return memoryPeakMax.get();
+    }
+
+    public long oomKills() {
+        return oomKills.sum();
+    }
+
+    /** Processes stopped because a connection's child had left them behind. */
+    public long leftovers() {
+        return leftovers.sum();
     }
 
     /** A child has its connection, {@code nanos} after the connection was accepted. */

@@ -69,13 +69,21 @@ public final class Metrics {
                 sources.sparesIdle().getAsInt()));
         metrics.add(gauge("forkserver_spares_target", "Spare workers the supervisor keeps (--spares)", sources.sparesTarget()));
         metrics.add(labelled("forkserver_child_exits",
-                "Children that ended, by outcome: status-N for an exit status, signal-NAME for a signal", "outcome",
+                "Children that ended, by outcome: status-N for an exit status, signal-NAME for a signal, oom-kill", "outcome",
                 totals.exitedByStatus()));
         metrics.add(histogram("forkserver_spawn_duration_seconds",
                 "From accepting a connection to its child started (spawned, or a spare's acknowledgement)",
                 totals.spawnDurations()));
         metrics.add(histogram("forkserver_session_duration_seconds",
                 "How long children ran, from start to end", totals.sessionDurations()));
+        // A boxed connection's cost (empty histograms when connections are not boxed).
+        metrics.add(histogram("forkserver_child_cpu_seconds",
+                "CPU time (user + system) of all the processes of a boxed connection, at its end", totals.childCpu()));
+        metrics.add(histogram("forkserver_child_memory_peak_bytes",
+                "Peak memory charged to a boxed connection's processes together, at its end", totals.childMemoryPeaks()));
+        metrics.add(counter("forkserver_child_oom_kills",
+                "Boxed connections in which the kernel's OOM killer killed a process (their outcome is oom-kill)",
+                totals.oomKills()));
         metrics.add(counter("forkserver_proxy_health_checks",
                 "PROXY protocol health checks answered without a child", totals.proxyHealthChecks()));
         metrics.add(counter("forkserver_stderr_dropped_lines",
@@ -105,7 +113,7 @@ public final class Metrics {
         return HistogramSnapshot.builder().name(name).help(help)
                 .dataPoint(HistogramDataPointSnapshot.builder()
                         .classicHistogramBuckets(ClassicHistogramBuckets.of(reading.upperBounds(), reading.counts()))
-                        .sum(reading.sumSeconds()).build())
+                        .sum(reading.sum()).build())
                 .build();
     }
 }

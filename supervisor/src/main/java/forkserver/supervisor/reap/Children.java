@@ -4,6 +4,7 @@ import forkserver.posix.ErrnoException;
 import forkserver.supervisor.admit.Admission;
 import forkserver.supervisor.admit.SourceLimits;
 import forkserver.supervisor.base.Accepted;
+import forkserver.supervisor.base.Failures;
 import forkserver.supervisor.base.Failures.SpawnFailed;
 import forkserver.supervisor.base.Monitors;
 import forkserver.supervisor.log.EventLog;
@@ -13,11 +14,20 @@ import forkserver.supervisor.spawn.ChildProcess;
 import forkserver.supervisor.spawn.ProcessTable;
 import forkserver.supervisor.spawn.Reaper;
 import forkserver.supervisor.spawn.Spawner;
+import forkserver.supervisor.box.Box;
+import forkserver.supervisor.box.BoxCost;
+import forkserver.supervisor.box.Boxes;
+import forkserver.supervisor.box.ChildRlimit;
 
+import java.io.IOException;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -33,7 +43,11 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Where a per-connection resource lives, it lives on the {@link Child}: made in
  * {@link #spawn} or {@link #startSpare} before the process starts, given up in {@link #exited}
- * after the process is gone.
+ * after the process is gone. The one there is: its {@link Box} (a cgroup per connection, when
+ * {@link Boxes} were given), made before the start, the process placed in it right after,
+ * and at exit stopped (what the child left behind), its cost read and removed, off the
+ * reaper's thread (a stop may wait out the kill grace), before the {@code end} line and before
+ * the connection's ticket is given back: {@code -c} and the drain count whole boxes.
  *
  * <p>Two orders matter. A child's {@code end} line is written before it leaves the registry, so
  * that the drain, which waits for an empty registry, can never log {@code stopped} (and let the
@@ -60,12 +74,26 @@ public final class Children {
         volatile String stopReason; // why the supervisor signalled it; null while it runs on its own
         volatile ScheduledFuture<?> lifetime; // the --max-lifetime deadline, cancelled at exit
         boolean exitHandled; // exited() has run: a connection it takes now ends at once; guarded by this
+        final Box box; // its cgroup, or null when connections are not boxed
+        volatile BoxCost baseline; // a spare's cost when it took its connection (its warm-up), or null
+        volatile Finished finished; // its box's last figures, once stopped; before exitHandled
 
-        Child(ChildProcess process, SpareExit spareExit) {
+        Child(ChildProcess process, SpareExit spareExit, Box box) {
             this.process = process;
             this.spareExit = spareExit;
+            this.box = box;
         }
     }
+
+    /** A box at its end: what it cost (null when it could not be read) and how many it stopped. */
+    record Finished(BoxCost cost, int leftovers) {
+    }
+
+    /**
+     * How many boxes may be finished at once: each may wait out the kill grace for a stubborn
+     * leftover, and a burst of exits should not wait behind one of those.
+     */
+    static final int FINISHING_THREADS = 4;
 
     /** A child's connection, as its log lines say it, and its ticket. */
     record Serving(long startedNanos, String remote, String local, String proxy, Admission.Ticket ticket) {
@@ -88,12 +116,30 @@ public final class Children {
     private final Duration maxLifetime; // null: no limit
     private final Duration killGrace;
     private final Reaper reaper;
+    private final Boxes boxes; // null: connections are not boxed
+    private final List<ChildRlimit> rlimits;
+    // Finishes boxes (stop, cost, remove) off the reaper's thread; idle threads end after a while.
+    private final ThreadPoolExecutor finishing = new ThreadPoolExecutor(FINISHING_THREADS, FINISHING_THREADS,
+            10, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
+            Thread.ofPlatform().daemon().name("forkserver-boxes").factory());
     // Fires the --max-lifetime and kill-grace deadlines; one daemon thread, idle without them.
     private final ScheduledThreadPoolExecutor timers = new ScheduledThreadPoolExecutor(1,
             Thread.ofPlatform().daemon().name("forkserver-lifetime").factory());
 
     public Children(Spawner spawner, Admission admission, Totals totals, EventLog log, Duration maxLifetime,
                     Duration killGrace) throws ErrnoException {
+        this(spawner, admission, totals, log, maxLifetime, killGrace, null, List.of());
+    }
+
+    /**
+     * A registry that boxes each child with {@code boxes} (null: none) and sets {@code rlimits}
+     * on it; it owns {@code boxes} from now on ({@link #close}).
+     */
+    public Children(Spawner spawner, Admission admission, Totals totals, EventLog log, Duration maxLifetime,
+                    Duration killGrace, Boxes boxes, List<ChildRlimit> rlimits) throws ErrnoException {
+        this.boxes = boxes;
+        this.rlimits = List.copyOf(rlimits);
+        finishing.allowCoreThreadTimeOut(true);
         this.spawner = spawner;
         this.admission = admission;
         this.totals = totals;
@@ -115,11 +161,86 @@ public final class Children {
             throws SpawnFailed {
         // What the child will own beyond its process (a box, a uid) is made here, before the
         // start, so that the process starts inside it; a failed start gives it back here.
-        ChildProcess process = spawner.spawn(connection, variables);
-        Child child = new Child(process, null);
+        Box box = newBox();
+        ChildProcess process;
+        try {
+            process = spawner.spawn(connection, withBox(variables, box));
+        } catch (SpawnFailed | RuntimeException | Error e) {
+            closeBox(box);
+            throw e;
+        }
+        Child child = new Child(process, null, box);
+        contain(child);
         serve(child, connection, ticket, via, false);
         watch(child);
         return process;
+    }
+
+    /** A new box for a child about to start, or null when connections are not boxed. */
+    private Box newBox() throws SpawnFailed {
+        if (boxes == null) {
+            return null;
+        }
+        try {
+            return boxes.create();
+        } catch (IOException e) {
+            // No box, no child: a connection is never served outside the limits it was promised.
+            throw new SpawnFailed("box", "cannot make the connection's box: " + e.getMessage());
+        }
+    }
+
+    /** The child's variables, with what a self-placing child needs to join {@code box}. */
+    private static Map<String, String> withBox(Map<String, String> variables, Box box) {
+        if (box == null) {
+            return variables;
+        }
+        Map<String, String> all = new HashMap<>(variables);
+        all.putAll(box.environment());
+        return all;
+    }
+
+    /**
+     * Puts a just-started child into its box and sets its rlimits. A child that cannot be held to
+     * them is killed (still registered, so that it is reaped and its box removed) and its start
+     * fails: it never serves outside its limits. A child that exited already needs neither.
+     *
+     * <p>A child given its box's variables has joined it before its command ran (the /bin/sh step
+     * of {@link Box#selfPlacing}, behind which the supervisor starts every boxed command; it refuses
+     * to run the command unboxed): it is not moved
+     * again, which would cost a write per hierarchy and descriptors the supervisor may lack.
+     */
+    private void contain(Child child) throws SpawnFailed {
+        long pid = child.process.pid();
+        String step = "place";
+        try {
+            if (child.box != null && child.box.environment().isEmpty() && !child.box.place(pid)) {
+                return; // exited already (ESRCH): what it started before is outside, but it serves no one
+            }
+            step = "rlimit";
+            ChildRlimit.apply(pid, rlimits);
+        } catch (ErrnoException e) {
+            if (e.name().equals("ESRCH")) {
+                return;
+            }
+            refuseContainment(child, step, e);
+        } catch (IOException e) {
+            refuseContainment(child, step, e);
+        }
+    }
+
+    private void refuseContainment(Child child, String step, IOException e) throws SpawnFailed {
+        child.process.signal(true);
+        // Registered only to be reaped and its box removed: as neither a connection's child nor a
+        // spare (whose pool was never given it), its exit is no one else's.
+        watch(new Child(child.process, null, child.box));
+        throw new SpawnFailed("box", "cannot " + (step.equals("place") ? "place the child in its box" : "set its rlimits")
+                + ": " + e.getMessage());
+    }
+
+    private static void closeBox(Box box) {
+        if (box != null) {
+            box.close();
+        }
     }
 
     /**
@@ -129,14 +250,28 @@ public final class Children {
     public Spawner.SpareStart startSpare(SpareExit onExit) throws SpawnFailed {
         // As in spawn(): a spare's box is made before its start (memory charges do not move
         // with a process), and is its connection's once it takes one.
-        Spawner.SpareStart spare = spawner.spawnSpare();
-        spare(spare.process(), onExit);
+        Box box = newBox();
+        Spawner.SpareStart spare;
+        try {
+            spare = spawner.spawnSpare(withBox(Map.of(), box));
+        } catch (SpawnFailed | RuntimeException | Error e) {
+            closeBox(box);
+            throw e;
+        }
+        Child child = new Child(spare.process(), onExit, box);
+        try {
+            contain(child);
+        } catch (SpawnFailed e) {
+            Failures.closeOwn(spare.channel(), "a spare's channel");
+            throw e;
+        }
+        watch(child);
         return spare;
     }
 
     /** Registers a spare started elsewhere (tests): as {@link #startSpare}. */
     public void spare(ChildProcess process, SpareExit onExit) {
-        watch(new Child(process, onExit));
+        watch(new Child(process, onExit, null));
     }
 
     /**
@@ -148,13 +283,15 @@ public final class Children {
         Child child = all.get(process);
         if (child == null && !process.hasExited()) {
             // Not registered and its exit not known: started elsewhere for this connection.
-            child = new Child(process, null);
+            child = new Child(process, null, null);
             serve(child, connection, ticket, via, false);
             watch(child);
         } else if (child == null) {
             // Not registered but exited: a spare whose exit was handled before it was ours to end.
-            serve(new Child(process, null), connection, ticket, via, true);
+            serve(new Child(process, null, null), connection, ticket, via, true);
         } else {
+            // A spare's warm-up (its JVM's start, its class loading) is not its connection's cost.
+            child.baseline = costNow(child);
             serve(child, connection, ticket, via, false);
         }
     }
@@ -218,26 +355,93 @@ public final class Children {
             return; // not ours (cannot be: only watch() gives the reaper a process)
         }
         int exitValue = process.exit().join();
+        if (spawner != null) {
+            spawner.exited(process);
+        }
+        if (child.box == null) {
+            settle(child, exitValue);
+            return;
+        }
+        // A box is finished first: its leftovers stopped (which may wait out the kill grace: not
+        // on this thread, which every other exit waits on), its cost read, then it is removed.
+        try {
+            finishing.execute(() -> {
+                finishBox(child);
+                settle(child, exitValue);
+            });
+        } catch (RejectedExecutionException e) {
+            finishBox(child); // closed: the drain is waiting for this very exit
+            settle(child, exitValue);
+        } catch (OutOfMemoryError e) {
+            if (!Failures.isNoThread(e)) {
+                throw e;
+            }
+            finishBox(child); // no thread for it (a task limit): here, late rather than never
+            settle(child, exitValue);
+        }
+    }
+
+    /**
+     * Stops what the child left in its box, reads what the box cost and removes it; what cannot
+     * be done is logged, and the box stays known to {@link Boxes}, which tries again at close.
+     */
+    private void finishBox(Child child) {
+        Box box = child.box;
+        long pid = child.process.pid();
+        int leftovers = 0;
+        try {
+            leftovers = box.stop(killGrace);
+        } catch (IOException e) {
+            log.boxFailed(pid, "stop", e.getMessage());
+        }
+        BoxCost cost = null;
+        try {
+            cost = box.cost();
+            BoxCost baseline = child.baseline;
+            if (baseline != null) {
+                cost = cost.since(baseline);
+            }
+        } catch (IOException e) {
+            log.boxFailed(pid, "cost", e.getMessage());
+        }
+        try {
+            box.remove();
+        } catch (IOException e) {
+            log.boxFailed(pid, "remove", e.getMessage());
+            box.close();
+        }
+        child.finished = new Finished(cost, leftovers);
+    }
+
+    /** The box's cost now, or null when it cannot be read (the figures then include the warm-up). */
+    private static BoxCost costNow(Child child) {
+        if (child.box == null) {
+            return null;
+        }
+        try {
+            return child.box.cost();
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /** After the box, if any, is finished: what the exit means, then the child leaves the registry. */
+    private void settle(Child child, int exitValue) {
         Serving serving;
         synchronized (child) {
             child.exitHandled = true;
             serving = child.serving;
         }
         try {
-            if (spawner != null) {
-                spawner.exited(process);
-            }
-            // A box is finished here, first: its cost read for the end line, its leftovers stopped.
             if (serving != null) {
                 end(child, exitValue);
             } else if (child.spareExit != null) {
-                child.spareExit.exited(process, exitValue);
+                child.spareExit.exited(child.process, exitValue);
             }
-            // ... and removed here, once nothing of the child is left.
         } finally {
             // Only now: once the registry is empty the drain may log "stopped" and exit.
             synchronized (exits) {
-                all.remove(process);
+                all.remove(child.process);
                 exits.notifyAll();
             }
         }
@@ -250,11 +454,46 @@ public final class Children {
         }
         Serving serving = child.serving;
         admission.release(serving.ticket());
-        totals.exited(exitValue);
+        EventLog.Cost cost = cost(child.finished);
+        totals.exited(exitValue, cost != null && cost.oomKilled());
         Duration duration = Duration.ofNanos(System.nanoTime() - serving.startedNanos());
         totals.session(duration);
-        log.end(child.process.pid(), exitValue, duration, serving.remote(), serving.local(), serving.proxy(),
+        log.end(child.process.pid(), exitValue, duration, cost, serving.remote(), serving.local(), serving.proxy(),
                 new LogLine.Count(admission.running(), admission.limit()), child.stopReason);
+    }
+
+    /** A finished box's figures for the end line and the totals; null for a child without a box. */
+    private EventLog.Cost cost(Finished finished) {
+        if (finished == null) {
+            return null;
+        }
+        BoxCost cost = finished.cost();
+        long cpuMicros = cost == null ? BoxCost.UNKNOWN : cost.cpuMicros();
+        long peak = cost == null ? BoxCost.UNKNOWN : cost.memoryPeakBytes();
+        totals.cost(cpuMicros, peak, finished.leftovers());
+        return new EventLog.Cost(cpuMicros < 0 ? null : Duration.ofNanos(cpuMicros * 1000), peak,
+                cost != null && cost.oomKilled(), finished.leftovers());
+    }
+
+    /** Whether connections are boxed: their end lines carry their cost. */
+    public boolean boxed() {
+        return boxes != null;
+    }
+
+    /**
+     * After {@link #stopAll}: waits (bounded) for the boxes being finished, then removes every box
+     * still there. Throws naming what could not be removed.
+     */
+    public void close() throws IOException {
+        finishing.shutdown();
+        try {
+            finishing.awaitTermination(killGrace.toNanos() + Duration.ofSeconds(10).toNanos(), TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (boxes != null) {
+            boxes.close();
+        }
     }
 
     /** Connections' children running now (spares are not counted). */

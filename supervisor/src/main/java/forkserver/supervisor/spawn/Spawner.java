@@ -107,8 +107,9 @@ public final class Spawner {
      * its end of a private {@code socketpair(AF_UNIX, SOCK_SEQPACKET)}, over which it will be
      * handed its connection; the other end is returned. The pair is made under the same lock as
      * the start, so that it cannot take the descriptors kept for the JDK ({@link #reserve}).
+     * {@code variables} (its box's, if any) are added to its environment.
      */
-    public SpareStart spawnSpare() throws SpawnFailed {
+    public SpareStart spawnSpare(Map<String, String> variables) throws SpawnFailed {
         synchronized (stdioLock) {
             int[] pair;
             try {
@@ -117,7 +118,7 @@ public final class Spawner {
                 throw new SpawnFailed(e.name(), e.getMessage());
             }
             try {
-                return new SpareStart(start(spareBuilder, Map.of(), pair[1], false), pair[0]);
+                return new SpareStart(start(spareBuilder, variables, pair[1], false), pair[0]);
             } catch (SpawnFailed | RuntimeException | Error e) {
                 closeOrBreak(pair[0]);
                 throw e;

@@ -20,7 +20,7 @@ class DurationHistogramTest {
         assertArrayEquals(new double[] {0.001, 0.01, Double.POSITIVE_INFINITY}, snapshot.upperBounds());
         assertArrayEquals(new long[] {1, 1, 1}, snapshot.counts());
         assertEquals(3, snapshot.count());
-        assertEquals(3.006, snapshot.sumSeconds(), 1e-9);
+        assertEquals(3.006, snapshot.sum(), 1e-9);
     }
 
     @Test

@@ -80,4 +80,38 @@ class LogLineTest {
         assertEquals("60.002", LogLine.seconds(java.time.Duration.ofMillis(60_002)));
         assertEquals("10.000s", EventLog.seconds(java.time.Duration.ofSeconds(10)));
     }
+
+    @Test
+    void aSizeIsABinaryUnitInTextAndBytesInJson() {
+        assertEquals("0B 1023B 1.0KiB 9.5MiB 64.0MiB 1.5GiB", String.join(" ",
+                java.util.stream.LongStream.of(0, 1023, 1024, 9_961_472, 64L << 20, 3L << 29)
+                        .mapToObj(bytes -> new LogLine.Bytes(bytes).toString()).toList()));
+        LogLine line = new LogLine("end").with("memory-peak", new LogLine.Bytes(67_108_864));
+        assertEquals("forkserver: end memory-peak=64.0MiB", line.text());
+        assertEquals(67_108_864L, JsonParser.parseString(line.json()).getAsJsonObject().get("memory_peak").getAsLong());
+    }
+
+    /** A boxed connection's end line: its cost after its duration, leftovers only when there were some. */
+    @Test
+    void theEndLineSaysWhatABoxedConnectionCost() {
+        java.io.ByteArrayOutputStream text = new java.io.ByteArrayOutputStream();
+        java.io.ByteArrayOutputStream json = new java.io.ByteArrayOutputStream();
+        for (var out : java.util.List.of(text, json)) {
+            EventLog log = new EventLog(new java.io.PrintStream(out, true, java.nio.charset.StandardCharsets.UTF_8),
+                    out == text ? EventLog.Format.TEXT : EventLog.Format.JSON, false);
+            log.end(7, 128 + 9, Duration.ofMillis(412), new EventLog.Cost(Duration.ofMillis(231), 64L << 20, true, 0),
+                    "127.0.0.1:1", "127.0.0.1:2", null, new LogLine.Count(0, 40), null);
+            log.end(8, 0, Duration.ofMillis(1191), new EventLog.Cost(Duration.ofMillis(6), 663_552, false, 1),
+                    "127.0.0.1:3", "127.0.0.1:2", null, new LogLine.Count(0, 40), null);
+        }
+        assertEquals("""
+                forkserver: end pid=7 signal=KILL oom-kill=1 duration=0.412s cpu=0.231s memory-peak=64.0MiB remote=127.0.0.1:1 local=127.0.0.1:2 children=0/40
+                forkserver: end pid=8 status=0 duration=1.191s cpu=0.006s memory-peak=648.0KiB leftovers=1 remote=127.0.0.1:3 local=127.0.0.1:2 children=0/40
+                """, text.toString(java.nio.charset.StandardCharsets.UTF_8));
+        JsonObject second = JsonParser.parseString(json.toString(java.nio.charset.StandardCharsets.UTF_8).lines().toList().get(1))
+                .getAsJsonObject();
+        assertEquals(0.006, second.get("cpu").getAsDouble());
+        assertEquals(663_552L, second.get("memory_peak").getAsLong());
+        assertEquals(1, second.get("leftovers").getAsInt());
+    }
 }
