@@ -251,9 +251,11 @@ public final class Main implements Callable<Integer> {
                     + " 200%% two cores). Needs a delegated cgroup (Delegate=yes) or root. Default: no limit.")
     private String childCpuMax;
 
-    @Option(names = ChildRlimit.OPTION, paramLabel = "NAME=SOFT[:HARD]",
+    // No brackets in the label (NAME=SOFT[:HARD]): the man page's synopsis cannot nest them.
+    @Option(names = ChildRlimit.OPTION, paramLabel = "NAME=LIMIT",
             description = "A resource limit set on each connection's child (prlimit), as xinetd's rlimit_*: nofile,"
-                    + " core, cpu, fsize, nproc or as; a number, 64M for sizes, or unlimited. Per process, not per"
+                    + " core, cpu, fsize, nproc or as; LIMIT is SOFT or SOFT:HARD, each a number, 64M for sizes, or"
+                    + " unlimited. Per process, not per"
                     + " connection; 'as' makes a JVM fail to start. Repeatable.")
     private List<String> childRlimits = new ArrayList<>();
 
