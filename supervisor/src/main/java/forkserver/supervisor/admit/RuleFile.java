@@ -91,12 +91,9 @@ public final class RuleFile {
             if (!attributes.isRegularFile()) {
                 throw new Invalid(file + ": not a regular file");
             }
-            if (attributes.size() > MAX_BYTES) {
-                throw new Invalid(file + ": larger than " + MAX_BYTES / 1024 + " KiB");
-            }
             byte[] bytes;
             try (InputStream in = Files.newInputStream(opened)) {
-                bytes = in.readNBytes(MAX_BYTES + 1); // it may have grown since
+                bytes = in.readNBytes(MAX_BYTES + 1); // one byte more than allowed tells a larger file
             }
             if (bytes.length > MAX_BYTES) {
                 throw new Invalid(file + ": larger than " + MAX_BYTES / 1024 + " KiB");
