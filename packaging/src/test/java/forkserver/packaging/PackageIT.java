@@ -46,6 +46,7 @@ class PackageIT {
 
     private static final String HOME = "/usr/lib/forkserver";
     private static final String RUNTIME_JAVA = HOME + "/runtime/bin/java";
+    private static final String MAVEN_REPO = "/usr/share/maven-repo";
     /** What every installed command runs with: no JAVA_HOME, nothing on PATH but the system's. */
     private static final List<String> BARE = List.of("/usr/bin/env", "-i", "PATH=/usr/bin:/bin");
     private static final List<String> AS_NOBODY = List.of("/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup",
@@ -154,8 +155,88 @@ class PackageIT {
         assertEquals("--max-children\n", completion.stdout(), completion.stderr());
     }
 
+    /**
+     * A handler project (examples/greeter, copied out of the checkout) builds and passes its tests
+     * offline with the package's artifacts from /usr/share/maven-repo, as docs/handlers.md says:
+     * that folder as a file:// repository, {@code mvn -o -Daether.offline.protocols=file}. Its
+     * end-to-end test runs the installed {@code forkserver} (on PATH). The build's plugins come
+     * from this build's local repository, offered as a second file:// repository that serves no
+     * snapshot, so forkserver's artifacts (a snapshot version) can come from the package only; the
+     * resolver's record in the fresh local repository says they did.
+     */
     @Test
     @Order(8)
+    void aHandlerProjectBuildsOfflineAgainstThePackagesMavenRepository() throws IOException {
+        String version = System.getProperty("forkserver.version");
+        for (String artifact : List.of("forkserver-handler", "forkserver-handler-testkit")) {
+            Path folder = Path.of(MAVEN_REPO, "io/github/forkserver", artifact);
+            String pom = read(folder.resolve(version).resolve(artifact + "-" + version + ".pom"));
+            assertFalse(pom.contains("<parent>"), artifact + "'s pom is flattened:\n" + pom);
+            assertTrue(Files.isRegularFile(folder.resolve(version).resolve(artifact + "-" + version + ".jar")), artifact);
+            assertEquals(Path.of("../" + version + "/" + artifact + "-" + version + ".jar"),
+                    Files.readSymbolicLink(folder.resolve("debian").resolve(artifact + "-debian.jar")), artifact + " debian");
+            assertTrue(read(folder.resolve("debian").resolve(artifact + "-debian.pom")).contains("<version>debian</version>"));
+        }
+        Path work = Files.createTempDirectory("forkserver-handler-project");
+        try {
+            Path project = work.resolve("greeter");
+            Command.Result copy = run(List.of("cp", "-r", Path.of(System.getProperty("forkserver.home"), "examples", "greeter")
+                    .toString(), project.toString()), Duration.ofMinutes(1));
+            assertEquals("", copy.stderr());
+            Path settings = work.resolve("settings.xml");
+            Files.writeString(settings, offlineSettings(Path.of(System.getProperty("forkserver.maven.repo"))));
+            Path local = work.resolve("repository");
+            Command.Result build = Command.run(List.of("/usr/bin/env", "-i", "PATH=/usr/bin:/bin",
+                    "JAVA_HOME=" + System.getProperty("java.home"), "HOME=" + work, "sh", "-c",
+                    "cd \"$1\" && exec mvn -B -o -Daether.offline.protocols=file -s \"$2\" -Dmaven.repo.local=\"$3\" verify", "sh",
+                    project.toString(), settings.toString(), local.toString()), "", Duration.ofMinutes(10));
+            assertFalse(build.killedByWatchdog(), "the offline build did not end in 10 minutes");
+            assertEquals(0, build.exitValue(), "mvn -o verify of the greeter:\n" + build.stdout() + build.stderr());
+            assertTrue(build.stdout().contains("Tests run:") && build.stdout().contains("GreeterIT"), build.stdout());
+            for (String artifact : List.of("forkserver-handler", "forkserver-handler-testkit")) {
+                Path resolved = local.resolve("io/github/forkserver").resolve(artifact).resolve(version);
+                String origin = read(resolved.resolve("_remote.repositories"));
+                assertTrue(origin.contains(artifact + "-" + version + ".jar>debian="),
+                        artifact + " came from /usr/share/maven-repo:\n" + origin);
+            }
+        } finally {
+            run(List.of("rm", "-rf", work.toString()), Duration.ofMinutes(1));
+        }
+    }
+
+    /**
+     * The settings a handler author on this host would write (docs/handlers.md), plus the plugins'
+     * repository: {@code plugins}, a local repository that has them, read as a file:// repository
+     * without its snapshots.
+     */
+    private static String offlineSettings(Path plugins) {
+        String cache = "<url>" + plugins.toUri() + "</url><releases><enabled>true</enabled></releases>"
+                + "<snapshots><enabled>false</enabled></snapshots>";
+        return """
+                <settings>
+                  <profiles>
+                    <profile>
+                      <id>debian</id>
+                      <repositories>
+                        <repository>
+                          <id>debian</id>
+                          <url>file:///usr/share/maven-repo</url>
+                          <snapshots><enabled>true</enabled></snapshots>
+                        </repository>
+                        <repository><id>plugins</id>%1$s</repository>
+                      </repositories>
+                      <pluginRepositories>
+                        <pluginRepository><id>plugins</id>%1$s</pluginRepository>
+                      </pluginRepositories>
+                    </profile>
+                  </profiles>
+                  <activeProfiles><activeProfile>debian</activeProfile></activeProfiles>
+                </settings>
+                """.formatted(cache);
+    }
+
+    @Test
+    @Order(9)
     void theInstalledUnitsPassSystemdAnalyzeVerify() {
         List<String> command = new ArrayList<>(List.of("systemd-analyze", "verify"));
         UNITS.forEach(unit -> command.add("/lib/systemd/system/" + unit));
@@ -169,7 +250,7 @@ class PackageIT {
 
     /** Last: nothing was written under the tree while it ran, and purge takes every file away. */
     @Test
-    @Order(9)
+    @Order(10)
     void purgeLeavesNoFile() {
         assertEquals("", run(List.of("dpkg", "--verify", "forkserver"), Duration.ofMinutes(2)).stdout(),
                 "no installed file changed");
