@@ -14,6 +14,7 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
+import javax.tools.ToolProvider;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
@@ -156,6 +157,44 @@ class PackageIT {
     }
 
     /**
+     * A handler that uses a JDK module the package's runtime was linked without (java.sql): the
+     * installed forkserver says so at start-up, in one line naming the module and how to add it,
+     * and exits 2 before it serves anything. Compiled against the package's own API jar.
+     */
+    @Test
+    @Order(8)
+    void aHandlerNeedingAModuleTheRuntimeLacksIsOneLineAtStartUp() throws IOException {
+        Path work = Files.createTempDirectory("forkserver-sql-handler");
+        try {
+            Path source = work.resolve("src/sqlhandler/UsesSql.java");
+            Files.createDirectories(source.getParent());
+            Files.writeString(source, """
+                    package sqlhandler;
+                    public final class UsesSql implements forkserver.handler.Handler {
+                        @Override
+                        public void serve(forkserver.handler.Connection connection) throws java.io.IOException {
+                            connection.out().write(("timeout " + java.sql.DriverManager.getLoginTimeout()).getBytes());
+                        }
+                    }
+                    """);
+            String api = MAVEN_REPO + "/io/github/forkserver/forkserver-handler/debian/forkserver-handler-debian.jar";
+            Path classes = work.resolve("classes");
+            assertEquals(0, ToolProvider.getSystemJavaCompiler().run(null, null, null, "-d", classes.toString(),
+                    "-cp", api, source.toString()), "javac");
+            run(List.of("chmod", "-R", "a+rX", work.toString()), Duration.ofMinutes(1));
+            Command.Result start = run(bare("FORKSERVER_WORKER_CLASSPATH=" + classes, "forkserver", "-l", "127.0.0.1:0",
+                    "--handler", "sqlhandler.UsesSql"), Duration.ofMinutes(2), 2);
+            assertEquals(List.of("forkserver: handler sqlhandler.UsesSql needs java.sql.DriverManager (in UsesSql.class), from"
+                    + " the JDK module java.sql, which the worker's Java runtime (" + HOME + "/runtime) does not have;"
+                    + " add it with bin/package --add-modules java.sql, or run the worker on a full JDK (see --help)"),
+                    start.stderrLines());
+            assertEquals("", start.stdout());
+        } finally {
+            run(List.of("rm", "-rf", work.toString()), Duration.ofMinutes(1));
+        }
+    }
+
+    /**
      * A handler project (examples/greeter, copied out of the checkout) builds and passes its tests
      * offline with the package's artifacts from /usr/share/maven-repo, as docs/handlers.md says:
      * that folder as a file:// repository, {@code mvn -o -Daether.offline.protocols=file}. Its
@@ -165,7 +204,7 @@ class PackageIT {
      * resolver's record in the fresh local repository says they did.
      */
     @Test
-    @Order(8)
+    @Order(9)
     void aHandlerProjectBuildsOfflineAgainstThePackagesMavenRepository() throws IOException {
         String version = System.getProperty("forkserver.version");
         for (String artifact : List.of("forkserver-handler", "forkserver-handler-testkit")) {
@@ -236,7 +275,7 @@ class PackageIT {
     }
 
     @Test
-    @Order(9)
+    @Order(10)
     void theInstalledUnitsPassSystemdAnalyzeVerify() {
         List<String> command = new ArrayList<>(List.of("systemd-analyze", "verify"));
         UNITS.forEach(unit -> command.add("/lib/systemd/system/" + unit));
@@ -250,7 +289,7 @@ class PackageIT {
 
     /** Last: nothing was written under the tree while it ran, and purge takes every file away. */
     @Test
-    @Order(10)
+    @Order(11)
     void purgeLeavesNoFile() {
         assertEquals("", run(List.of("dpkg", "--verify", "forkserver"), Duration.ofMinutes(2)).stdout(),
                 "no installed file changed");

@@ -117,7 +117,13 @@ public final class Launcher {
      */
     static int check(String name, Map<String, String> env, PrintStream err) {
         try {
-            handlerClass(handlerName(name));
+            Class<? extends Handler> type = handlerClass(handlerName(name));
+            // What loading cannot tell: a JDK class the runtime lacks, used inside serve, or a
+            // class file too new, beside the handler class in its package.
+            String problem = type == EchoHandler.class ? null : HandlerCheck.scan(type);
+            if (problem != null) {
+                throw new UnknownHandler(problem);
+            }
         } catch (UnknownHandler e) {
             err.println("forkserver worker: " + e.getMessage());
             return EXIT_USAGE;
@@ -189,6 +195,12 @@ public final class Launcher {
         } catch (IOException | RuntimeException e) {
             err.println("forkserver worker: handler " + name + " failed: " + e);
             return EXIT_HANDLER_FAILED;
+        } catch (LinkageError e) {
+            // A class missing at its first use (a JDK module the runtime lacks, a jar left off
+            // FORKSERVER_WORKER_CLASSPATH): one line that says which, not a stack trace.
+            String why = HandlerCheck.whyNotLoaded(name, e, Launcher.class.getClassLoader());
+            err.println("forkserver worker: " + (why != null ? why : "handler " + name + " failed: " + e));
+            return EXIT_HANDLER_FAILED;
         } finally {
             connection.endOfConversation();
         }
@@ -208,7 +220,9 @@ public final class Launcher {
             return type.getConstructor().newInstance();
         } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
             Throwable cause = e.getCause() != null ? e.getCause() : e;
-            throw new UnknownHandler("handler " + name + " could not be made: its constructor threw " + cause);
+            String why = cause instanceof LinkageError linkage
+                    ? HandlerCheck.whyNotLoaded(name, linkage, type.getClassLoader()) : null;
+            throw new UnknownHandler(why != null ? why : "handler " + name + " could not be made: its constructor threw " + cause);
         }
     }
 
@@ -224,6 +238,11 @@ public final class Launcher {
         try {
             type = Class.forName(name, false, Launcher.class.getClassLoader());
         } catch (ClassNotFoundException | LinkageError e) {
+            String why = e instanceof LinkageError linkage
+                    ? HandlerCheck.whyNotLoaded(name, linkage, Launcher.class.getClassLoader()) : null;
+            if (why != null) {
+                throw new UnknownHandler(why);
+            }
             throw new UnknownHandler("unknown handler '" + name + "': no such class on the worker's class path ("
                     + "FORKSERVER_WORKER_CLASSPATH=" + System.getenv().getOrDefault("FORKSERVER_WORKER_CLASSPATH", "")
                     + "); give 'echo' or the name of a public class that implements " + Handler.class.getName());
