@@ -135,12 +135,22 @@ final class HandlerCheck {
 
     /** The module that has {@code packageName}, from the runtime's list of what it was linked without. */
     static String absentModule(String packageName) {
-        Path list = Path.of(System.getProperty("java.home"), ABSENT_PACKAGES);
-        try (Stream<String> lines = Files.lines(list)) {
-            return lines.map(line -> line.split(" ")).filter(words -> words.length == 2 && words[0].equals(packageName))
-                    .map(words -> words[1]).findFirst().orElse(null);
-        } catch (IOException | RuntimeException e) {
-            return null; // a full JDK has no such list
+        return AbsentPackages.MODULES.get(packageName);
+    }
+
+    /** The runtime's list, read once (a class file names many classes). */
+    private static final class AbsentPackages {
+        static final Map<String, String> MODULES = read();
+
+        private static Map<String, String> read() {
+            Map<String, String> modules = new HashMap<>();
+            try (Stream<String> lines = Files.lines(Path.of(System.getProperty("java.home"), ABSENT_PACKAGES))) {
+                lines.map(line -> line.split(" ")).filter(words -> words.length == 2)
+                        .forEach(words -> modules.put(words[0], words[1]));
+            } catch (IOException | RuntimeException e) {
+                // a full JDK has no such list: nothing is absent that a list could name
+            }
+            return modules;
         }
     }
 
