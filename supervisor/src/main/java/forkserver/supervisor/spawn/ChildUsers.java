@@ -96,6 +96,12 @@ public final class ChildUsers {
     private final Set<Integer> unverified = new HashSet<>();
     private int next; // the next uid to try; guarded by this
 
+    /**
+     * How many unverified uids are kept before one reading of /proc clears those no process runs
+     * as: in a large range the turn may take long to come back to them.
+     */
+    static final int UNVERIFIED_KEPT = 256;
+
     /** Uids from {@code range}; {@code /proc} tells which an unverified one still runs as. */
     public ChildUsers(Range range) {
         this(range, ChildUsers::runningUids);
@@ -120,6 +126,13 @@ public final class ChildUsers {
     public synchronized int take() throws SpawnFailed {
         Set<Integer> runningNow = null;
         boolean looked = false;
+        if (unverified.size() >= UNVERIFIED_KEPT) {
+            runningNow = running.get();
+            looked = true;
+            if (runningNow != null) {
+                unverified.retainAll(runningNow);
+            }
+        }
         // Every free uid is found within held + unverified + 1 tries: the range may be far larger.
         long tries = Math.min(range.size(), (long) held.size() + unverified.size() + 1);
         for (long i = 0; i < tries; i++) {
@@ -159,6 +172,11 @@ public final class ChildUsers {
     /** How many uids are held by live children now. */
     public synchronized int held() {
         return held.size();
+    }
+
+    /** How many uids are given back but not yet seen free in /proc. */
+    synchronized int unverified() {
+        return unverified.size();
     }
 
     /**
