@@ -3,9 +3,6 @@ package forkserver.supervisor;
 import forkserver.posix.ErrnoException;
 import forkserver.posix.Posix;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
@@ -62,17 +59,7 @@ record Privileges(String user, int uid, String group, int gid) {
      * sorted by name; all of them when /proc/self/status cannot say.
      */
     static List<String> missingCapabilities(Map<String, Integer> capabilities) {
-        long effective = 0;
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("CapEff:")) {
-                    effective = Long.parseUnsignedLong(line.substring(7).trim(), 16);
-                }
-            }
-        } catch (IOException | NumberFormatException e) {
-            // none known
-        }
-        long have = effective;
+        long have = forkserver.supervisor.spawn.ChildUsers.effectiveCapabilities();
         return capabilities.entrySet().stream().filter(e -> (have & (1L << e.getValue())) == 0)
                 .map(Map.Entry::getKey).sorted().toList();
     }

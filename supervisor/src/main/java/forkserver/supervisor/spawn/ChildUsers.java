@@ -27,7 +27,8 @@ import java.util.function.Supplier;
  * or a host without cgroups) is given back <em>unverified</em>: before it is handed out again,
  * {@code /proc} is read for a process that still has it as its real, effective, saved or file
  * system uid, and while one does it is passed over. The supervisor must then see every process
- * in {@code /proc} (root does; a {@code hidepid} mount hides other users' processes from others).
+ * in {@code /proc}: root does; under a {@code hidepid} mount (systemd's {@code ProtectProc=}) only
+ * with CAP_SYS_PTRACE, and without it no unverified uid is given again.
  *
  * <p>The uid is taken in the child, right before the command runs, by {@link #step} (setpriv from
  * util-linux): the JDK cannot start a process as another user. Uids are handed out in turn round
@@ -191,8 +192,14 @@ public final class ChildUsers {
         return words;
     }
 
-    /** The real, effective, saved and file system uids of every process /proc shows now; null without /proc. */
+    /**
+     * The real, effective, saved and file system uids of every process /proc shows now; null
+     * without /proc, or when it hides other users' processes from this one.
+     */
     static Set<Integer> runningUids() {
+        if (!seesEveryProcess()) {
+            return null;
+        }
         Set<Integer> uids = new HashSet<>();
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(Path.of("/proc"),
                 entry -> entry.getFileName().toString().chars().allMatch(Character::isDigit))) {
@@ -203,6 +210,40 @@ public final class ChildUsers {
             return null; // nothing can be verified, so no unverified uid is given again
         }
         return uids;
+    }
+
+    /** CAP_SYS_PTRACE: what lets a process see others' entries in a /proc mounted with hidepid. */
+    private static final int CAP_SYS_PTRACE = 19;
+
+    /** Whether /proc shows this process every other: mounted without hidepid or subset=pid, or CAP_SYS_PTRACE. */
+    private static boolean seesEveryProcess() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
+                String[] fields = line.split(" ");
+                if (fields.length > 4 && fields[4].equals("/proc") && line.contains(" - proc ")
+                        && (line.contains("hidepid=") && !line.contains("hidepid=0") && !line.contains("hidepid=off")
+                        || line.contains("subset=pid"))) {
+                    return (effectiveCapabilities() & (1L << CAP_SYS_PTRACE)) != 0;
+                }
+            }
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** This process's effective capabilities ({@code CapEff} of /proc/self/status); 0 when it cannot say. */
+    public static long effectiveCapabilities() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("CapEff:")) {
+                    return Long.parseUnsignedLong(line.substring(7).trim(), 16);
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            // none known
+        }
+        return 0;
     }
 
     /** The four ids of the {@code Uid:} line of a {@code /proc/PID/status}; nothing if it exited meanwhile. */
