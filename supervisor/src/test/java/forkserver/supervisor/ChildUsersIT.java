@@ -186,6 +186,7 @@ class ChildUsersIT {
         args.addAll(List.of("--", "/bin/sh", script(directory).toString()));
         try (ServerProcess supervisor = ServerProcess.supervisor(args.toArray(String[]::new))) {
             java.net.InetSocketAddress address = supervisor.awaitListening();
+            supervisor.awaitMatch(Pattern.compile("limit-too-low resource=uids source=--child-user-range limit=1 needed=40 "));
             try (EchoClient first = EchoClient.connect(address)) {
                 assertEquals("uid=" + only, first.roundTrip(role));
                 assertEquals("", first.readToEnd()); // the child has exited; its leftover runs on
