@@ -5,6 +5,7 @@ import forkserver.supervisor.box.ChildRlimit;
 
 import forkserver.supervisor.admit.AdmissionPolicy;
 import forkserver.supervisor.proxy.ProxyPolicy;
+import forkserver.supervisor.spawn.ChildUsers;
 import forkserver.supervisor.spawn.StdioMode;
 
 import java.net.InetSocketAddress;
@@ -32,7 +33,8 @@ import java.util.List;
  *                      one of these peers; null without
  * @param metrics       where to serve the Prometheus metrics ({@code --metrics}), or null: none
  * @param boxing        what each connection's box holds it to ({@code --child-*-max}), its
- *                      rlimits, and what becomes of what a child leaves behind
+ *                      rlimits, what becomes of what a child leaves behind, and the uids
+ *                      children get
  */
 public record Config(InetSocketAddress listen, int backlog, List<String> command, StdioMode stdio, int maxChildren,
               Duration shutdownGrace, Duration killGrace, AdmissionPolicy admission, Duration maxLifetime,
@@ -44,11 +46,14 @@ public record Config(InetSocketAddress listen, int backlog, List<String> command
      * host allows, to contain and account), {@code --child-rlimit}s, and {@code --leftovers}.
      * {@code dropsUser}: {@code --user} is given, and after the drop the supervisor could make no
      * box under root's cgroups: connections are not boxed, and a limit option is refused.
+     * {@code users}: {@code --child-user-range}, a uid of its own for each child; null: children
+     * run as the supervisor's user.
      */
-    public record Boxing(BoxLimits limits, List<ChildRlimit> rlimits, Leftovers leftovers, boolean dropsUser) {
+    public record Boxing(BoxLimits limits, List<ChildRlimit> rlimits, Leftovers leftovers, boolean dropsUser,
+                         ChildUsers.Range users) {
 
-        /** Today's defaults: boxed where possible, no limits, leftovers stopped. */
-        public static final Boxing DEFAULT = new Boxing(BoxLimits.NONE, List.of(), Leftovers.KILL, false);
+        /** Today's defaults: boxed where possible, no limits, leftovers stopped, children as the supervisor's user. */
+        public static final Boxing DEFAULT = new Boxing(BoxLimits.NONE, List.of(), Leftovers.KILL, false, null);
 
         public Boxing {
             rlimits = List.copyOf(rlimits);
@@ -56,6 +61,12 @@ public record Config(InetSocketAddress listen, int backlog, List<String> command
             if (leftovers == Leftovers.KEEP && limits.any()) {
                 throw new IllegalArgumentException("--leftovers keep leaves connections unboxed, so it cannot go with "
                         + limitOptions);
+            }
+            if (dropsUser && users != null) {
+                // After the drop the supervisor has no capability left to start a child as another user.
+                throw new IllegalArgumentException(ChildUsers.OPTION + " cannot go with --user: the supervisor"
+                        + " keeps root, or runs as its user with CAP_SETUID, CAP_SETGID and CAP_KILL (systemd's"
+                        + " User= and AmbientCapabilities=)");
             }
             if (dropsUser && limits.any()) {
                 throw new IllegalArgumentException("--user: after dropping root the supervisor can make no cgroup, so it"

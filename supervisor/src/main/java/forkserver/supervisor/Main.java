@@ -17,6 +17,7 @@ import forkserver.supervisor.base.HostPort;
 import forkserver.supervisor.listen.InheritedSocket;
 import forkserver.supervisor.log.EventLog;
 import forkserver.supervisor.proxy.ProxyPolicy;
+import forkserver.supervisor.spawn.ChildUsers;
 import forkserver.supervisor.spawn.StdioMode;
 import forkserver.supervisor.systemd.SystemdNotify;
 import picocli.CommandLine;
@@ -265,6 +266,14 @@ public final class Main implements Callable<Integer> {
                     + " running and unboxed, as inetd does; no --child-*-max then). Default: ${DEFAULT-VALUE}.")
     private String leftovers;
 
+    @Option(names = ChildUsers.OPTION, paramLabel = "FIRST-LAST",
+            description = "Each connection's child (and each spare) runs as a uid and gid of its own from FIRST to LAST,"
+                    + " given again only once its last process is gone: connections cannot signal, trace or read each"
+                    + " other or the supervisor. Needs root, or CAP_SETUID, CAP_SETGID and CAP_KILL, and setpriv"
+                    + " (util-linux); no --user. All held: reason child-user-range. Default: children run as the"
+                    + " supervisor's user.")
+    private String childUserRange;
+
     @Option(names = "--reuse-port",
             description = "SO_REUSEPORT: several supervisors may listen on the same port; the kernel spreads"
                     + " connections among them.")
@@ -476,7 +485,29 @@ public final class Main implements Callable<Integer> {
         for (String rlimit : childRlimits) {
             rlimits.add(option(ChildRlimit.OPTION, () -> ChildRlimit.parse(rlimit)));
         }
-        return new Config.Boxing(limits, rlimits, choice("--leftovers", leftovers, Config.Leftovers.class), user != null);
+        return new Config.Boxing(limits, rlimits, choice("--leftovers", leftovers, Config.Leftovers.class), user != null,
+                childUserRange == null ? null : option(ChildUsers.OPTION, this::childUserRange));
+    }
+
+    /**
+     * --child-user-range, checked against this supervisor: never its own uid, and it must be
+     * able to start children as others (and signal them) and find setpriv.
+     */
+    private ChildUsers.Range childUserRange() {
+        ChildUsers.Range range = ChildUsers.Range.parse(childUserRange);
+        int own = forkserver.posix.Posix.effectiveIds()[0];
+        if (range.contains(own)) {
+            throw new IllegalArgumentException("the range " + range + " includes uid " + own + ", the supervisor's own");
+        }
+        List<String> missing = Privileges.missingCapabilities(Privileges.CHILD_USER_CAPABILITIES);
+        if (!missing.isEmpty()) {
+            throw new IllegalArgumentException("the supervisor (uid " + own + ") lacks " + String.join(", ", missing)
+                    + " to start children as other users and stop them: run it as root, or give it those capabilities");
+        }
+        if (!Files.isExecutable(Path.of(ChildUsers.SETPRIV))) {
+            throw new IllegalArgumentException(ChildUsers.SETPRIV + " (util-linux) is missing: it gives each child its uid");
+        }
+        return range;
     }
 
     /** --proxy-protocol, --proxy-from, --proxy-timeout as a {@link ProxyPolicy}; null without --proxy-protocol. */

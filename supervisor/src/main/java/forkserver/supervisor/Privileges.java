@@ -3,6 +3,9 @@ package forkserver.supervisor;
 import forkserver.posix.ErrnoException;
 import forkserver.posix.Posix;
 
+import java.util.List;
+import java.util.Map;
+
 /**
  * {@code --user NAME} and {@code --group NAME}: the unprivileged identity the supervisor takes
  * after binding (so that it can bind a port below 1024 as root), for itself and so for every
@@ -46,6 +49,19 @@ record Privileges(String user, int uid, String group, int gid) {
             throw new IllegalArgumentException("looking up --user/--group: " + e.getMessage());
         }
         return new Privileges(user, uid, group, gid);
+    }
+
+    /** What a supervisor needs to start children as other users (setpriv in the child) and to stop them. */
+    static final Map<String, Integer> CHILD_USER_CAPABILITIES = Map.of("CAP_KILL", 5, "CAP_SETGID", 6, "CAP_SETUID", 7);
+
+    /**
+     * Which of {@code capabilities} (name to number) this process lacks in its effective set,
+     * sorted by name; all of them when /proc/self/status cannot say.
+     */
+    static List<String> missingCapabilities(Map<String, Integer> capabilities) {
+        long have = forkserver.supervisor.spawn.ChildUsers.effectiveCapabilities();
+        return capabilities.entrySet().stream().filter(e -> (have & (1L << e.getValue())) == 0)
+                .map(Map.Entry::getKey).sorted().toList();
     }
 
     /**

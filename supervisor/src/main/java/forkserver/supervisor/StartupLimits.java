@@ -1,5 +1,6 @@
 package forkserver.supervisor;
 
+import forkserver.supervisor.spawn.ChildUsers;
 import forkserver.supervisor.base.Failures;
 import forkserver.posix.ErrnoException;
 import forkserver.posix.Posix;
@@ -86,6 +87,14 @@ final class StartupLimits {
                             + (config.spares() > 0 ? " + --spares " + config.spares() + " x "
                             + (DESCRIPTORS_PER_CHILD + 1) : "")
                             + " + " + open + " open now + " + DESCRIPTOR_HEADROOM + " to work with");
+        }
+
+        ChildUsers.Range users = config.boxing().users();
+        long uids = (long) config.maxChildren() + config.spares();
+        if (users != null && users.size() < uids) {
+            log.limitTooLow("uids", ChildUsers.OPTION, null, users.size(), uids, "-c " + config.maxChildren()
+                    + (config.spares() > 0 ? " + --spares " + config.spares() : "") + ", a uid each: past the range's "
+                    + users.size() + " connections are refused (reason child-user-range)");
         }
 
         long heapKiB = Runtime.getRuntime().maxMemory() / 1024;

@@ -25,6 +25,7 @@ import forkserver.supervisor.metrics.Metrics;
 import forkserver.supervisor.metrics.MetricsEndpoint;
 import forkserver.supervisor.proxy.ProxyStage;
 import forkserver.supervisor.spawn.ChildProcess;
+import forkserver.supervisor.spawn.ChildUsers;
 import forkserver.supervisor.reap.Children;
 import forkserver.supervisor.spares.HandOffs;
 import forkserver.supervisor.spares.SpareWorker;
@@ -107,7 +108,7 @@ final class Supervisor implements HandOffs.Outcome {
         this.stderr = stderr;
         this.totals = totals;
         this.children = new Children(spawner, admission, totals, log, config.maxLifetime(), config.killGrace(), boxes,
-                config.boxing().rlimits());
+                config.boxing().rlimits(), config.boxing().users() == null ? null : new ChildUsers(config.boxing().users()));
         this.spares = new Spares(config.spares(), children::startSpare, log, this);
         this.proxyStage = config.proxy() == null ? null : new ProxyStage(config.proxy(), admission, new ProxyStage.Owner() {
             @Override
@@ -224,10 +225,13 @@ final class Supervisor implements HandOffs.Outcome {
             // (about a millisecond): placed by the supervisor after start() only, a native program
             // had read its client's line and forked before it was in its box. The supervisor
             // places it too (Children.contain), for a box whose name the variable cannot carry.
+            // With --child-user-range, the child takes its uid after that step (which needs the
+            // supervisor's rights to write the box's files), right before the command.
             List<String> command = boxes == null ? config.command() : Box.selfPlacing(config.command());
             List<String> spareCommand = boxes == null || config.spareCommand().isEmpty() ? config.spareCommand()
                     : Box.selfPlacing(config.spareCommand());
-            Spawner spawner = new Spawner(command, spareCommand, config.stdio(), environment, stderr);
+            Spawner spawner = new Spawner(command.size() - config.command().size(), command, spareCommand,
+                    config.stdio(), environment, stderr);
             return new Supervisor(config, log, listener, spawner, rules, notify, stderr, totals, boxes, boxesLine[0]);
         } catch (IOException | RuntimeException e) {
             listener.close();
@@ -369,7 +373,12 @@ final class Supervisor implements HandOffs.Outcome {
         try {
             child = children.spawn(connection, ticket, variables, spares.target() > 0 ? "spawn" : null);
         } catch (SpawnFailed e) {
-            spawnFailed(connection, ticket, e);
+            if (e.reason().equals(Reason.CHILD_USER_RANGE.text)) {
+                admission.release(ticket); // as at -c under --over-limit reject: refused, no pause
+                refuse(connection, Reason.CHILD_USER_RANGE, null);
+            } else {
+                spawnFailed(connection, ticket, e);
+            }
             return;
         }
         // At once: while we hold a copy, the client would not see end of file when its child exits.

@@ -55,6 +55,20 @@ class MainTest {
     }
 
     @Test
+    void aBadChildUserRangeIsOneLine() {
+        assertEquals(List.of("forkserver: --child-user-range: FIRST 10 is above LAST 5 (see --help)"),
+                run("--listen", "127.0.0.1:0", "--child-user-range", "10-5", "--", "cat").lines());
+        assertEquals(List.of("forkserver: --child-user-range: the range 0-9 includes uid 0 (root) (see --help)"),
+                run("--listen", "127.0.0.1:0", "--child-user-range", "0-9", "--", "cat").lines());
+        Result withUser = run("--listen", "127.0.0.1:0", "--child-user-range", "200000-200009", "--user", "nobody",
+                "--", "cat");
+        assertEquals(Main.EXIT_USAGE, withUser.status());
+        assertEquals(1, withUser.lines().size(), withUser.lines().toString());
+        assertTrue(withUser.lines().getFirst().startsWith("forkserver: --child-user-range cannot go with --user"),
+                withUser.lines().toString());
+    }
+
+    @Test
     void theConfigChecksWhatNoOptionParserCan() {
         InetSocketAddress any = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
         AdmissionPolicy admission = new AdmissionPolicy(SourceLimits.UNLIMITED, AdmissionPolicy.DEFAULT_IPV6_SOURCE_PREFIX,

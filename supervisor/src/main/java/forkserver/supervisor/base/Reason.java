@@ -10,6 +10,8 @@ public enum Reason {
     MAX_CHILDREN("max-children"), MAX_PER_SOURCE("max-per-source"), RATE("rate"), DENIED("denied"),
     /** No child could be started for it (no processes, threads, descriptors or memory left). */
     SPAWN_FAILED("spawn-failed"),
+    /** Every uid of --child-user-range is held by a live child, or by what one left running. */
+    CHILD_USER_RANGE("child-user-range"),
     /** A spare acknowledged its connection only as it was killed for being late: closed, never served twice. */
     HANDOFF_FAILED("handoff-failed"),
     // --proxy-protocol: decided before admission, on the peer and its header.

@@ -11,6 +11,7 @@ import forkserver.supervisor.log.EventLog;
 import forkserver.supervisor.log.LogLine;
 import forkserver.supervisor.log.Totals;
 import forkserver.supervisor.spawn.ChildProcess;
+import forkserver.supervisor.spawn.ChildUsers;
 import forkserver.supervisor.spawn.ProcessTable;
 import forkserver.supervisor.spawn.Reaper;
 import forkserver.supervisor.spawn.Spawner;
@@ -43,11 +44,13 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Where a per-connection resource lives, it lives on the {@link Child}: made in
  * {@link #spawn} or {@link #startSpare} before the process starts, given up in {@link #exited}
- * after the process is gone. The one there is: its {@link Box} (a cgroup per connection, when
+ * after the process is gone. There are two: its {@link Box} (a cgroup per connection, when
  * {@link Boxes} were given), made before the start, the process placed in it right after,
  * and at exit stopped (what the child left behind), its cost read and removed, off the
  * reaper's thread (a stop may wait out the kill grace), before the {@code end} line and before
- * the connection's ticket is given back: {@code -c} and the drain count whole boxes.
+ * the connection's ticket is given back: {@code -c} and the drain count whole boxes. And its uid
+ * ({@link ChildUsers}, with {@code --child-user-range}), taken before the start and given back
+ * after the box is removed: only then is no process of its left.
  *
  * <p>Two orders matter. A child's {@code end} line is written before it leaves the registry, so
  * that the drain, which waits for an empty registry, can never log {@code stopped} (and let the
@@ -75,13 +78,16 @@ public final class Children {
         volatile ScheduledFuture<?> lifetime; // the --max-lifetime deadline, cancelled at exit
         boolean exitHandled; // exited() has run: a connection it takes now ends at once; guarded by this
         final Box box; // its cgroup, or null when connections are not boxed
+        final int uid; // its own uid (and gid), or Spawner.NO_USER
+        volatile boolean emptied; // its box was removed: nothing it started runs any more
         volatile BoxCost baseline; // a spare's cost when it took its connection (its warm-up), or null
         volatile Finished finished; // its box's last figures, once stopped; before exitHandled
 
-        Child(ChildProcess process, SpareExit spareExit, Box box) {
+        Child(ChildProcess process, SpareExit spareExit, Box box, int uid) {
             this.process = process;
             this.spareExit = spareExit;
             this.box = box;
+            this.uid = uid;
         }
     }
 
@@ -118,6 +124,7 @@ public final class Children {
     private final Reaper reaper;
     private final Boxes boxes; // null: connections are not boxed
     private final List<ChildRlimit> rlimits;
+    private final ChildUsers users; // null: children run as the supervisor's user
     // Finishes boxes (stop, cost, remove) off the reaper's thread; idle threads end after a while.
     private final ThreadPoolExecutor finishing = new ThreadPoolExecutor(FINISHING_THREADS, FINISHING_THREADS,
             10, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
@@ -128,16 +135,18 @@ public final class Children {
 
     public Children(Spawner spawner, Admission admission, Totals totals, EventLog log, Duration maxLifetime,
                     Duration killGrace) throws ErrnoException {
-        this(spawner, admission, totals, log, maxLifetime, killGrace, null, List.of());
+        this(spawner, admission, totals, log, maxLifetime, killGrace, null, List.of(), null);
     }
 
     /**
-     * A registry that boxes each child with {@code boxes} (null: none) and sets {@code rlimits}
-     * on it; it owns {@code boxes} from now on ({@link #close}).
+     * A registry that boxes each child with {@code boxes} (null: none), sets {@code rlimits}
+     * on it and runs it as a uid of its own from {@code users} (null: as the supervisor's); it
+     * owns {@code boxes} from now on ({@link #close}).
      */
     public Children(Spawner spawner, Admission admission, Totals totals, EventLog log, Duration maxLifetime,
-                    Duration killGrace, Boxes boxes, List<ChildRlimit> rlimits) throws ErrnoException {
+                    Duration killGrace, Boxes boxes, List<ChildRlimit> rlimits, ChildUsers users) throws ErrnoException {
         this.boxes = boxes;
+        this.users = users;
         this.rlimits = List.copyOf(rlimits);
         finishing.allowCoreThreadTimeOut(true);
         this.spawner = spawner;
@@ -163,13 +172,16 @@ public final class Children {
         // start, so that the process starts inside it; a failed start gives it back here.
         Box box = newBox();
         ChildProcess process;
+        int uid = Spawner.NO_USER;
         try {
-            process = spawner.spawn(connection, withBox(variables, box));
+            uid = newUid();
+            process = spawner.spawn(connection, withBox(variables, box), uid);
         } catch (SpawnFailed | RuntimeException | Error e) {
             closeBox(box);
+            releaseUid(uid, true); // nothing ran as it: a failed start leaves no process
             throw e;
         }
-        Child child = new Child(process, null, box);
+        Child child = new Child(process, null, box, uid);
         contain(child);
         serve(child, connection, ticket, via, false);
         watch(child);
@@ -186,6 +198,17 @@ public final class Children {
         } catch (IOException e) {
             // No box, no child: a connection is never served outside the limits it was promised.
             throw new SpawnFailed("box", "cannot make the connection's box: " + e.getMessage());
+        }
+    }
+
+    /** A uid of its own for a child about to start, or {@link Spawner#NO_USER} without a range. */
+    private int newUid() throws SpawnFailed {
+        return users == null ? Spawner.NO_USER : users.take();
+    }
+
+    private void releaseUid(int uid, boolean emptied) {
+        if (uid != Spawner.NO_USER) {
+            users.release(uid, emptied);
         }
     }
 
@@ -232,7 +255,7 @@ public final class Children {
         child.process.signal(true);
         // Registered only to be reaped and its box removed: as neither a connection's child nor a
         // spare (whose pool was never given it), its exit is no one else's.
-        watch(new Child(child.process, null, child.box));
+        watch(new Child(child.process, null, child.box, child.uid));
         throw new SpawnFailed("box", "cannot " + (step.equals("place") ? "place the child in its box" : "set its rlimits")
                 + ": " + e.getMessage());
     }
@@ -252,13 +275,16 @@ public final class Children {
         // with a process), and is its connection's once it takes one.
         Box box = newBox();
         Spawner.SpareStart spare;
+        int uid = Spawner.NO_USER;
         try {
-            spare = spawner.spawnSpare(withBox(Map.of(), box));
+            uid = newUid();
+            spare = spawner.spawnSpare(withBox(Map.of(), box), uid);
         } catch (SpawnFailed | RuntimeException | Error e) {
             closeBox(box);
+            releaseUid(uid, true);
             throw e;
         }
-        Child child = new Child(spare.process(), onExit, box);
+        Child child = new Child(spare.process(), onExit, box, uid);
         try {
             contain(child);
         } catch (SpawnFailed e) {
@@ -271,7 +297,7 @@ public final class Children {
 
     /** Registers a spare started elsewhere (tests): as {@link #startSpare}. */
     public void spare(ChildProcess process, SpareExit onExit) {
-        watch(new Child(process, onExit, null));
+        watch(new Child(process, onExit, null, Spawner.NO_USER));
     }
 
     /**
@@ -283,12 +309,12 @@ public final class Children {
         Child child = all.get(process);
         if (child == null && !process.hasExited()) {
             // Not registered and its exit not known: started elsewhere for this connection.
-            child = new Child(process, null, null);
+            child = new Child(process, null, null, Spawner.NO_USER);
             serve(child, connection, ticket, via, false);
             watch(child);
         } else if (child == null) {
             // Not registered but exited: a spare whose exit was handled before it was ours to end.
-            serve(new Child(process, null, null), connection, ticket, via, true);
+            serve(new Child(process, null, null, Spawner.NO_USER), connection, ticket, via, true);
         } else {
             // A spare's warm-up (its JVM's start, its class loading) is not its connection's cost.
             child.baseline = costNow(child);
@@ -406,6 +432,7 @@ public final class Children {
         }
         try {
             box.remove();
+            child.emptied = true;
         } catch (IOException e) {
             log.boxFailed(pid, "remove", e.getMessage());
             box.close();
@@ -439,6 +466,8 @@ public final class Children {
                 child.spareExit.exited(child.process, exitValue);
             }
         } finally {
+            // Its uid free again: at once when its box is gone; else once no process runs as it.
+            releaseUid(child.uid, child.emptied);
             // Only now: once the registry is empty the drain may log "stopped" and exit.
             synchronized (exits) {
                 all.remove(child.process);

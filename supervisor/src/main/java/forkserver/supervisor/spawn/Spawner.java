@@ -47,6 +47,7 @@ public final class Spawner {
     static final int RESERVED_DESCRIPTORS = 6;
 
     private final StdioMode stdio;
+    private final int userStepAt; // where in a command ChildUsers.step goes
     // One builder per command, kept (under stdioLock): building one per child copied the whole
     // environment of this JVM each time, only to clear it. Its environment is the children's
     // base; a start lays the connection's variables over it and takes them back off after.
@@ -73,6 +74,17 @@ public final class Spawner {
      */
     public Spawner(List<String> command, List<String> spareCommand, StdioMode stdio, Map<String, String> baseEnvironment,
             ChildStderr stderr) throws ErrnoException {
+        this(0, command, spareCommand, stdio, baseEnvironment, stderr);
+    }
+
+    /**
+     * As above; a child given a uid ({@link #spawn(Accepted, Map, int)}) takes it after the first
+     * {@code userStepAt} words of its command (a step that must still run as the supervisor's
+     * user: joining its box) and before the rest.
+     */
+    public Spawner(int userStepAt, List<String> command, List<String> spareCommand, StdioMode stdio,
+                   Map<String, String> baseEnvironment, ChildStderr stderr) throws ErrnoException {
+        this.userStepAt = userStepAt;
         this.stdio = stdio;
         // Only a spare is told it is one: a worker spawned for a client, told so by an inherited
         // variable, would wait for a hand-off on its client's socket.
@@ -95,8 +107,16 @@ public final class Spawner {
      * close) the connection's descriptor; the child has its own copy.
      */
     public ChildProcess spawn(Accepted connection, Map<String, String> variables) throws SpawnFailed {
-        return start(spawnBuilder, variables, connection.fd(), stdio == StdioMode.INOUT);
+        return spawn(connection, variables, NO_USER);
     }
+
+    /** As above, the child running as {@code uid} and gid {@code uid} ({@link ChildUsers}; {@link #NO_USER}: ours). */
+    public ChildProcess spawn(Accepted connection, Map<String, String> variables, int uid) throws SpawnFailed {
+        return start(spawnBuilder, variables, uid, connection.fd(), stdio == StdioMode.INOUT);
+    }
+
+    /** No uid of its own: a child runs as the supervisor's user. */
+    public static final int NO_USER = -1;
 
     /** A spare just started: its process, and our end of their private socketpair (close-on-exec). */
     public record SpareStart(ChildProcess process, int channel) {
@@ -110,6 +130,11 @@ public final class Spawner {
      * {@code variables} (its box's, if any) are added to its environment.
      */
     public SpareStart spawnSpare(Map<String, String> variables) throws SpawnFailed {
+        return spawnSpare(variables, NO_USER);
+    }
+
+    /** As above, the spare running as {@code uid} from its start ({@link #NO_USER}: as ours). */
+    public SpareStart spawnSpare(Map<String, String> variables, int uid) throws SpawnFailed {
         synchronized (stdioLock) {
             int[] pair;
             try {
@@ -118,7 +143,7 @@ public final class Spawner {
                 throw new SpawnFailed(e.name(), e.getMessage());
             }
             try {
-                return new SpareStart(start(spareBuilder, variables, pair[1], false), pair[0]);
+                return new SpareStart(start(spareBuilder, variables, uid, pair[1], false), pair[0]);
             } catch (SpawnFailed | RuntimeException | Error e) {
                 closeOrBreak(pair[0]);
                 throw e;
@@ -153,9 +178,16 @@ public final class Spawner {
         return builder;
     }
 
-    private ChildProcess start(ProcessBuilder builder, Map<String, String> connectionVariables, int fd0, boolean alsoFd1)
-            throws SpawnFailed {
+    private ChildProcess start(ProcessBuilder builder, Map<String, String> connectionVariables, int uid, int fd0,
+                               boolean alsoFd1) throws SpawnFailed {
         synchronized (stdioLock) {
+            // The builder's command is the base; with a uid, this start's own (a few words more).
+            List<String> command = builder.command();
+            if (uid != NO_USER) {
+                List<String> own = new java.util.ArrayList<>(command.subList(0, userStepAt));
+                own.addAll(ChildUsers.step(uid, command.subList(userStepAt, command.size())));
+                builder.command(own);
+            }
             Map<String, String> environment = builder.environment();
             Map<String, String> displaced = new HashMap<>();
             connectionVariables.forEach((name, value) -> {
@@ -171,6 +203,7 @@ public final class Spawner {
                 // value they displaced back on.
                 connectionVariables.keySet().forEach(environment::remove);
                 environment.putAll(displaced);
+                builder.command(command);
             }
         }
     }
