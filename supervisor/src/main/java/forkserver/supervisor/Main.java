@@ -49,7 +49,7 @@ import java.util.concurrent.Callable;
         header = "Serve TCP with one process per connection.",
         sortOptions = false, usageHelpAutoWidth = true,
         description = {
-            "Accepts TCP connections and runs COMMAND once per connection, in its own process, with the"
+            "Accepts TCP (and UNIX-domain) connections and runs COMMAND once per connection, in its own process, with the"
                     + " connection on fd 0 (the inetd convention). Without COMMAND it runs forkserver's"
                     + " worker with the echo handler.",
             "",
@@ -278,7 +278,7 @@ public final class Main implements Callable<Integer> {
 
     // --proxy-protocol (issue 11): the real client's address comes from a PROXY header.
     @Option(names = "--proxy-protocol",
-            description = "Every connection starts with a PROXY protocol header (v1 or v2, HAProxy's send-proxy"
+            description = "Every connection on a TCP listener starts with a PROXY protocol header (v1 or v2, HAProxy's send-proxy"
                     + " or send-proxy-v2) from a peer in --proxy-from; the client it names is the remote for"
                     + " admission, the child and the log. Bad header: reason proxy-header.")
     private boolean proxyProtocol;
