@@ -40,7 +40,6 @@ import forkserver.supervisor.box.CgroupLayout;
 import forkserver.supervisor.box.ChildRlimit;
 
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -245,11 +244,6 @@ final class Supervisor implements HandOffs.Outcome {
                 // Nothing was made in them yet: at worst the v2 leaf stays, as the supervisor exits.
             }
         }
-    }
-
-    /** The first listener's TCP address (with the port chosen for port 0); null when it is a UNIX socket. */
-    InetSocketAddress address() {
-        return listeners.all().getFirst().address();
     }
 
     /** Every socket it listens on, e.g. to hand them to a successor. */

@@ -95,6 +95,41 @@ class ListenersIT {
     }
 
     @Test
+    void aSpareTakesAUnixConnection() {
+        Path socket = dir.resolve("spare.sock");
+        try (ServerProcess supervisor = ServerProcess.supervisor("-l", "unix:" + socket, "--spares", "1")) {
+            supervisor.awaitMatch(Pattern.compile("spare-ready pid=\\d+"));
+            try (UnixClient client = awaitUnix(supervisor, socket)) {
+                assertEquals("hello", client.roundTrip("hello"));
+                supervisor.awaitMatch(Pattern.compile("start pid=\\d+ remote=uid:0,gid:0,pid:\\d+ local=unix:"
+                        + Pattern.quote(socket.toString()) + " children=1/40 via=spare"));
+                assertEquals("bye!", client.roundTrip("done"));
+            }
+        }
+    }
+
+    @Test
+    void anAbstractSocketHasNoFile() throws Exception {
+        String name = "@forkserver-test-" + ProcessHandle.current().pid();
+        try (ServerProcess supervisor = supervisor(List.of("-l", "unix:" + name))) {
+            listening(supervisor, 1);
+            String client = "import socket, sys\n"
+                    + "s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)\n"
+                    + "s.settimeout(30)\n"
+                    + "s.connect('\\0' + sys.argv[1][1:])\n"
+                    + "print(s.makefile().readline().strip())\n";
+            Process process = new ProcessBuilder("/usr/bin/python3", "-c", client, name).redirectErrorStream(true).start();
+            try {
+                assertTrue(process.waitFor(60, TimeUnit.SECONDS), "the client finished");
+                String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+                assertTrue(output.startsWith("IPC unix:" + name + " 0:0:") && output.endsWith(":" + name), output);
+            } finally {
+                process.destroyForcibly();
+            }
+        }
+    }
+
+    @Test
     void aClientsCredentialsReachItsChildAndRulesGoByThem() throws Exception {
         openToAll(dir);
         Path socket = dir.resolve("c.sock");
@@ -166,9 +201,11 @@ class ListenersIT {
         Path socket = dir.resolve("live.sock");
         Path file = dir.resolve("plain");
         Files.writeString(file, "not a socket");
+        Path fifo = dir.resolve("fifo"); // refuses a connect as a dead socket does, but is no socket
+        assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).inheritIO().start().waitFor());
         try (ServerSocketChannel live = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
             live.bind(UnixDomainSocketAddress.of(socket));
-            for (Path path : List.of(socket, file)) {
+            for (Path path : List.of(socket, file, fifo)) {
                 try (ServerProcess supervisor = supervisor(List.of("-l", "127.0.0.1:0", "-l", "unix:" + path))) {
                     assertEquals(Main.EXIT_FAILURE, supervisor.awaitExit(Duration.ofSeconds(60)));
                     List<String> ours = supervisor.stderr().stream().filter(line -> line.startsWith("forkserver")).toList();
@@ -182,6 +219,7 @@ class ListenersIT {
                 assertTrue(client.isConnected() && accepted.isConnected(), "the live socket still reaches its owner");
             }
             assertEquals("not a socket", Files.readString(file));
+            assertTrue(Files.exists(fifo, LinkOption.NOFOLLOW_LINKS), "the FIFO is left alone");
         }
     }
 

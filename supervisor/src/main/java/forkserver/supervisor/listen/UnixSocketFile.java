@@ -80,19 +80,29 @@ final class UnixSocketFile {
         } catch (NoSuchFileException e) {
             return;
         }
-        if (!attributes.isOther()) { // a socket is "other": neither file, directory nor link
+        if (!attributes.isOther() || !isSocket(path)) {
             throw new IOException(path + " exists and is not a socket; remove it, or listen elsewhere");
         }
         try (SocketChannel probe = SocketChannel.open(StandardProtocolFamily.UNIX)) {
             probe.connect(UnixDomainSocketAddress.of(path));
         } catch (ConnectException e) {
-            // ECONNREFUSED: a socket file nobody listens on (or a FIFO, which refuses as well; it
-            // is a leftover all the same). Removed, and bound afresh below.
+            // ECONNREFUSED: a socket file nobody listens on. Removed, and bound afresh below.
             Files.deleteIfExists(path);
             return;
+        } catch (IOException e) {
+            throw new IOException(path + ": cannot tell whether another process listens on it: " + e.getMessage(), e);
         }
         throw new IOException(path + " is in use: another process listens on it");
     }
+
+    /** Whether {@code path} is a socket (S_IFSOCK), not a FIFO or a device, which are "other" too. */
+    private static boolean isSocket(Path path) throws IOException {
+        int mode = (Integer) Files.getAttribute(path, "unix:mode", LinkOption.NOFOLLOW_LINKS);
+        return (mode & S_IFMT) == S_IFSOCK;
+    }
+
+    private static final int S_IFMT = 0170000;
+    private static final int S_IFSOCK = 0140000;
 
     private void setOwnerAndMode(ListenAddress.Unix unix) throws IOException {
         PosixFileAttributeView view = Files.getFileAttributeView(path, PosixFileAttributeView.class);
