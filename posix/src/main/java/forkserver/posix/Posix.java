@@ -287,12 +287,7 @@ public final class Posix {
     }
 
     public static InetSocketAddress getsockname(int fd) throws ErrnoException {
-        return call((arena, state) -> {
-            MemorySegment sockaddr = arena.allocate(SockAddr.STORAGE_SIZE, 8);
-            MemorySegment length = arena.allocateFrom(JAVA_INT, (int) SockAddr.STORAGE_SIZE);
-            check("getsockname", (int) GETSOCKNAME.invokeExact(state, fd, sockaddr, length), state);
-            return SockAddr.decode(sockaddr, length.get(JAVA_INT, 0));
-        });
+        return getsockname(fd, SockAddr::decode);
     }
 
     /**
@@ -300,11 +295,21 @@ public final class Posix {
      * or the empty string for an unnamed one.
      */
     public static String getsocknameUnix(int fd) throws ErrnoException {
+        return getsockname(fd, SockAddr::unixName);
+    }
+
+    /** A {@code struct sockaddr} of a given length, made a value. */
+    @FunctionalInterface
+    private interface Decoder<T> {
+        T decode(MemorySegment sockaddr, int length);
+    }
+
+    private static <T> T getsockname(int fd, Decoder<T> decoder) throws ErrnoException {
         return call((arena, state) -> {
             MemorySegment sockaddr = arena.allocate(SockAddr.STORAGE_SIZE, 8);
             MemorySegment length = arena.allocateFrom(JAVA_INT, (int) SockAddr.STORAGE_SIZE);
             check("getsockname", (int) GETSOCKNAME.invokeExact(state, fd, sockaddr, length), state);
-            return SockAddr.unixName(sockaddr, length.get(JAVA_INT, 0));
+            return decoder.decode(sockaddr, length.get(JAVA_INT, 0));
         });
     }
 
