@@ -11,6 +11,9 @@ import javax.net.ssl.SSLSession;
 /**
  * The one connection a worker process serves, and the facts about it.
  *
+ * <p>The client is on TCP or, {@link #protocol()} says, on a UNIX-domain socket, where its facts
+ * are its credentials rather than an address.
+ *
  * <p>The facts come from the environment the process was started with, in the order a handler
  * most likely runs under: the UCSPI variables of forkserver's supervisor and tcpserver
  * ({@code TCPREMOTEIP}, {@code TCPREMOTEPORT}, {@code TCPLOCALIP}, {@code TCPLOCALPORT}), then
@@ -78,6 +81,56 @@ public interface Connection {
     int localPort();
 
     /**
+     * What the client is connected over, in UCSPI's words: {@code TCP} (its address is
+     * {@link #remoteIp()}), or {@code IPC} for a UNIX-domain socket (the client is a local process:
+     * {@link #remoteUid()}, {@link #remoteGid()}, {@link #remotePid()}; {@link #remoteIp()} is null).
+     *
+     * @return {@code TCP} or {@code IPC}, from {@code PROTO}; {@code TCP} when nothing says
+     */
+    default String protocol() {
+        String proto = env("PROTO");
+        return proto != null ? proto : "TCP";
+    }
+
+    /**
+     * On a UNIX-domain connection, the client's effective user id, as the kernel recorded it when
+     * it connected ({@code SO_PEERCRED}; {@code IPCREMOTEEUID}): it cannot be forged by the client.
+     *
+     * @return the uid, or -1 on TCP or when it is not known
+     */
+    default long remoteUid() {
+        return number(env("IPCREMOTEEUID"));
+    }
+
+    /**
+     * On a UNIX-domain connection, the client's effective group id ({@code IPCREMOTEEGID}).
+     *
+     * @return the gid, or -1 on TCP or when it is not known
+     */
+    default long remoteGid() {
+        return number(env("IPCREMOTEEGID"));
+    }
+
+    /**
+     * On a UNIX-domain connection, the client's process id when it connected ({@code IPCREMOTEPID}).
+     *
+     * @return the pid, or -1 on TCP or when it is not known
+     */
+    default long remotePid() {
+        return number(env("IPCREMOTEPID"));
+    }
+
+    /**
+     * On a UNIX-domain connection, the socket the client dialled ({@code IPCLOCALPATH}): a path,
+     * or {@code @name} in the abstract namespace.
+     *
+     * @return the path, or null on TCP or when it is not known
+     */
+    default String localPath() {
+        return env("IPCLOCALPATH");
+    }
+
+    /**
      * An environment variable of this connection: the process's environment, with the variables
      * the supervisor set for this connection (its access rule's, for example).
      *
@@ -119,4 +172,15 @@ public interface Connection {
      * @throws IllegalArgumentException when {@code status} is outside 0 to 255
      */
     void setExitStatus(int status);
+
+    private static long number(String text) {
+        if (text == null) {
+            return -1;
+        }
+        try {
+            return Long.parseLong(text);
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
 }

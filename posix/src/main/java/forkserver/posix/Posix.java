@@ -52,6 +52,7 @@ public final class Posix {
     public static final int SO_REUSEPORT = 15;
     public static final int SO_ACCEPTCONN = 30;
     public static final int SO_DOMAIN = 39;
+    public static final int SO_PEERCRED = 17;
     public static final int IPPROTO_IPV6 = 41;
     public static final int IPV6_V6ONLY = 26;
     public static final int O_RDONLY = 0;
@@ -259,7 +260,10 @@ public final class Posix {
         call((arena, state) -> check("listen", (int) LISTEN.invokeExact(state, fd, backlog), state));
     }
 
-    /** An accepted connection: its descriptor (close-on-exec) and the peer's address. */
+    /**
+     * An accepted connection: its descriptor (close-on-exec) and the peer's address; null for an
+     * AF_UNIX peer, which has none worth the name (see {@link #peerCredentials}).
+     */
     public record AcceptedSocket(int fd, InetSocketAddress remote) {
     }
 
@@ -277,16 +281,55 @@ public final class Posix {
                 return null;
             }
             check("accept4", accepted, state);
-            return new AcceptedSocket(accepted, SockAddr.decode(sockaddr, length.get(JAVA_INT, 0)));
+            boolean unix = sockaddr.get(JAVA_SHORT, 0) == AF_UNIX;
+            return new AcceptedSocket(accepted, unix ? null : SockAddr.decode(sockaddr, length.get(JAVA_INT, 0)));
         });
     }
 
     public static InetSocketAddress getsockname(int fd) throws ErrnoException {
+        return getsockname(fd, SockAddr::decode);
+    }
+
+    /**
+     * {@code getsockname} of an AF_UNIX socket: its path, {@code @name} in the abstract namespace,
+     * or the empty string for an unnamed one.
+     */
+    public static String getsocknameUnix(int fd) throws ErrnoException {
+        return getsockname(fd, SockAddr::unixName);
+    }
+
+    /** A {@code struct sockaddr} of a given length, made a value. */
+    @FunctionalInterface
+    private interface Decoder<T> {
+        T decode(MemorySegment sockaddr, int length);
+    }
+
+    private static <T> T getsockname(int fd, Decoder<T> decoder) throws ErrnoException {
         return call((arena, state) -> {
             MemorySegment sockaddr = arena.allocate(SockAddr.STORAGE_SIZE, 8);
             MemorySegment length = arena.allocateFrom(JAVA_INT, (int) SockAddr.STORAGE_SIZE);
             check("getsockname", (int) GETSOCKNAME.invokeExact(state, fd, sockaddr, length), state);
-            return SockAddr.decode(sockaddr, length.get(JAVA_INT, 0));
+            return decoder.decode(sockaddr, length.get(JAVA_INT, 0));
+        });
+    }
+
+    /** The peer of an AF_UNIX stream socket as it was when it connected (SO_PEERCRED). */
+    public record PeerCredentials(long pid, long uid, long gid) {
+    }
+
+    /**
+     * {@code getsockopt(fd, SOL_SOCKET, SO_PEERCRED)}: {@code struct ucred { pid_t pid; uid_t
+     * uid; gid_t gid; }}, set by the kernel at connect(2): the client cannot forge it (only root
+     * may pass other ids, with SCM_CREDENTIALS, which this does not read).
+     */
+    public static PeerCredentials peerCredentials(int fd) throws ErrnoException {
+        return call((arena, state) -> {
+            MemorySegment ucred = arena.allocate(12, 4);
+            MemorySegment length = arena.allocateFrom(JAVA_INT, 12);
+            check("getsockopt(SO_PEERCRED)",
+                    (int) GETSOCKOPT.invokeExact(state, fd, SOL_SOCKET, SO_PEERCRED, ucred, length), state);
+            return new PeerCredentials(ucred.get(JAVA_INT, 0), Integer.toUnsignedLong(ucred.get(JAVA_INT, 4)),
+                    Integer.toUnsignedLong(ucred.get(JAVA_INT, 8)));
         });
     }
 

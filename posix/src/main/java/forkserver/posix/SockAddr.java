@@ -60,6 +60,29 @@ final class SockAddr {
         return sockaddr;
     }
 
+    /**
+     * A {@code struct sockaddr_un} of {@code length} bytes as {@link #unix} takes it: the path,
+     * {@code @name} for the abstract namespace, or the empty string when unnamed.
+     */
+    static String unixName(MemorySegment sockaddr, int length) {
+        int family = sockaddr.get(JAVA_SHORT, 0);
+        if (family != Posix.AF_UNIX) {
+            throw new IllegalArgumentException("not an AF_UNIX socket address (family " + family + ")");
+        }
+        if (length <= 2) {
+            return "";
+        }
+        byte[] name = sockaddr.asSlice(2, length - 2).toArray(JAVA_BYTE);
+        if (name[0] == 0) {
+            return "@" + new String(name, 1, name.length - 1, java.nio.charset.StandardCharsets.UTF_8);
+        }
+        int end = 0;
+        while (end < name.length && name[end] != 0) {
+            end++;
+        }
+        return new String(name, 0, end, java.nio.charset.StandardCharsets.UTF_8);
+    }
+
     static MemorySegment encode(Arena arena, InetSocketAddress address) {
         InetAddress ip = address.getAddress();
         if (ip instanceof Inet4Address) {

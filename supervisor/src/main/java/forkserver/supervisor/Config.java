@@ -4,6 +4,7 @@ import forkserver.supervisor.box.BoxLimits;
 import forkserver.supervisor.box.ChildRlimit;
 
 import forkserver.supervisor.admit.AdmissionPolicy;
+import forkserver.supervisor.listen.ListenAddress;
 import forkserver.supervisor.proxy.ProxyPolicy;
 import forkserver.supervisor.spawn.ChildUsers;
 import forkserver.supervisor.spawn.StdioMode;
@@ -16,7 +17,7 @@ import java.util.List;
  * What a supervisor is asked to do, as plain values: the command line's meaning, without the
  * command line. Tests build one directly.
  *
- * @param listen        where to bind (port 0: any free port); null when an activator passed the socket
+ * @param listen        where to bind, in order (port 0: any free port); empty when an activator passed the sockets
  * @param backlog       the listen queue's length
  * @param command       the program and arguments run once per connection
  * @param stdio         which of the child's descriptors are the connection
@@ -36,7 +37,7 @@ import java.util.List;
  *                      rlimits, what becomes of what a child leaves behind, and the uids
  *                      children get
  */
-public record Config(InetSocketAddress listen, int backlog, List<String> command, StdioMode stdio, int maxChildren,
+public record Config(List<ListenAddress> listen, int backlog, List<String> command, StdioMode stdio, int maxChildren,
               Duration shutdownGrace, Duration killGrace, AdmissionPolicy admission, Duration maxLifetime,
               boolean reusePort, int spares, List<String> spareCommand, ProxyPolicy proxy, InetSocketAddress metrics,
               Boxing boxing) {
@@ -87,12 +88,14 @@ public record Config(InetSocketAddress listen, int backlog, List<String> command
     public Config(InetSocketAddress listen, int backlog, List<String> command, StdioMode stdio, int maxChildren,
                   Duration shutdownGrace, Duration killGrace, AdmissionPolicy admission, Duration maxLifetime,
                   boolean reusePort, int spares, List<String> spareCommand, ProxyPolicy proxy, InetSocketAddress metrics) {
-        this(listen, backlog, command, stdio, maxChildren, shutdownGrace, killGrace, admission, maxLifetime, reusePort,
-                spares, spareCommand, proxy, metrics, Boxing.DEFAULT);
+        this(listen == null ? List.of() : List.of(new ListenAddress.Tcp(listen, null)), backlog, command, stdio,
+                maxChildren, shutdownGrace, killGrace, admission, maxLifetime, reusePort, spares, spareCommand, proxy,
+                metrics, Boxing.DEFAULT);
     }
 
 
     public Config {
+        listen = List.copyOf(listen);
         command = List.copyOf(command);
         spareCommand = List.copyOf(spareCommand);
         if (command.isEmpty()) {

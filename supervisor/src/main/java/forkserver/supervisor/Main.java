@@ -15,6 +15,8 @@ import forkserver.supervisor.admit.Rejector;
 import forkserver.supervisor.admit.SourceLimits;
 import forkserver.supervisor.base.HostPort;
 import forkserver.supervisor.listen.InheritedSocket;
+import forkserver.supervisor.listen.ListenAddress;
+import forkserver.supervisor.listen.Listeners;
 import forkserver.supervisor.log.EventLog;
 import forkserver.supervisor.proxy.ProxyPolicy;
 import forkserver.supervisor.spawn.ChildUsers;
@@ -30,7 +32,6 @@ import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.PrintStream;
-import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -49,7 +50,7 @@ import java.util.concurrent.Callable;
         header = "Serve TCP with one process per connection.",
         sortOptions = false, usageHelpAutoWidth = true,
         description = {
-            "Accepts TCP connections and runs COMMAND once per connection, in its own process, with the"
+            "Accepts TCP (and UNIX-domain) connections and runs COMMAND once per connection, in its own process, with the"
                     + " connection on fd 0 (the inetd convention). Without COMMAND it runs forkserver's"
                     + " worker with the echo handler.",
             "",
@@ -61,8 +62,9 @@ import java.util.concurrent.Callable;
             "2:usage error",
         },
         footer = {"", "Each child's environment: PROTO=TCP TCPREMOTEIP TCPREMOTEPORT TCPLOCALIP TCPLOCALPORT"
-                + " REMOTE_ADDR REMOTE_PORT TCPCONNNUM, and the variables of the rule that allowed it"
-                + " (with --proxy-protocol: the client and address its PROXY header names)."
+                + " REMOTE_ADDR REMOTE_PORT TCPCONNNUM (on a UNIX socket: PROTO=IPC IPCREMOTEEUID IPCREMOTEEGID"
+                + " IPCREMOTEPID IPCLOCALPATH IPCCONNNUM), FORKSERVER_LISTENER, and the variables of the rule that"
+                + " allowed it (with --proxy-protocol: the client and address its PROXY header names)."
                 + " The supervisor logs to stderr only.",
             "", "Signals: TERM/INT stop (draining children), HUP re-reads --rules, USR1 logs a status line."})
 public final class Main implements Callable<Integer> {
@@ -81,12 +83,13 @@ public final class Main implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    // No picocli default: given together with a socket from an activator, it is a usage error. A
-    // list, so that a second -l is refused rather than silently replacing the first (listen()).
-    @Option(names = {"-l", "--listen"}, paramLabel = "HOST:PORT",
-            description = "Address to listen on; IPv6 in brackets ([::1]:9090); port 0 picks a free one; once."
-                    + " Default: " + DEFAULT_LISTEN + ", unless systemd (LISTEN_FDS) or inetd (a listening"
-                    + " socket on fd 0) passed the socket.")
+    // No picocli default: given together with sockets from an activator, it is a usage error.
+    @Option(names = {"-l", "--listen"}, paramLabel = "ADDRESS",
+            description = "Address to listen on: HOST:PORT (IPv6 in brackets, [::1]:9090; port 0 picks a free one),"
+                    + " unix:PATH or unix:@NAME (abstract); then ,name=NAME (the children's FORKSERVER_LISTENER) and,"
+                    + " for a socket file, ,mode=0660 ,owner=USER ,group=GROUP. Repeatable: every listener shares"
+                    + " the limits, rules and metrics. Default: " + DEFAULT_LISTEN + ", unless systemd (LISTEN_FDS)"
+                    + " or inetd (a listening socket on fd 0) passed the sockets.")
     private List<String> listen = List.of();
 
     @Option(names = {"-c", "--max-children"}, paramLabel = "N", defaultValue = "40",
@@ -115,8 +118,9 @@ public final class Main implements Callable<Integer> {
     private Integer backlog;
 
     @Option(names = {"-C", "--max-per-source"}, paramLabel = "N",
-            description = "Children at once from one client source (an IPv4 address, or an IPv6 network of"
-                    + " --ipv6-source-prefix bits); more are rejected (reason max-per-source). Default: no limit.")
+            description = "Children at once from one client source (an IPv4 address, an IPv6 network of"
+                    + " --ipv6-source-prefix bits, a UNIX client's user); more are rejected (reason max-per-source)."
+                    + " Default: no limit.")
     private Integer maxPerSource;
 
     @Option(names = "--ipv6-source-prefix", paramLabel = "BITS",
@@ -145,7 +149,8 @@ public final class Main implements Callable<Integer> {
     // The label has no brackets: the man page's synopsis (AsciiDoc, generated from these
     // annotations) cannot nest them.
     @Option(names = "--allow", paramLabel = "BLOCK VAR=VALUE...", parameterConsumer = AllowWords.class,
-            description = "Allow clients in BLOCK (10.0.0.0/8, ::1, ...), setting the variables that follow it, if any"
+            description = "Allow clients in BLOCK (10.0.0.0/8, ::1, ...; UNIX clients by uid:ID or gid:ID, a name or a"
+                    + " number), setting the variables that follow it, if any"
                     + " (--allow 10.0.0.0/8 ZONE=internal), for their children. Repeatable; with --deny and then"
                     + " --rules, the first match wins.")
     private void allow(String rule) {
@@ -178,7 +183,8 @@ public final class Main implements Callable<Integer> {
     }
 
     @Option(names = "--deny", paramLabel = "BLOCK",
-            description = "Deny clients in BLOCK: closed at once (reason denied). Repeatable.")
+            description = "Deny clients in BLOCK (as --allow: an address, a block, uid:ID or gid:ID): closed at once"
+                    + " (reason denied). Repeatable.")
     private void deny(String rule) {
         ruleOptions.add(new String[] {"--deny", rule});
     }
@@ -281,7 +287,7 @@ public final class Main implements Callable<Integer> {
 
     // --proxy-protocol (issue 11): the real client's address comes from a PROXY header.
     @Option(names = "--proxy-protocol",
-            description = "Every connection starts with a PROXY protocol header (v1 or v2, HAProxy's send-proxy"
+            description = "Every connection on a TCP listener starts with a PROXY protocol header (v1 or v2, HAProxy's send-proxy"
                     + " or send-proxy-v2) from a peer in --proxy-from; the client it names is the remote for"
                     + " admission, the child and the log. Bad header: reason proxy-header.")
     private boolean proxyProtocol;
@@ -360,7 +366,7 @@ public final class Main implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         // Before anything else touches fds 0 to 3: the activator's socket may be on one of them.
-        InheritedSocket inherited = inheritedSocket(System.getenv());
+        List<InheritedSocket> inherited = inheritedSockets(System.getenv());
         // Every child has a JDK reaper thread here, and glibc gives threads that allocate arenas
         // of their own (8 per core by default), whose pages stay resident: two are enough for a
         // process that mostly waits (measured: 49 -> 39 KiB of RSS per held child at 1000 held).
@@ -374,7 +380,7 @@ public final class Main implements Callable<Integer> {
         try {
             environment = childEnvironment(InheritedSocket.withoutActivationVariables(System.getenv()));
             SystemdNotify.VARIABLES.forEach(environment::remove);
-            config = config(environment, inherited != null);
+            config = config(environment, !inherited.isEmpty());
             privileges = Privileges.resolve(user, group);
             log = new EventLog(err, choice("--log-format", logFormat, EventLog.Format.class), logTimestamps);
             notify = SystemdNotify.of(System.getenv(), ProcessHandle.current().pid(), log);
@@ -389,7 +395,9 @@ public final class Main implements Callable<Integer> {
             return EXIT_FAILURE;
         } catch (IOException e) {
             String where = e instanceof Supervisor.MetricsUnavailable ? "--metrics " + HostPort.format(config.metrics())
-                    : inherited != null ? "the socket " + inherited.how() : HostPort.format(config.listen());
+                    : e instanceof Listeners.Unavailable unavailable ? unavailable.where()
+                    : "the sockets passed (" + inherited.stream().map(InheritedSocket::how)
+                            .collect(java.util.stream.Collectors.joining(", ")) + ")";
             err.println("forkserver: cannot listen on " + where + ": " + reason(e));
             return EXIT_FAILURE;
         } catch (IllegalArgumentException e) {
@@ -428,17 +436,17 @@ public final class Main implements Callable<Integer> {
         return new ParameterException(spec.commandLine(), e.getMessage(), e);
     }
 
-    /** The socket systemd or inetd passed, if any; one that cannot be served is a usage error. */
-    private InheritedSocket inheritedSocket(Map<String, String> environment) throws IOException {
-        InheritedSocket inherited;
+    /** The sockets systemd or inetd passed, if any; one that cannot be served is a usage error. */
+    private List<InheritedSocket> inheritedSockets(Map<String, String> environment) throws IOException {
+        List<InheritedSocket> inherited;
         try {
             inherited = InheritedSocket.detect(environment, ProcessHandle.current().pid());
         } catch (IllegalArgumentException e) {
             throw usageError(e);
         }
-        if (inherited != null && !listen.isEmpty()) {
+        if (!inherited.isEmpty() && !listen.isEmpty()) {
             throw new ParameterException(spec.commandLine(), "--listen " + listen.getFirst() + " given, but the socket"
-                    + " was passed by the activator (" + inherited.how() + "); drop one of the two");
+                    + " was passed by the activator (" + inherited.getFirst().how() + "); drop one of the two");
         }
         return inherited;
     }
@@ -448,7 +456,7 @@ public final class Main implements Callable<Integer> {
      * option. With an inherited socket there is no address to bind (null).
      */
     private Config config(Map<String, String> environment, boolean inherited) {
-        InetSocketAddress address = inherited ? null : HostPort.parse(listen());
+        List<ListenAddress> addresses = inherited ? List.of() : listenAddresses();
         // With a COMMAND, tcpserver's convention: the program reads and writes the connection. Its
         // fd 1 is never the supervisor's stdout either way (Spawner), so no client byte reaches the log.
         String stdioMode = stdio != null ? stdio : command.isEmpty() ? "in" : "inout";
@@ -467,7 +475,7 @@ public final class Main implements Callable<Integer> {
         List<String> argv = command.isEmpty()
                 ? workerHandler.checkedCommand(DefaultWorker.command(DefaultWorker.home()), environment, tls)
                 : Commands.resolve(command, environment.get("PATH"));
-        return new Config(address, backlog != null ? backlog : somaxconn(), argv, mode, maxChildren,
+        return new Config(addresses, backlog != null ? backlog : somaxconn(), argv, mode, maxChildren,
                 duration("--shutdown-grace", shutdownGrace), duration("--kill-grace", killGrace),
                 admissionPolicy(), maxLifetime == null ? null : duration("--max-lifetime", maxLifetime), reusePort,
                 spares, spares > 0 ? workerHandler.command(DefaultWorker.command(DefaultWorker.home(), true)) : List.of(),
@@ -531,17 +539,22 @@ public final class Main implements Callable<Integer> {
                 proxyTimeout == null ? ProxyPolicy.DEFAULT_TIMEOUT : duration("--proxy-timeout", proxyTimeout));
     }
 
-    /**
-     * The one address to bind. One supervisor serves one listening socket: a second {@code -l}
-     * would need a second accept loop's worth of listeners, limits and PROXY settings to mean
-     * something; until then it is refused, never silently dropped.
-     */
-    private String listen() {
-        if (listen.size() > 1) {
-            throw new IllegalArgumentException("--listen given " + listen.size() + " times (" + String.join(", ", listen)
-                    + "): a supervisor listens on one address; start one per address (with the same options)");
+    /** The addresses to bind, in order; each path or address once. */
+    private List<ListenAddress> listenAddresses() {
+        List<ListenAddress> addresses = new ArrayList<>();
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (String text : listen.isEmpty() ? List.of(DEFAULT_LISTEN) : listen) {
+            ListenAddress address = option("--listen", () -> ListenAddress.parse(text));
+            String key = switch (address) {
+                case ListenAddress.Tcp tcp -> HostPort.format(tcp.address());
+                case ListenAddress.Unix unix -> unix.path();
+            };
+            if (!key.endsWith(":0") && !seen.add(key)) {
+                throw new IllegalArgumentException("--listen " + key + " given twice");
+            }
+            addresses.add(address);
         }
-        return listen.isEmpty() ? DEFAULT_LISTEN : listen.getFirst();
+        return addresses;
     }
 
     private AdmissionPolicy admissionPolicy() {

@@ -17,6 +17,7 @@ import forkserver.supervisor.systemd.AcceptorHeartbeat;
 import forkserver.supervisor.base.HostPort;
 import forkserver.supervisor.listen.InheritedSocket;
 import forkserver.supervisor.listen.Listener;
+import forkserver.supervisor.listen.Listeners;
 import forkserver.supervisor.log.ChildStderr;
 import forkserver.supervisor.log.EventLog;
 import forkserver.supervisor.log.LogLine;
@@ -40,13 +41,12 @@ import forkserver.supervisor.box.CgroupLayout;
 import forkserver.supervisor.box.ChildRlimit;
 
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 
 /**
- * The life of a connection, in order: the {@link Listener} accepts it once {@link Admission}
+ * The life of a connection, in order: the {@link Listeners} accept it once {@link Admission}
  * allows (behind a proxy, {@link ProxyStage} first reads its PROXY header and then awaits the
  * turn), a ready {@link Spares spare} takes it or the {@link Spawner} starts its child,
  * {@link Children}, the registry, logs it and handles its exit in one place, the
@@ -73,7 +73,7 @@ final class Supervisor implements HandOffs.Outcome {
 
     private final Config config;
     private final EventLog log;
-    private final Listener listener;
+    private final Listeners listeners;
     private final Admission admission;
     private final Rejector rejector;
     private final Spawner spawner;
@@ -92,13 +92,13 @@ final class Supervisor implements HandOffs.Outcome {
     private volatile boolean failed;
     private final String boxesLine; // the start-up line: whether and how connections are boxed
 
-    private Supervisor(Config config, EventLog log, Listener listener, Spawner spawner, AccessRules rules,
+    private Supervisor(Config config, EventLog log, Listeners listeners, Spawner spawner, AccessRules rules,
                        SystemdNotify notify, ChildStderr stderr, Totals totals, Boxes boxes, String boxesLine)
             throws IOException {
         this.boxesLine = boxesLine;
         this.config = config;
         this.log = log;
-        this.listener = listener;
+        this.listeners = listeners;
         AdmissionPolicy policy = config.admission();
         RateLimit rate = policy.rate() == null ? null : new RateLimit(policy.rate(), System::nanoTime);
         this.admission = new Admission(config.maxChildren(), policy.overLimit(),
@@ -191,15 +191,15 @@ final class Supervisor implements HandOffs.Outcome {
     }
 
     /**
-     * Reads the access rules, binds the listening socket (or takes over {@code inherited} when an
-     * activator passed one; then {@code config.listen()} is not used) and prepares the spawner;
+     * Reads the access rules, binds the listening sockets (or takes over {@code inherited} when an
+     * activator passed some; then {@code config.listen()} is not used) and prepares the spawner;
      * no connection is accepted until {@link #serve()}. {@code environment} is what every child
      * inherits, before the connection's own variables; {@code notify} is systemd's notification
      * socket (a no-op one without NOTIFY_SOCKET).
      *
      * @throws IllegalArgumentException when the rules file is broken (nothing is bound then)
      */
-    static Supervisor open(Config config, InheritedSocket inherited, Map<String, String> environment, EventLog log,
+    static Supervisor open(Config config, List<InheritedSocket> inherited, Map<String, String> environment, EventLog log,
                            SystemdNotify notify) throws IOException {
         AccessRules rules;
         try {
@@ -209,11 +209,11 @@ final class Supervisor implements HandOffs.Outcome {
         }
         String[] boxesLine = new String[1];
         Boxes boxes = openBoxes(config.boxing(), boxesLine);
-        Listener listener;
+        Listeners listeners;
         try {
-            listener = inherited != null
-                    ? Listener.inherit(inherited)
-                    : Listener.bind(config.listen(), config.backlog(), config.reusePort());
+            listeners = !inherited.isEmpty()
+                    ? Listeners.inherit(inherited)
+                    : Listeners.bind(config.listen(), config.backlog(), config.reusePort());
         } catch (IOException | RuntimeException e) {
             closeQuietly(boxes);
             throw e;
@@ -232,9 +232,9 @@ final class Supervisor implements HandOffs.Outcome {
                     : Box.selfPlacing(config.spareCommand());
             Spawner spawner = new Spawner(command.size() - config.command().size(), command, spareCommand,
                     config.stdio(), environment, stderr);
-            return new Supervisor(config, log, listener, spawner, rules, notify, stderr, totals, boxes, boxesLine[0]);
+            return new Supervisor(config, log, listeners, spawner, rules, notify, stderr, totals, boxes, boxesLine[0]);
         } catch (IOException | RuntimeException e) {
-            listener.close();
+            listeners.close();
             closeQuietly(boxes);
             throw e;
         }
@@ -250,13 +250,17 @@ final class Supervisor implements HandOffs.Outcome {
         }
     }
 
-    InetSocketAddress address() {
-        return listener.address();
+    /** Every socket it listens on, e.g. to hand them to a successor. */
+    Listeners listeners() {
+        return listeners;
     }
 
     /** Accepts and starts children until {@link #stop} is called, or a failure ends the supervisor. */
     void serve() {
-        log.listening(listener.how(), HostPort.format(address()), config.maxChildren(), String.join(" ", config.command()));
+        for (Listener listener : listeners.all()) {
+            log.listening(listener.how(), listener.text(), listener.name(), config.maxChildren(),
+                    String.join(" ", config.command()));
+        }
         if (metrics != null) {
             log.metrics(HostPort.format(metrics.address()));
         }
@@ -276,7 +280,7 @@ final class Supervisor implements HandOffs.Outcome {
                 try {
                     connection = accept();
                 } catch (ErrnoException e) {
-                    if (!Listener.isShortage(e)) {
+                    if (!Listeners.isShortage(e)) {
                         throw e; // EBADF, EINVAL, ENOTSOCK: the listening socket is gone
                     }
                     Duration pause = acceptBackoff.failed();
@@ -302,11 +306,11 @@ final class Supervisor implements HandOffs.Outcome {
         }
     }
 
-    /** {@link Listener#accept()}, a wait point for the watchdog's {@link AcceptorHeartbeat}. */
+    /** {@link Listeners#accept()}, a wait point for the watchdog's {@link AcceptorHeartbeat}. */
     private Accepted accept() throws ErrnoException {
         heartbeat.waiting();
         try {
-            return listener.accept();
+            return listeners.accept();
         } finally {
             heartbeat.busy();
         }
@@ -334,7 +338,9 @@ final class Supervisor implements HandOffs.Outcome {
     private void admitAndDispatch(Accepted connection) {
         Admission.Ticket ticket = null;
         try {
-            switch (admission.admit(connection.remote().getAddress())) {
+            Admission.Verdict verdict = connection.unixPeer() != null ? admission.admit(connection.unixPeer())
+                    : admission.admit(connection.remote().getAddress());
+            switch (verdict) {
                 case Admission.Verdict.Admitted admitted -> {
                     ticket = admitted.ticket();
                     dispatch(connection, ticket);
@@ -550,7 +556,7 @@ final class Supervisor implements HandOffs.Outcome {
         if (proxyStage != null) {
             proxyStage.close();
         }
-        listener.wakeUp();
+        listeners.wakeUp();
         return true;
     }
 
@@ -565,7 +571,7 @@ final class Supervisor implements HandOffs.Outcome {
      * Returns how many processes were left behind (0 normally).
      */
     int drain() throws IOException {
-        listener.stopListening();
+        listeners.stopListening();
         String cause;
         synchronized (this) {
             cause = stopCause;
@@ -584,7 +590,7 @@ final class Supervisor implements HandOffs.Outcome {
             log.boxFailed(ProcessHandle.current().pid(), "close", e.getMessage());
             leftBehind++;
         }
-        listener.close();
+        listeners.close();
         if (metrics != null) {
             metrics.close();
         }

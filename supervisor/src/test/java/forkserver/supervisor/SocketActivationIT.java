@@ -10,6 +10,11 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
+import org.junit.jupiter.api.io.TempDir;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -25,7 +30,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * bin/supervisor started by systemd-socket-activate with the listening socket: on fd 3 with
- * LISTEN_FDS (plain mode, as a .socket unit with Accept=no), and on fd 0 ({@code --inetd}, as
+ * LISTEN_FDS (plain mode, as a .socket unit with Accept=no; several, named, from fd 3 on), and on
+ * fd 0 ({@code --inetd}, as
  * Accept=no with StandardInput=socket, or inetd {@code wait}). systemd-socket-activate execs the
  * supervisor when the first client connects, so the supervisor's pid is the tool's.
  */
@@ -116,12 +122,34 @@ class SocketActivationIT {
                 + " (systemd LISTEN_FDS fd 3); drop one of the two");
     }
 
+    /**
+     * {@code LISTEN_FDS=3} ({@code ListenStream=} three times): IPv6, a UNIX socket and IPv4 served
+     * by one supervisor, each child told by {@code FileDescriptorName=} which one took it.
+     */
     @Test
-    void twoSocketsAreAUsageError() {
-        int other = Activators.freePort();
-        Activators.Started activator = Activators.systemdSocketActivate(List.of("-l", "127.0.0.1:" + other),
-                List.of(Project.bin("supervisor")), Map.of());
-        assertUsageError(activator, "LISTEN_FDS=2: forkserver serves exactly one listening socket");
+    void threeNamedSocketsAreServedAndEachChildKnowsItsOwn(@TempDir Path dir) {
+        int v6 = Activators.freePort();
+        Path socket = dir.resolve("a.sock");
+        // systemd-socket-activate passes them in the order of its -l: ours first, the kit's 127.0.0.1 last.
+        List<String> options = List.of("-l", "[::1]:" + v6, "-l", socket.toString(), "--fdname=v6:local:v4");
+        List<String> command = List.of(Project.bin("supervisor"), "-c", "3", "--stdio", "inout", "--",
+                "/bin/sh", "-c", "echo \"$PROTO $FORKSERVER_LISTENER\"; exec cat");
+        try (Activators.Started activator = Activators.systemdSocketActivate(options, command, Map.of());
+             EchoClient v4Client = EchoClient.connect(activator.address())) {
+            ServerProcess supervisor = activator.process();
+            assertEquals("TCP v4", v4Client.readLine());
+            supervisor.awaitMatch(Pattern.compile("listening on \\[::1]:" + v6 + " \\(systemd LISTEN_FDS fd 3 v6\\) name=v6 "));
+            supervisor.awaitMatch(Pattern.compile("listening on unix:" + Pattern.quote(socket.toString())
+                    + " \\(systemd LISTEN_FDS fd 4 local\\) name=local "));
+            supervisor.awaitMatch(Pattern.compile("listening on 127\\.0\\.0\\.1:" + activator.address().getPort()
+                    + " \\(systemd LISTEN_FDS fd 5 v4\\) name=v4 "));
+            try (EchoClient v6Client = EchoClient.connect(new InetSocketAddress(InetAddress.ofLiteral("::1"), v6));
+                 ListenersIT.UnixClient local = ListenersIT.UnixClient.connect(socket)) {
+                assertEquals("TCP v6", v6Client.readLine());
+                assertEquals("IPC local", local.readLine());
+                supervisor.awaitMatches(Pattern.compile("start pid=\\d+ .*children=\\d/3"), 3);
+            }
+        }
     }
 
     /**

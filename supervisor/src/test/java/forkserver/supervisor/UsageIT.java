@@ -68,9 +68,11 @@ class UsageIT {
     }
 
     @Test
-    void listenTwiceIsRefusedNotSilentlyNarrowed() {
-        assertOneLine(supervisor("-l", "127.0.0.1:0", "-l", "127.0.0.2:0"), Main.EXIT_USAGE,
-                "--listen given 2 times (127.0.0.1:0, 127.0.0.2:0): a supervisor listens on one address");
+    void oneAddressListedTwiceIsRefusedAndABadSettingNamed() {
+        assertOneLine(supervisor("-l", "127.0.0.1:9", "-l", "[::1]:9", "-l", "127.0.0.1:9"), Main.EXIT_USAGE,
+                "--listen 127.0.0.1:9 given twice");
+        assertOneLine(supervisor("-l", "unix:/tmp/a.sock,mode=999"), Main.EXIT_USAGE,
+                "--listen: mode= must be octal permissions from 0 to 0777 (e.g. 0660), got '999'");
     }
 
     @Test

@@ -116,6 +116,29 @@ public final class SocketConnection implements Connection {
         return port(fact("TCPLOCALPORT", null, localSocketAddress(), false));
     }
 
+    /**
+     * {@code PROTO}, else the socket's kind: under systemd's {@code Accept=yes} on a
+     * {@code ListenStream=/path} nothing sets the variable.
+     */
+    @Override
+    public String protocol() {
+        String proto = environment.get("PROTO");
+        if (proto != null) {
+            return proto;
+        }
+        return localSocketAddress() instanceof java.net.UnixDomainSocketAddress ? "IPC" : "TCP";
+    }
+
+    /** {@code IPCLOCALPATH}, else the UNIX-domain socket's own path (systemd {@code Accept=yes}). */
+    @Override
+    public String localPath() {
+        String path = environment.get("IPCLOCALPATH");
+        if (path == null && localSocketAddress() instanceof java.net.UnixDomainSocketAddress unix) {
+            path = unix.getPath().toString();
+        }
+        return path;
+    }
+
     /** An environment variable of this connection (including the rule's variables), or null. */
     @Override
     public String env(String name) {

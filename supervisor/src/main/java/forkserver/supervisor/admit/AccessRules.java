@@ -7,8 +7,9 @@ import java.util.Map;
 import java.util.regex.Pattern;
 
 /**
- * Who may connect: rules in order, the first whose block holds the client's address decides,
- * else the default policy. An allow rule may set environment variables for its children
+ * Who may connect: rules in order, the first whose block holds the client's address (for a
+ * UNIX-domain client: whose {@code uid:}/{@code gid:} is its user's or group's) decides, else the
+ * default policy. An allow rule may set environment variables for its children
  * ({@code allow 127.0.0.1 FOO=bar}), as tcpserver's rules database does.
  *
  * <p>Immutable: a reload builds a new one and swaps it in whole.
@@ -22,7 +23,7 @@ public final class AccessRules {
      *
      * @param origin where it was written, for the log: {@code --deny} or {@code rules.txt:3}
      */
-    public record Rule(Action action, Cidr block, Map<String, String> environment, String origin) {
+    public record Rule(Action action, Clients clients, Map<String, String> environment, String origin) {
 
         public Rule {
             environment = Map.copyOf(environment);
@@ -50,11 +51,25 @@ public final class AccessRules {
 
     Decision decide(InetAddress client) {
         for (Rule rule : rules) {
-            if (rule.block().contains(client)) {
-                return new Decision(rule.action() == Action.ALLOW, rule.environment(), rule);
+            if (rule.clients().contains(client)) {
+                return decision(rule);
             }
         }
         return new Decision(defaultAction == Action.ALLOW, Map.of(), null);
+    }
+
+    /** As for a TCP client, by the UNIX-domain client's user and group ({@code uid:}, {@code gid:} rules). */
+    Decision decide(forkserver.supervisor.base.UnixPeer client) {
+        for (Rule rule : rules) {
+            if (rule.clients().contains(client)) {
+                return decision(rule);
+            }
+        }
+        return new Decision(defaultAction == Action.ALLOW, Map.of(), null);
+    }
+
+    private static Decision decision(Rule rule) {
+        return new Decision(rule.action() == Action.ALLOW, rule.environment(), rule);
     }
 
     public int size() {
@@ -79,7 +94,7 @@ public final class AccessRules {
             String expected = "expected an address or block after '" + name(action) + "'";
             throw new BadRule(expected, expected);
         }
-        Cidr block = Cidr.parse(words[0]);
+        Clients block = Clients.parse(words[0]);
         Map<String, String> environment = new LinkedHashMap<>();
         for (int i = 1; i < words.length; i++) {
             int equals = words[i].indexOf('=');

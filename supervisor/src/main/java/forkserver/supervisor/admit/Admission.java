@@ -2,6 +2,7 @@ package forkserver.supervisor.admit;
 
 import forkserver.supervisor.base.Reason;
 import forkserver.supervisor.base.RateLimit;
+import forkserver.supervisor.base.UnixPeer;
 import forkserver.supervisor.log.EventLog;
 
 import java.net.InetAddress;
@@ -166,12 +167,27 @@ public final class Admission {
     /** After accepting: admits {@code client} (counting its child) or says why not. */
     public Verdict admit(InetAddress client) {
         AccessRules.Decision decision = rules.decide(client);
-        if (!decision.allowed()) {
-            return new Verdict.Rejected(Reason.DENIED);
-        }
+        return decision.allowed() ? admit(decision, client, null, "TCPCONNNUM") : new Verdict.Rejected(Reason.DENIED);
+    }
+
+    /**
+     * As {@link #admit(InetAddress)}, for a UNIX-domain client: its rules are by user and group,
+     * its source for {@code -C} is its user ({@code uid:1000}), and its count of children from
+     * that source is {@code IPCCONNNUM}, s6-ipcserver's name.
+     */
+    public Verdict admit(UnixPeer client) {
+        AccessRules.Decision decision = rules.decide(client);
+        return decision.allowed() ? admit(decision, null, "uid:" + client.uid(), "IPCCONNNUM")
+                : new Verdict.Rejected(Reason.DENIED);
+    }
+
+    /** The limits, for an allowed client: its source is {@code source}, or that of {@code address}. */
+    private Verdict admit(AccessRules.Decision decision, InetAddress address, String source, String countVariable) {
         lock.lock();
         try {
-            String source = sources.sourceOf(client);
+            if (source == null) {
+                source = sources.sourceOf(address);
+            }
             if (running >= maxChildren) {
                 return new Verdict.Rejected(Reason.MAX_CHILDREN);
             }
@@ -187,7 +203,7 @@ public final class Admission {
             running++;
             sources.opened(source);
             Map<String, String> environment = new HashMap<>(decision.environment());
-            environment.put("TCPCONNNUM", Integer.toString(openFromSource));
+            environment.put(countVariable, Integer.toString(openFromSource));
             return new Verdict.Admitted(new Ticket(source, openFromSource, environment));
         } finally {
             lock.unlock();

@@ -18,7 +18,7 @@ import java.util.regex.Pattern;
  * @param network the block's first address (host bits zero)
  * @param prefix  how many leading bits must match
  */
-public record Cidr(InetAddress network, int prefix) {
+public record Cidr(InetAddress network, int prefix) implements Clients {
 
     // Only literals: InetAddress.ofLiteral never asks DNS, and a full dotted quad is required so
     // that "10" or "10.1" (which C's inet_aton would take) is not silently some other address.
@@ -64,7 +64,14 @@ public record Cidr(InetAddress network, int prefix) {
         return cidr;
     }
 
+    /** A UNIX-domain client has no address: never in a block. */
+    @Override
+    public boolean contains(forkserver.supervisor.base.UnixPeer peer) {
+        return false;
+    }
+
     /** True when {@code address} is in this block (an IPv4 address never is in an IPv6 block). */
+    @Override
     public boolean contains(InetAddress address) {
         byte[] mine = network.getAddress();
         byte[] theirs = address.getAddress();

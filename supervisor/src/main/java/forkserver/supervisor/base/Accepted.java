@@ -15,6 +15,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * connection's own peer, the proxy. Without a header {@code proxy} is null. Everything
  * downstream (admission, the child's variables, the log) reads {@code remote} and {@code local},
  * so it sees the real client either way.
+ *
+ * <p>On a UNIX-domain socket there are no addresses: {@code remote} and {@code local} are null,
+ * and {@link #unixPeer()} says who connected (its credentials) and to which socket; the texts
+ * are then the peer's ids and {@code unix:PATH}. {@link #listener()} names the listener that
+ * took it, for the child's {@code FORKSERVER_LISTENER}.
  */
 public final class Accepted {
 
@@ -24,24 +29,52 @@ public final class Accepted {
     private final InetSocketAddress proxy;
     private final AtomicBoolean closed;
     private final long acceptedNanos; // System.nanoTime() at accept, for the spawn-duration metric
+    private final String listener;
+    private final UnixPeer unixPeer; // null on TCP
     // The addresses as the log, the child's variables and a failure's line write them: formatted
     // once, when first asked (a connection is rejected, spawned or handed to a spare once).
     private String remoteText;
     private String localText;
 
-    /** A connection as accepted, no proxy in between (or none known yet). */
+    /** A connection as accepted, no proxy in between (or none known yet); its listener unnamed (tests). */
     public Accepted(int fd, InetSocketAddress remote, InetSocketAddress local) {
-        this(fd, remote, local, null, new AtomicBoolean(), System.nanoTime());
+        this(fd, remote, local, null, null);
+    }
+
+    /** A TCP connection accepted by the listener named {@code listener}. */
+    public Accepted(int fd, InetSocketAddress remote, InetSocketAddress local, String listener) {
+        this(fd, remote, local, listener, null);
+    }
+
+    /** A UNIX-domain connection from {@code peer}, accepted by the listener named {@code listener}. */
+    public Accepted(int fd, UnixPeer peer, String listener) {
+        this(fd, null, null, listener, peer);
+    }
+
+    private Accepted(int fd, InetSocketAddress remote, InetSocketAddress local, String listener, UnixPeer unixPeer) {
+        this(fd, remote, local, null, new AtomicBoolean(), System.nanoTime(), listener, unixPeer);
     }
 
     private Accepted(int fd, InetSocketAddress remote, InetSocketAddress local, InetSocketAddress proxy,
-                     AtomicBoolean closed, long acceptedNanos) {
+                     AtomicBoolean closed, long acceptedNanos, String listener, UnixPeer unixPeer) {
         this.fd = fd;
         this.remote = remote;
         this.local = local;
         this.proxy = proxy;
         this.closed = closed;
         this.acceptedNanos = acceptedNanos;
+        this.listener = listener;
+        this.unixPeer = unixPeer;
+    }
+
+    /** The name of the listener that accepted it (its name, else its address), or null (tests). */
+    public String listener() {
+        return listener;
+    }
+
+    /** The client of a UNIX-domain connection, or null on TCP. */
+    public UnixPeer unixPeer() {
+        return unixPeer;
     }
 
     /**
@@ -49,7 +82,7 @@ public final class Accepted {
      * this peer. Both share one descriptor: closing either closes it, once.
      */
     public Accepted behind(InetSocketAddress client, InetSocketAddress dialled) {
-        return new Accepted(fd, client, dialled, remote, closed, acceptedNanos);
+        return new Accepted(fd, client, dialled, remote, closed, acceptedNanos, listener, unixPeer);
     }
 
     /** When it was accepted ({@link System#nanoTime()}). */
@@ -73,7 +106,7 @@ public final class Accepted {
     public String remoteText() {
         String text = remoteText;
         if (text == null) {
-            remoteText = text = HostPort.format(remote);
+            remoteText = text = unixPeer != null ? unixPeer.text() : HostPort.format(remote);
         }
         return text;
     }
@@ -82,7 +115,7 @@ public final class Accepted {
     public String localText() {
         String text = localText;
         if (text == null) {
-            localText = text = HostPort.format(local);
+            localText = text = unixPeer != null ? "unix:" + unixPeer.path() : HostPort.format(local);
         }
         return text;
     }
@@ -107,6 +140,6 @@ public final class Accepted {
 
     @Override
     public String toString() {
-        return "connection fd " + fd + " from " + (remote == null ? "?" : remoteText());
+        return "connection fd " + fd + " from " + (remote == null && unixPeer == null ? "?" : remoteText());
     }
 }

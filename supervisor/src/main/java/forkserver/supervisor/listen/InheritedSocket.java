@@ -6,13 +6,16 @@ import forkserver.posix.Posix;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
  * A listening socket handed over by whoever started the supervisor, found without being asked
- * for: systemd's {@code LISTEN_FDS} protocol (the socket on fd 3), or a listening socket on fd 0
+ * for: systemd's {@code LISTEN_FDS} protocol (the sockets on fds 3 and up, named by
+ * {@code LISTEN_FDNAMES}), or a listening socket on fd 0
  * (systemd {@code Accept=no} with {@code StandardInput=socket}, inetd {@code wait}, s6-tcpserverd's
  * convention).
  *
@@ -34,10 +37,24 @@ public final class InheritedSocket {
 
     private final int fd;
     private final String how;
+    private final String name; // systemd's FileDescriptorName=, or null
+    private final boolean unix;
 
-    private InheritedSocket(int fd, String how) {
+    private InheritedSocket(int fd, String how, String name, boolean unix) {
         this.fd = fd;
         this.how = how;
+        this.name = name;
+        this.unix = unix;
+    }
+
+    /** Its name from {@code LISTEN_FDNAMES}, or null when systemd gave none. */
+    String name() {
+        return name;
+    }
+
+    /** Whether it is a UNIX-domain socket (else TCP over IPv4 or IPv6). */
+    boolean unix() {
+        return unix;
     }
 
     /** The descriptor to accept on (close-on-exec, non-blocking, not 0, 1 or 2). */
@@ -51,26 +68,31 @@ public final class InheritedSocket {
     }
 
     /**
-     * The socket an activator passed to process {@code pid}, or null when there is none and the
-     * supervisor should bind one itself.
+     * The sockets an activator passed to process {@code pid}, in order (empty when there are none
+     * and the supervisor should bind its own).
      *
-     * @throws IllegalArgumentException when a socket was passed that cannot be served (several
-     *     sockets, not a listening TCP socket): the unit or inetd.conf line is wrong
-     * @throws ErrnoException when the descriptor cannot be set up
+     * @throws IllegalArgumentException when a socket was passed that cannot be served (not a
+     *     listening TCP or UNIX stream socket, a connection): the unit or inetd.conf line is wrong
+     * @throws ErrnoException when a descriptor cannot be set up
      */
-    public static InheritedSocket detect(Map<String, String> environment, long pid) throws ErrnoException {
+    public static List<InheritedSocket> detect(Map<String, String> environment, long pid) throws ErrnoException {
         // As sd_listen_fds(3): the variables count only when LISTEN_PID names this very process,
         // not a parent that forgot to unset them.
         if (Long.toString(pid).equals(environment.get("LISTEN_PID"))) {
-            String count = environment.get("LISTEN_FDS");
-            if (count != null && !"0".equals(count)) { // none passed: as sd_listen_fds() returning 0
-                if (!"1".equals(count)) {
-                    throw new IllegalArgumentException("LISTEN_FDS=" + count + ": forkserver serves exactly one"
-                            + " listening socket; give its .socket unit one ListenStream=");
+            String countText = environment.get("LISTEN_FDS");
+            int count = listenFds(countText);
+            if (count > 0) { // none passed: as sd_listen_fds() returning 0
+                List<String> names = names(environment.get("LISTEN_FDNAMES"), count);
+                List<InheritedSocket> sockets = new ArrayList<>();
+                for (int i = 0; i < count; i++) {
+                    int fd = SD_LISTEN_FDS_START + i;
+                    String what = "fd " + fd + " (from systemd, LISTEN_FDS=" + count + ")";
+                    boolean unix = requireStreamListener(fd, what);
+                    Posix.fcntl(fd, Posix.F_SETFD, Posix.FD_CLOEXEC);
+                    String name = names.get(i);
+                    sockets.add(adopt(fd, "systemd LISTEN_FDS fd " + fd + (name == null ? "" : " " + name), name, unix));
                 }
-                requireTcpListener(SD_LISTEN_FDS_START, "fd 3 (from systemd, LISTEN_FDS=1)");
-                Posix.fcntl(SD_LISTEN_FDS_START, Posix.F_SETFD, Posix.FD_CLOEXEC);
-                return adopt(SD_LISTEN_FDS_START, "systemd LISTEN_FDS fd 3");
+                return sockets;
             }
         }
         if (isConnectedTcp(0)) {
@@ -81,10 +103,44 @@ public final class InheritedSocket {
                     + " the listening socket (inetd wait, Accept=no)");
         }
         if (!isListening(0)) {
-            return null; // /dev/null, a terminal, a pipe, a UNIX socket: ours to ignore
+            return List.of(); // /dev/null, a terminal, a pipe, a connected UNIX socket: ours to ignore
         }
-        requireTcpListener(0, "fd 0");
-        return adopt(Posix.dupCloexec(0, SD_LISTEN_FDS_START), "inherited on fd 0");
+        boolean unix = requireStreamListener(0, "fd 0");
+        return List.of(adopt(Posix.dupCloexec(0, SD_LISTEN_FDS_START), "inherited on fd 0", null, unix));
+    }
+
+    /** {@code LISTEN_FDS} as a count; a value that is no count is the unit's mistake, said in one line. */
+    private static int listenFds(String text) {
+        if (text == null) {
+            return 0;
+        }
+        try {
+            int count = Integer.parseInt(text);
+            if (count >= 0) {
+                return count;
+            }
+        } catch (NumberFormatException e) {
+            // below
+        }
+        throw new IllegalArgumentException("LISTEN_FDS=" + text + ": expected the number of sockets passed");
+    }
+
+    /**
+     * {@code LISTEN_FDNAMES}, colon-separated, one per socket (sd_listen_fds_with_names(3)); null
+     * for each when it is not set, or does not name as many as were passed (then it names none
+     * reliably).
+     */
+    private static List<String> names(String text, int count) {
+        List<String> names = new ArrayList<>(Collections.nCopies(count, (String) null));
+        if (text != null) {
+            String[] given = text.split(":", -1);
+            if (given.length == count) {
+                for (int i = 0; i < count; i++) {
+                    names.set(i, given[i].isEmpty() ? null : given[i]);
+                }
+            }
+        }
+        return names;
     }
 
     /** {@code environment} without systemd's activation variables: what children may inherit. */
@@ -94,12 +150,12 @@ public final class InheritedSocket {
         return copy;
     }
 
-    private static InheritedSocket adopt(int fd, String how) throws ErrnoException {
+    private static InheritedSocket adopt(int fd, String how, String name, boolean unix) throws ErrnoException {
         // The Listener polls, then accepts: if another process (or a client's reset) took the
         // connection in between, a blocking accept would hang and shutdown could not wake it.
         Posix.fcntl(fd, Posix.F_SETFL, Posix.fcntl(fd, Posix.F_GETFL, 0) | Posix.O_NONBLOCK);
         parkStdioAwayFrom(fd);
-        return new InheritedSocket(fd, how);
+        return new InheritedSocket(fd, how, name, unix);
     }
 
     /**
@@ -155,7 +211,11 @@ public final class InheritedSocket {
         }
     }
 
-    private static void requireTcpListener(int fd, String what) {
+    /**
+     * Checks that {@code fd} is a listening stream socket we can serve; true when it is a
+     * UNIX-domain one, false for TCP over IPv4 or IPv6.
+     */
+    private static boolean requireStreamListener(int fd, String what) {
         int type;
         int domain;
         try {
@@ -167,9 +227,10 @@ public final class InheritedSocket {
         } catch (ErrnoException e) {
             throw new IllegalArgumentException(what + " is not a listening socket: " + e.reason());
         }
-        if (type != Posix.SOCK_STREAM || (domain != Posix.AF_INET && domain != Posix.AF_INET6)) {
-            throw new IllegalArgumentException(what + " is a listening socket, but not TCP over IPv4 or IPv6"
-                    + " (family " + domain + ", type " + type + ")");
+        if (type != Posix.SOCK_STREAM || (domain != Posix.AF_INET && domain != Posix.AF_INET6 && domain != Posix.AF_UNIX)) {
+            throw new IllegalArgumentException(what + " is a listening socket, but not a stream socket over IPv4, IPv6"
+                    + " or UNIX (family " + domain + ", type " + type + ")");
         }
+        return domain == Posix.AF_UNIX;
     }
 }

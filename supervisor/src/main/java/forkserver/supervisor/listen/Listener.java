@@ -4,7 +4,8 @@ import forkserver.posix.Errno;
 import forkserver.posix.ErrnoException;
 import forkserver.posix.Posix;
 import forkserver.supervisor.base.Accepted;
-import forkserver.supervisor.base.Poller;
+import forkserver.supervisor.base.HostPort;
+import forkserver.supervisor.base.UnixPeer;
 
 import java.io.Closeable;
 import java.io.IOException;
@@ -12,38 +13,44 @@ import java.net.Inet6Address;
 import java.net.InetSocketAddress;
 
 /**
- * The listening socket, created and accepted on through {@link Posix} so that each accepted
- * connection is a descriptor number the spawner can hand to a child.
+ * One listening socket, TCP or UNIX-domain, created and accepted on through {@link Posix} so
+ * that each accepted connection is a descriptor number the spawner can hand to a child. The
+ * supervisor's set of them, and the one wait on all of them, is {@link Listeners}.
  *
- * <p>The socket is non-blocking and close-on-exec; {@link #accept()} waits in {@code poll} on it
- * and on a private wake-up pipe, so that {@link #wakeUp()} (on shutdown) returns the acceptor at
- * once without touching the socket itself, which may belong to an activator.
+ * <p>The socket is non-blocking and close-on-exec; {@link #acceptNow()} never waits.
  */
 public final class Listener implements Closeable {
 
     private final int fd;
-    private final InetSocketAddress address;
+    private final InetSocketAddress address; // null for a UNIX-domain socket
+    private final String unixPath; // the path or @name of a UNIX-domain socket, else null
+    private final String name; // FORKSERVER_LISTENER: the name given, else the address as text
     private final String how;
     // An activator's socket may hold connections queued before we set keepalive on it (accepted
     // sockets take the listener's options when the handshake completes): those get it one by one.
     private boolean keepAliveEach;
-    private final Poller poller; // the listening socket and the wake-up: what accept() waits for
     private final boolean bound; // bound here, not passed by an activator
-    private volatile boolean woken;
+    private final UnixSocketFile file; // the socket file we made, removed at close; else null
     private boolean listeningClosed; // only by the acceptor's thread, once it is done accepting
 
-    private Listener(int fd, InetSocketAddress address, String how, boolean bound) throws ErrnoException {
+    private Listener(int fd, InetSocketAddress address, String unixPath, String name, String how, boolean bound,
+                     UnixSocketFile file) {
         this.fd = fd;
         this.address = address;
+        this.unixPath = unixPath;
+        this.name = name != null ? name : unixPath != null ? ListenAddress.UNIX_PREFIX + unixPath
+                : HostPort.format(address);
         this.how = how;
         this.bound = bound;
-        this.poller = new Poller();
-        try {
-            poller.add(fd);
-        } catch (ErrnoException e) {
-            poller.close();
-            throw e;
-        }
+        this.file = file;
+    }
+
+    /** Binds and listens on {@code address}, as {@link #bind(InetSocketAddress, int, boolean)} or {@link UnixSocketFile}. */
+    static Listener bind(ListenAddress address, int backlog, boolean reusePort) throws IOException {
+        return switch (address) {
+            case ListenAddress.Tcp tcp -> bind(tcp.address(), tcp.name(), backlog, reusePort);
+            case ListenAddress.Unix unix -> bindUnix(unix, backlog);
+        };
     }
 
     /**
@@ -53,6 +60,11 @@ public final class Listener implements Closeable {
      * system's default): on {@code [::]} it serves IPv4 clients too.
      */
     public static Listener bind(InetSocketAddress address, int backlog, boolean reusePort) throws IOException {
+        return bind(address, null, backlog, reusePort);
+    }
+
+    private static Listener bind(InetSocketAddress address, String name, int backlog, boolean reusePort)
+            throws IOException {
         boolean ipv6 = address.getAddress() instanceof Inet6Address;
         int fd = Posix.socket(ipv6 ? Posix.AF_INET6 : Posix.AF_INET,
                 Posix.SOCK_STREAM | Posix.SOCK_NONBLOCK | Posix.SOCK_CLOEXEC, 0);
@@ -68,9 +80,30 @@ public final class Listener implements Closeable {
             keepAlive(fd);
             Posix.bind(fd, address);
             Posix.listen(fd, backlog);
-            return new Listener(fd, Posix.getsockname(fd), "bound", true);
+            return new Listener(fd, Posix.getsockname(fd), null, name, "bound", true, null);
         } catch (IOException e) {
             Posix.close(fd);
+            throw e;
+        }
+    }
+
+    /**
+     * A UNIX-domain listener on {@code unix}: its file made by {@link UnixSocketFile} (a stale one
+     * replaced, a live one left alone), its mode and owner set between bind(2) and listen(2),
+     * when no client can connect yet (connect(2) is refused until the socket listens).
+     */
+    private static Listener bindUnix(ListenAddress.Unix unix, int backlog) throws IOException {
+        int fd = Posix.socket(Posix.AF_UNIX, Posix.SOCK_STREAM | Posix.SOCK_NONBLOCK | Posix.SOCK_CLOEXEC, 0);
+        UnixSocketFile file = null;
+        try {
+            file = UnixSocketFile.bind(fd, unix);
+            Posix.listen(fd, backlog);
+            return new Listener(fd, null, unix.path(), unix.name(), "bound", true, file);
+        } catch (IOException | RuntimeException e) {
+            Posix.close(fd);
+            if (file != null) {
+                file.remove();
+            }
             throw e;
         }
     }
@@ -81,7 +114,12 @@ public final class Listener implements Closeable {
      * itself stays open, and listening, in the activator.
      */
     public static Listener inherit(InheritedSocket socket) throws ErrnoException {
-        Listener listener = new Listener(socket.fd(), Posix.getsockname(socket.fd()), socket.how(), false);
+        if (socket.unix()) {
+            return new Listener(socket.fd(), null, Posix.getsocknameUnix(socket.fd()), socket.name(), socket.how(),
+                    false, null);
+        }
+        Listener listener = new Listener(socket.fd(), Posix.getsockname(socket.fd()), null, socket.name(), socket.how(),
+                false, null);
         // An activator that set keepalive itself (systemd's KeepAlive=, KeepAliveTimeSec=) is left as it is.
         if (Posix.getsockopt(socket.fd(), Posix.SOL_SOCKET, Posix.SO_KEEPALIVE) == 0) {
             keepAlive(socket.fd());
@@ -114,24 +152,37 @@ public final class Listener implements Closeable {
         return how;
     }
 
-    /** The address actually bound (with the chosen port when asked for port 0). */
+    /** The address actually bound (with the chosen port when asked for port 0); null for a UNIX-domain socket. */
     public InetSocketAddress address() {
         return address;
     }
 
+    /** The listening descriptor (close-on-exec, non-blocking), e.g. to hand it to a successor. */
+    public int fd() {
+        return fd;
+    }
+
+    /** Its name: the one given ({@code name=}, systemd's {@code FileDescriptorName=}), else its address as text. */
+    public String name() {
+        return name;
+    }
+
+    /** Its address as the log writes it: {@code 127.0.0.1:9090}, {@code [::1]:9090}, {@code unix:/run/app.sock}. */
+    public String text() {
+        return unixPath != null ? ListenAddress.UNIX_PREFIX + unixPath : HostPort.format(address);
+    }
+
     /**
-     * Waits for the next connection. Returns null once {@link #wakeUp()} was called. A
-     * connection that failed before we took it (accept(2)'s network errors, which Linux passes
-     * on from the new socket: ECONNABORTED, EPROTO, ENETDOWN, EHOSTUNREACH, ...) costs nothing:
-     * the next one is taken at once.
+     * The next connection waiting on this socket, or null when none is (EAGAIN). A connection
+     * that failed before we took it (accept(2)'s network errors, which Linux passes on from the
+     * new socket: ECONNABORTED, EPROTO, ENETDOWN, EHOSTUNREACH, ...) costs nothing: the next one
+     * is taken at once.
      *
      * @throws ErrnoException when accepting fails for want of a resource ({@link #isShortage}:
      *     EMFILE, ENFILE, ENOBUFS, ENOMEM; the connection waits in the backlog), or for good
      */
-    public Accepted accept() throws ErrnoException {
-        while (!woken) {
-            // accept first, poll only when nothing waits: under load the next connection is
-            // usually queued already, and the poll would be a system call for nothing.
+    Accepted acceptNow() throws ErrnoException {
+        while (true) {
             Posix.AcceptedSocket socket;
             try {
                 socket = Posix.accept(fd);
@@ -142,19 +193,22 @@ public final class Listener implements Closeable {
                 throw e;
             }
             if (socket == null) {
-                poller.await(Poller.NO_DEADLINE); // EAGAIN: wait for a connection, or the wake-up
-                continue;
+                return null;
             }
             try {
+                if (unixPath != null) {
+                    // The kernel recorded the client's ids at connect(2): what it cannot forge.
+                    Posix.PeerCredentials peer = Posix.peerCredentials(socket.fd());
+                    return new Accepted(socket.fd(), new UnixPeer(peer.pid(), peer.uid(), peer.gid(), unixPath), name);
+                }
                 if (keepAliveEach) {
                     keepAlive(socket.fd());
                 }
-                return new Accepted(socket.fd(), socket.remote(), localOf(socket.fd()));
+                return new Accepted(socket.fd(), socket.remote(), localOf(socket.fd()), name);
             } catch (ErrnoException e) {
                 Posix.close(socket.fd()); // the client reset before we looked: drop it
             }
         }
-        return null;
     }
 
     /**
@@ -187,12 +241,6 @@ public final class Listener implements Closeable {
         };
     }
 
-    /** Makes {@link #accept()} return null, now or at its next call. Safe from any thread. */
-    public void wakeUp() {
-        woken = true;
-        poller.wakeUp();
-    }
-
     /**
      * On stop: a socket we bound ourselves is closed now, so that new clients are refused at once
      * rather than left in a backlog nobody will accept from (those already there get a reset).
@@ -206,12 +254,18 @@ public final class Listener implements Closeable {
         }
     }
 
+    /**
+     * Closes our descriptor (if {@link #stopListening()} did not), and removes the socket file we
+     * made, if it is still ours: a stopped supervisor leaves no file for clients to dial in vain.
+     */
     @Override
     public void close() throws IOException {
         if (!listeningClosed) {
             listeningClosed = true;
             Posix.close(fd);
         }
-        poller.close();
+        if (file != null) {
+            file.remove();
+        }
     }
 }

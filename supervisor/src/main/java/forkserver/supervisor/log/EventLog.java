@@ -58,9 +58,14 @@ public final class EventLog {
         this.rejectLines = new RateLimit(new RateLimit.Spec(REJECT_BURST, REJECT_REFILL), nanoClock);
     }
 
-    public void listening(String how, String address, int maxChildren, String command) {
-        emit(new LogLine("listening").textHead("listening on " + address + " (" + how + ")")
-                .jsonOnly("address", address).jsonOnly("how", how).with("max-children", maxChildren).with("command", command));
+    /** One line per listener; {@code name} (its children's FORKSERVER_LISTENER) is shown when it is not the address. */
+    public void listening(String how, String address, String name, int maxChildren, String command) {
+        LogLine line = new LogLine("listening").textHead("listening on " + address + " (" + how + ")")
+                .jsonOnly("address", address).jsonOnly("how", how);
+        if (name != null && !name.equals(address)) {
+            line.with("name", name);
+        }
+        emit(line.with("max-children", maxChildren).with("command", command));
     }
 
     /**

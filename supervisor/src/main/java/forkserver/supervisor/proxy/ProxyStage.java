@@ -65,7 +65,7 @@ public final class ProxyStage {
         void healthChecked();
     }
 
-    private static final Accepted STOP = new Accepted(-1, null, null); // compared by identity
+    private static final Accepted STOP = new Accepted(-1, (java.net.InetSocketAddress) null, null); // compared by identity
 
     private final ProxyPolicy policy;
     private final Admission admission;
@@ -132,7 +132,11 @@ public final class ProxyStage {
      * adds to the stage).
      */
     public void submit(Accepted connection) {
-        if (!policy.trusts(connection.remote().getAddress())) {
+        // A UNIX-domain client is local and known by its credentials: no proxy stands in front
+        // of it, and it sends no header. It is admitted in turn all the same, on the one thread
+        // that admits.
+        boolean local = connection.unixPeer() != null;
+        if (!local && !policy.trusts(connection.remote().getAddress())) {
             owner.refuse(connection, Reason.PROXY_UNTRUSTED, null);
             return;
         }
@@ -146,7 +150,11 @@ public final class ProxyStage {
         } finally {
             lock.unlock();
         }
-        reader.add(connection);
+        if (local) {
+            headerRead.add(connection);
+        } else {
+            reader.add(connection);
+        }
     }
 
     /** Stops taking connections: {@link #awaitRoom()} returns false. Safe from any thread, idempotent. */

@@ -1,5 +1,6 @@
 package forkserver.supervisor.admit;
 
+import forkserver.supervisor.base.UnixPeer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -64,6 +65,24 @@ class AccessRulesTest {
         assertEquals(Map.of("FOO", "bar", "LEVEL", "2"), local.environment());
         assertFalse(rules.decide(ip("192.0.2.1")).allowed(), "the default policy");
         assertTrue(AccessRules.allowAll().decide(ip("192.0.2.1")).allowed());
+    }
+
+    @Test
+    void unixClientsMatchByUserOrGroupAndNeverByAddress() {
+        AccessRules rules = new AccessRules(List.of(
+                AccessRules.parse(AccessRules.Action.DENY, "gid:33", "--deny"),
+                AccessRules.parse(AccessRules.Action.ALLOW, "uid:1000 ROLE=app", "--allow"),
+                AccessRules.parse(AccessRules.Action.ALLOW, "uid:root", "--allow"),
+                AccessRules.parse(AccessRules.Action.ALLOW, "0.0.0.0/0", "--allow")),
+                AccessRules.Action.DENY);
+        assertEquals(Map.of("ROLE", "app"), rules.decide(new UnixPeer(7, 1000, 1000, "/s")).environment());
+        assertTrue(rules.decide(new UnixPeer(7, 1000, 1000, "/s")).allowed());
+        assertFalse(rules.decide(new UnixPeer(7, 1000, 33, "/s")).allowed(), "gid:33 comes first");
+        assertTrue(rules.decide(new UnixPeer(7, 0, 0, "/s")).allowed(), "uid:root is looked up: 0");
+        assertFalse(rules.decide(new UnixPeer(7, 1001, 1001, "/s")).allowed(), "no block holds a UNIX client");
+        assertTrue(rules.decide(ip("192.0.2.1")).allowed(), "no uid: rule holds a TCP client");
+        assertTrue(message(() -> Clients.parse("uid:")).contains("expected a user after 'uid:'"));
+        assertTrue(message(() -> Clients.parse("gid:no-such-group-here")).contains("no such group"));
     }
 
     @Test

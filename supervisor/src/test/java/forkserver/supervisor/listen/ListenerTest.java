@@ -7,12 +7,12 @@ import forkserver.posix.Posix;
 import forkserver.supervisor.admit.Cidr;
 import org.junit.jupiter.api.Test;
 
-import java.lang.reflect.Field;
 import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -30,11 +30,12 @@ class ListenerTest {
     void ipv6ListenersAreDualStackAndIpv4ClientsArriveAsIpv4() throws Exception {
         byte[] mapped = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (byte) 0xff, (byte) 0xff, 127, 0, 0, 1};
         InetAddress ipv6 = Inet6Address.getByAddress(null, mapped, -1); // stays IPv6, unlike getByAddress(byte[])
-        try (Listener listener = Listener.bind(new InetSocketAddress(ipv6, 0), 16, false);
-             Socket client = new Socket(InetAddress.ofLiteral("127.0.0.1"), listener.address().getPort())) {
+        try (Listeners listeners = Listeners.bind(List.of(new ListenAddress.Tcp(new InetSocketAddress(ipv6, 0), null)), 16, false);
+             Socket client = new Socket(InetAddress.ofLiteral("127.0.0.1"), listeners.all().getFirst().address().getPort())) {
+            Listener listener = listeners.all().getFirst();
             assertEquals(0, Posix.getsockopt(descriptor(listener), Posix.IPPROTO_IPV6, Posix.IPV6_V6ONLY), "IPV6_V6ONLY off");
             assertEquals(Posix.AF_INET6, Posix.getsockopt(descriptor(listener), Posix.SOL_SOCKET, Posix.SO_DOMAIN));
-            Accepted accepted = listener.accept();
+            Accepted accepted = listeners.accept();
             try {
                 assertInstanceOf(Inet4Address.class, accepted.remote().getAddress(), "decoded as plain IPv4");
                 assertEquals(client.getLocalPort(), accepted.remote().getPort());
@@ -56,10 +57,8 @@ class ListenerTest {
         }
     }
 
-    private static int descriptor(Listener listener) throws ReflectiveOperationException {
-        Field fd = Listener.class.getDeclaredField("fd"); // same package, a test: no accessor for one check
-        fd.setAccessible(true);
-        return fd.getInt(listener);
+    private static int descriptor(Listener listener) {
+        return listener.fd();
     }
 
     @Test

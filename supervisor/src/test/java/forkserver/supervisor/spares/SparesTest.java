@@ -6,7 +6,8 @@ import forkserver.posix.SpareProtocol;
 import forkserver.supervisor.base.Failures;
 import forkserver.supervisor.admit.Admission;
 import forkserver.supervisor.base.Accepted;
-import forkserver.supervisor.listen.Listener;
+import forkserver.supervisor.listen.ListenAddress;
+import forkserver.supervisor.listen.Listeners;
 import forkserver.supervisor.spawn.ChildProcess;
 import forkserver.supervisor.reap.Processes;
 import forkserver.supervisor.admit.AccessRules;
@@ -79,10 +80,11 @@ class SparesTest {
         Spares spares = new Spares(1, readyThenGone, log.log, noOutcome);
         spares.start();
         Await.until("the spare to be ready", () -> spares.ready() == 1);
-        try (Listener listener = Listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 8, false);
+        try (Listeners listeners = Listeners.bind(List.of(new ListenAddress.Tcp(
+                     new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), null)), 8, false);
              Socket client = new Socket()) {
-            client.connect(listener.address(), 10_000);
-            Accepted connection = listener.accept();
+            client.connect(listeners.all().getFirst().address(), 10_000);
+            Accepted connection = listeners.accept();
             Admission.Ticket ticket = new Admission.Ticket("127.0.0.1", 0, Map.of());
 
             assertFalse(spares.offer(connection, ticket, Map.of("TCPREMOTEIP", "127.0.0.1")), "nobody took it");
@@ -128,10 +130,11 @@ class SparesTest {
         Await.until("the spare to be ready", () -> spares.ready() == 1);
         int spareEnd = spareEnds.getFirst();
         spares.handOffs().failWakeUps(new ErrnoException("write", 9, "Bad file descriptor"));
-        try (Listener listener = Listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 8, false);
+        try (Listeners listeners = Listeners.bind(List.of(new ListenAddress.Tcp(
+                     new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), null)), 8, false);
              Socket client = new Socket()) {
-            client.connect(listener.address(), 10_000);
-            Accepted connection = listener.accept();
+            client.connect(listeners.all().getFirst().address(), 10_000);
+            Accepted connection = listeners.accept();
             Admission.Ticket ticket = new Admission.Ticket("127.0.0.1", 0, Map.of());
 
             Boolean offered;
