@@ -14,6 +14,7 @@ import forkserver.supervisor.base.RateLimit;
 import forkserver.supervisor.admit.Rejector;
 import forkserver.supervisor.admit.SourceLimits;
 import forkserver.supervisor.base.HostPort;
+import forkserver.supervisor.listen.Handover;
 import forkserver.supervisor.listen.InheritedSocket;
 import forkserver.supervisor.log.EventLog;
 import forkserver.supervisor.proxy.ProxyPolicy;
@@ -63,7 +64,9 @@ import java.util.concurrent.Callable;
                 + " REMOTE_ADDR REMOTE_PORT TCPCONNNUM, and the variables of the rule that allowed it"
                 + " (with --proxy-protocol: the client and address its PROXY header names)."
                 + " The supervisor logs to stderr only.",
-            "", "Signals: TERM/INT stop (draining children), HUP re-reads --rules, USR1 logs a status line."})
+            "", "Signals: TERM/INT stop (draining children), HUP re-reads --rules, USR1 logs a status line,"
+                + " USR2 upgrades: a successor started from the same command line takes over the listening socket,"
+                + " and this supervisor exits once its children have ended."})
 public final class Main implements Callable<Integer> {
 
     /** The version, from the jar's manifest (the pom's), for --version and the metrics' build_info. */
@@ -318,13 +321,17 @@ public final class Main implements Callable<Integer> {
     // Where the log and every diagnostic go: bin/supervisor's stderr, a test's stream.
     private final PrintStream err;
 
-    private Main(PrintStream err) {
+    // The command line as given, for an upgrade's successor (Upgrade.Relaunch).
+    private final String[] arguments;
+
+    private Main(PrintStream err, String[] arguments) {
         this.err = err;
+        this.arguments = arguments.clone();
     }
 
     /** For picocli's generators (the man page, the completion script), which read the model only. */
     public Main() {
-        this(System.err);
+        this(System.err, new String[0]);
     }
 
     public static void main(String[] args) {
@@ -333,7 +340,7 @@ public final class Main implements Callable<Integer> {
 
     /** Runs the supervisor as {@code bin/supervisor args} would and returns the exit status. */
     static int run(String[] args, PrintStream err) {
-        CommandLine commandLine = new CommandLine(new Main(err))
+        CommandLine commandLine = new CommandLine(new Main(err, args))
                 .setStopAtPositional(true)
                 .setOverwrittenOptionsAllowed(true) // repeatable --allow/--deny setters; else the last value wins
                 .setErr(new java.io.PrintWriter(err, true))
@@ -350,8 +357,15 @@ public final class Main implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        // Before anything else touches fds 0 to 3: the activator's socket may be on one of them.
-        InheritedSocket inherited = inheritedSocket(System.getenv());
+        // Before anything else touches fds 0 to 3: the activator's socket may be on one of them,
+        // or, in an upgrade's successor, the channel its predecessor passes the sockets on.
+        Handover.Predecessor predecessor;
+        try {
+            predecessor = Handover.receive(System.getenv());
+        } catch (IllegalArgumentException e) {
+            throw usageError(e);
+        }
+        InheritedSocket inherited = predecessor != null ? handedOver(predecessor) : inheritedSocket(System.getenv());
         // Every child has a JDK reaper thread here, and glibc gives threads that allocate arenas
         // of their own (8 per core by default), whose pages stay resident: two are enough for a
         // process that mostly waits (measured: 49 -> 39 KiB of RSS per held child at 1000 held).
@@ -365,6 +379,8 @@ public final class Main implements Callable<Integer> {
         try {
             environment = childEnvironment(InheritedSocket.withoutActivationVariables(System.getenv()));
             SystemdNotify.VARIABLES.forEach(environment::remove);
+            environment.remove(Handover.VARIABLE);
+            environment.remove(Upgrade.LAUNCHER_VARIABLE);
             config = config(environment, inherited != null);
             privileges = Privileges.resolve(user, group);
             log = new EventLog(err, choice("--log-format", logFormat, EventLog.Format.class), logTimestamps);
@@ -409,6 +425,11 @@ public final class Main implements Callable<Integer> {
         Signals.onTermination(supervisor::stop);
         Signals.onReload(supervisor::reloadRules);
         Signals.onStatus(supervisor::logStatus);
+        if (predecessor != null) {
+            supervisor.successorOf(predecessor);
+        }
+        supervisor.relaunchWith(Upgrade.Relaunch.of(arguments, System.getenv(), notify));
+        Signals.onUpgrade(supervisor::upgrade);
         supervisor.serve();
         int leftBehind = supervisor.drain();
         return leftBehind == 0 && !supervisor.failed() ? EXIT_OK : EXIT_FAILURE;
@@ -417,6 +438,18 @@ public final class Main implements Callable<Integer> {
     /** A bad value, as picocli's usage error: one line naming the option, exit 2. */
     private ParameterException usageError(IllegalArgumentException e) {
         return new ParameterException(spec.commandLine(), e.getMessage(), e);
+    }
+
+    /**
+     * The socket an upgrade's predecessor handed over. It serves what it listened on, whatever
+     * {@code --listen} says now (that is checked, not bound).
+     */
+    private InheritedSocket handedOver(Handover.Predecessor predecessor) {
+        if (predecessor.sockets().size() != 1) {
+            throw new ParameterException(spec.commandLine(), "supervisor " + predecessor.pid() + " handed over "
+                    + predecessor.sockets().size() + " listening sockets; this version serves one");
+        }
+        return predecessor.sockets().getFirst();
     }
 
     /** The socket systemd or inetd passed, if any; one that cannot be served is a usage error. */

@@ -24,11 +24,16 @@ final class Signals {
         sun.misc.Signal.handle(new sun.misc.Signal("HUP"), signal -> action.run());
     }
 
-    /**
-     * Runs {@code action} on SIGUSR1 (log a status line), on the JDK's signal thread. (HotSpot
-     * keeps SIGUSR2 for itself; USR1 and HUP are free.)
-     */
+    /** Runs {@code action} on SIGUSR1 (log a status line), on the JDK's signal thread. */
     static void onStatus(Runnable action) {
         sun.misc.Signal.handle(new sun.misc.Signal("USR1"), signal -> action.run());
+    }
+
+    /**
+     * Runs {@code action} on SIGUSR2 (upgrade), on the JDK's signal thread. (HotSpot took SIGUSR2
+     * for suspending threads in older releases; JDK 25 leaves it free, as nginx's convention wants.)
+     */
+    static void onUpgrade(Runnable action) {
+        sun.misc.Signal.handle(new sun.misc.Signal("USR2"), signal -> action.run());
     }
 }

@@ -34,10 +34,30 @@ public final class InheritedSocket {
 
     private final int fd;
     private final String how;
+    private final boolean owned; // handed over by a predecessor that had bound it: ours to close at stop
 
-    private InheritedSocket(int fd, String how) {
+    private InheritedSocket(int fd, String how, boolean owned) {
         this.fd = fd;
         this.how = how;
+        this.owned = owned;
+    }
+
+    /** Whether the socket is the supervisor's to close at stop, as one it bound itself would be. */
+    boolean owned() {
+        return owned;
+    }
+
+    /**
+     * A socket a predecessor passed at an upgrade ({@link Handover}); {@code name} is what the
+     * predecessor called it. It arrived close-on-exec; non-blocking it already is.
+     */
+    static InheritedSocket handedOver(int fd, String how, String name) throws ErrnoException {
+        if (!isListening(fd)) {
+            Posix.close(fd);
+            throw new IllegalArgumentException("the socket handed over as " + name + " is not listening");
+        }
+        // A socket the predecessor had bound is ours now as it was its; an activator's stays the activator's.
+        return new InheritedSocket(fd, how, name.startsWith(Listener.BOUND));
     }
 
     /** The descriptor to accept on (close-on-exec, non-blocking, not 0, 1 or 2). */
@@ -99,7 +119,7 @@ public final class InheritedSocket {
         // connection in between, a blocking accept would hang and shutdown could not wake it.
         Posix.fcntl(fd, Posix.F_SETFL, Posix.fcntl(fd, Posix.F_GETFL, 0) | Posix.O_NONBLOCK);
         parkStdioAwayFrom(fd);
-        return new InheritedSocket(fd, how);
+        return new InheritedSocket(fd, how, false);
     }
 
     /**

@@ -4,6 +4,7 @@ import forkserver.posix.Errno;
 import forkserver.posix.ErrnoException;
 import forkserver.posix.Posix;
 import forkserver.supervisor.base.Accepted;
+import forkserver.supervisor.base.HostPort;
 import forkserver.supervisor.base.Poller;
 
 import java.io.Closeable;
@@ -20,6 +21,8 @@ import java.net.InetSocketAddress;
  * once without touching the socket itself, which may belong to an activator.
  */
 public final class Listener implements Closeable {
+
+    static final String BOUND = "bound";
 
     private final int fd;
     private final InetSocketAddress address;
@@ -68,7 +71,7 @@ public final class Listener implements Closeable {
             keepAlive(fd);
             Posix.bind(fd, address);
             Posix.listen(fd, backlog);
-            return new Listener(fd, Posix.getsockname(fd), "bound", true);
+            return new Listener(fd, Posix.getsockname(fd), BOUND, true);
         } catch (IOException e) {
             Posix.close(fd);
             throw e;
@@ -81,7 +84,7 @@ public final class Listener implements Closeable {
      * itself stays open, and listening, in the activator.
      */
     public static Listener inherit(InheritedSocket socket) throws ErrnoException {
-        Listener listener = new Listener(socket.fd(), Posix.getsockname(socket.fd()), socket.how(), false);
+        Listener listener = new Listener(socket.fd(), Posix.getsockname(socket.fd()), socket.how(), socket.owned());
         // An activator that set keepalive itself (systemd's KeepAlive=, KeepAliveTimeSec=) is left as it is.
         if (Posix.getsockopt(socket.fd(), Posix.SOL_SOCKET, Posix.SO_KEEPALIVE) == 0) {
             keepAlive(socket.fd());
@@ -107,6 +110,19 @@ public final class Listener implements Closeable {
         Posix.setsockopt(fd, Posix.IPPROTO_TCP, Posix.TCP_KEEPIDLE, KEEPALIVE_IDLE);
         Posix.setsockopt(fd, Posix.IPPROTO_TCP, Posix.TCP_KEEPINTVL, KEEPALIVE_INTERVAL);
         Posix.setsockopt(fd, Posix.IPPROTO_TCP, Posix.TCP_KEEPCNT, KEEPALIVE_PROBES);
+    }
+
+    /** The descriptor, for {@link Handover} alone. */
+    int fd() {
+        return fd;
+    }
+
+    /**
+     * What a successor is told this listener is ({@link Handover}): {@code bound} or
+     * {@code inherited}, and its address.
+     */
+    String name() {
+        return (bound ? BOUND : "inherited") + " " + HostPort.format(address);
     }
 
     /** How the socket came: {@code bound}, or from an activator ({@link InheritedSocket#how()}). */
