@@ -402,7 +402,9 @@ public final class Main implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw usageError(e); // a broken --rules file
         }
-        if (privileges != null) {
+        // An upgrade's successor runs as the user its predecessor dropped to already; setgroups
+        // would be refused it.
+        if (privileges != null && !(predecessor != null && privileges.held())) {
             if (!drop(privileges, err)) {
                 return EXIT_FAILURE; // nothing served yet; the exit closes what was opened
             }

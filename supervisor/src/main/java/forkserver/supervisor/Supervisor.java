@@ -90,7 +90,8 @@ final class Supervisor implements HandOffs.Outcome {
     // systemd's view (READY, STATUS, WATCHDOG while the acceptor lives): see Notifier.
     private final AcceptorHeartbeat heartbeat = new AcceptorHeartbeat();
     private final Notifier notifier;
-    private final MetricsEndpoint metrics; // null without --metrics
+    // null without --metrics; closed (null) while an upgrade's successor binds the same address
+    private volatile MetricsEndpoint metrics;
     private String stopCause; // the signal (TERM, INT), "fatal" or "upgrade"; guarded by this
     private boolean upgrading; // SIGUSR2's successor is starting; guarded by this
     private Upgrade.Relaunch relaunch; // how to start a successor; null: no upgrade (a test's supervisor)
@@ -364,6 +365,13 @@ final class Supervisor implements HandOffs.Outcome {
 
     private void upgradeNow() {
         notifier.reloading();
+        // The successor binds --metrics itself (an HTTP server's socket is not passed): a gap of
+        // the hand-over's length in the metrics rather than a successor that cannot start.
+        MetricsEndpoint served = metrics;
+        metrics = null;
+        if (served != null) {
+            served.close();
+        }
         Upgrade.Outcome outcome = Upgrade.start(spawner, relaunch, List.of(listener));
         if (outcome instanceof Upgrade.Ready ready) {
             synchronized (this) {
@@ -377,6 +385,13 @@ final class Supervisor implements HandOffs.Outcome {
         switch (outcome) {
             case Upgrade.Failed failed -> {
                 log.upgradeFailed(failed.pid(), failed.reason());
+                if (served != null) {
+                    try {
+                        metrics = startMetrics();
+                    } catch (MetricsUnavailable e) {
+                        log.threadFailed("forkserver-metrics", "bind", e.getMessage()); // serving goes on without
+                    }
+                }
                 notifier.reloaded();
                 synchronized (this) {
                     upgrading = false;
@@ -676,8 +691,9 @@ final class Supervisor implements HandOffs.Outcome {
             leftBehind++;
         }
         listener.close();
-        if (metrics != null) {
-            metrics.close();
+        MetricsEndpoint served = metrics;
+        if (served != null) {
+            served.close();
         }
         log.stopped(leftBehind);
         return leftBehind;

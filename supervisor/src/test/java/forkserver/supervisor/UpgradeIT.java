@@ -47,8 +47,10 @@ class UpgradeIT {
     void clientsConnectingThroughTheHandOverAreAllServedAndHeldSessionsKeepTheirProcess(@TempDir Path directory)
             throws Exception {
         Path launcher = launcher(directory, "");
+        int metricsPort = freePort();
         try (SystemdStandIn systemd = SystemdStandIn.abstractName();
-             ServerProcess old = ServerProcess.start(List.of(launcher.toString(), "--listen", "127.0.0.1:0", "--", "cat"),
+             ServerProcess old = ServerProcess.start(List.of(launcher.toString(), "--listen", "127.0.0.1:0",
+                     "--metrics", "127.0.0.1:" + metricsPort, "--", "cat"),
                      environment(launcher, systemd.environment("WATCHDOG_USEC", "2000000")))) {
             InetSocketAddress address = old.awaitListening();
             systemd.await(0, "READY=1");
@@ -70,6 +72,8 @@ class UpgradeIT {
                 assertTrue(systemd.messages().subList(0, mainPid).stream().anyMatch(m -> m.has("RELOADING=1")),
                         "RELOADING=1 before the hand-over: " + systemd.messages());
                 systemd.await(mainPid + 1, "READY=1"); // the successor's, once it is the main process
+                // The old one gave up --metrics' address for the successor to bind.
+                old.awaitMatches(Pattern.compile("metrics on 127\\.0\\.0\\.1:" + metricsPort), 2);
                 old.awaitMatch(Pattern.compile("stopping reason=upgrade children=(\\d+)"));
 
                 int atUpgrade = loops.sessions();
@@ -88,6 +92,9 @@ class UpgradeIT {
                 held.forEach(EchoClient::close);
             }
             assertEquals(0, old.awaitExitOfThisProcess(Await.DEFAULT));
+            // The service never stopped, and its watchdog is the successor's now.
+            assertEquals(List.of(), systemd.since(0, m -> m.has("STOPPING=1")), "no STOPPING=1: the service goes on");
+            systemd.await(systemd.messages().size(), "WATCHDOG=1");
 
             // The successor serves alone, its own children now.
             try (EchoClient client = EchoClient.connect(address)) {
@@ -139,6 +146,12 @@ class UpgradeIT {
         Files.move(temporary, script, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
                 java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         return script;
+    }
+
+    private static int freePort() throws IOException {
+        try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return socket.getLocalPort();
+        }
     }
 
     private static Map<String, String> environment(Path launcher, Map<String, String> more) {
