@@ -30,8 +30,9 @@ final class Signals {
     }
 
     /**
-     * Runs {@code action} on SIGUSR2 (upgrade), on the JDK's signal thread. (HotSpot took SIGUSR2
-     * for suspending threads in older releases; JDK 25 leaves it free, as nginx's convention wants.)
+     * Runs {@code action} on SIGUSR2 (upgrade, nginx's convention), on the JDK's signal thread.
+     * HotSpot's own handler for it suspends a thread for a profiler's sample (JFR's sampler); the
+     * supervisor runs none, and this one replaces it (without it, a SIGUSR2 is only a warning).
      */
     static void onUpgrade(Runnable action) {
         sun.misc.Signal.handle(new sun.misc.Signal("USR2"), signal -> action.run());
