@@ -136,6 +136,27 @@ class UpgradeIT {
         }
     }
 
+    @Test
+    void theOldOnesSparesStopAndTheSuccessorServesWithItsOwn(@TempDir Path directory) throws Exception {
+        Pattern spareReady = Pattern.compile("spare-ready pid=(\\d+) ");
+        Path launcher = launcher(directory, "");
+        try (ServerProcess old = ServerProcess.start(List.of(launcher.toString(), "--listen", "127.0.0.1:0", "--spares", "1"),
+                environment(launcher, Map.of()))) {
+            InetSocketAddress address = old.awaitListening();
+            long oldSpare = Long.parseLong(old.awaitMatch(spareReady).group(1));
+            old.signal("USR2");
+            old.awaitMatch(UPGRADE);
+            old.descendants();
+            long newSpare = Long.parseLong(old.awaitMatches(spareReady, 2).get(1).group(1));
+            assertEquals(0, old.awaitExitOfThisProcess(Await.DEFAULT), "no session held: it leaves, its spare stopped");
+            assertTrue(ProcessHandle.of(oldSpare).isEmpty(), "the old one's spare is gone");
+            try (EchoClient client = EchoClient.connect(address)) {
+                assertEquals("spare", client.roundTrip("spare"));
+                assertEquals(newSpare, old.awaitChildPidOf(client.localPort()), "the successor's spare took it");
+            }
+        }
+    }
+
     /** A launcher that runs bin/supervisor with {@code extra} options first; written again in place. */
     private static Path launcher(Path directory, String extra) throws IOException {
         Path script = directory.resolve("forkserver");
