@@ -327,23 +327,36 @@ final class Supervisor implements HandOffs.Outcome {
      * The successor's side, just before its first accept: "ready" to the predecessor, which then
      * stops accepting and names this process systemd's main one; only after its "go" does the
      * notifier say READY=1 (systemd takes it only from the main process) and ping the watchdog.
+     * Without "go" (the predecessor was stopped meanwhile, or died) this supervisor is not the
+     * service: it stops as on SIGTERM ({@code stopping reason=abandoned}).
      */
     private void takeOver() {
         Handover.Predecessor from = predecessor;
-        try {
-            from.ready();
-        } catch (ErrnoException e) {
-            // The predecessor is gone: this supervisor serves alone, as it will anyway.
-        }
+        boolean said = sayReady(from);
         Thread.ofPlatform().daemon().name("forkserver-upgrade").start(() -> {
+            boolean told;
             try {
-                from.awaitGo(GO_WAIT);
-                from.close();
+                told = said && from.awaitGo(GO_WAIT);
             } catch (ErrnoException e) {
-                // Gone: as above.
+                told = false;
             }
-            notifier.start();
+            Failures.closeOwn(from.channel(), "the upgrade's channel");
+            if (told) {
+                notifier.start();
+            } else {
+                beginStopping("abandoned");
+            }
         });
+    }
+
+    /** "ready", on the acceptor's thread, its loop next; false when the predecessor is gone (EPIPE, ECONNRESET). */
+    private static boolean sayReady(Handover.Predecessor predecessor) {
+        try {
+            predecessor.ready();
+            return true;
+        } catch (ErrnoException e) {
+            return false;
+        }
     }
 
     /**
@@ -351,6 +364,7 @@ final class Supervisor implements HandOffs.Outcome {
      * while one is starting or while stopping. Safe from any thread.
      */
     void upgrade() {
+        List<Handover.Passing> sockets;
         synchronized (this) {
             String refused = relaunch == null ? "no-command-line" : stopCause != null ? "stopping"
                     : upgrading ? "in-progress" : null;
@@ -358,12 +372,25 @@ final class Supervisor implements HandOffs.Outcome {
                 log.upgradeRefused(refused);
                 return;
             }
+            // Under this lock no stop has begun, so the drain has not closed the listener yet.
+            try {
+                sockets = Handover.copies(List.of(listener));
+            } catch (ErrnoException e) {
+                log.upgradeFailed(0, "dup: " + e.name());
+                return;
+            }
             upgrading = true;
         }
-        Thread.ofPlatform().daemon().name("forkserver-upgrade").start(this::upgradeNow);
+        Thread.ofPlatform().daemon().name("forkserver-upgrade").start(() -> {
+            try {
+                upgradeNow(sockets);
+            } finally {
+                Handover.close(sockets);
+            }
+        });
     }
 
-    private void upgradeNow() {
+    private void upgradeNow(List<Handover.Passing> sockets) {
         notifier.reloading();
         // The successor binds --metrics itself (an HTTP server's socket is not passed): a gap of
         // the hand-over's length in the metrics rather than a successor that cannot start.
@@ -372,7 +399,7 @@ final class Supervisor implements HandOffs.Outcome {
         if (served != null) {
             served.close();
         }
-        Upgrade.Outcome outcome = Upgrade.start(spawner, relaunch, List.of(listener));
+        Upgrade.Outcome outcome = Upgrade.start(spawner, relaunch, sockets);
         if (outcome instanceof Upgrade.Ready ready) {
             synchronized (this) {
                 if (stopCause != null) {

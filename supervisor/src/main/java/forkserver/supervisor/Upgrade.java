@@ -6,7 +6,6 @@ import forkserver.posix.Posix;
 import forkserver.supervisor.base.Failures;
 import forkserver.supervisor.listen.Handover;
 import forkserver.supervisor.listen.InheritedSocket;
-import forkserver.supervisor.listen.Listener;
 import forkserver.supervisor.spawn.Spawner;
 import forkserver.supervisor.systemd.SystemdNotify;
 
@@ -110,7 +109,7 @@ final class Upgrade {
     }
 
     /** Starts the successor, hands it {@code listeners}, and waits for its readiness. */
-    static Outcome start(Spawner spawner, Relaunch relaunch, List<Listener> listeners) {
+    static Outcome start(Spawner spawner, Relaunch relaunch, List<Handover.Passing> listeners) {
         long began = System.nanoTime();
         int[] pair;
         try {

@@ -137,6 +137,29 @@ class UpgradeIT {
     }
 
     @Test
+    void aSuccessorWhosePredecessorIsStoppedBeforeTheHandOverStopsToo(@TempDir Path directory) throws Exception {
+        Path launcher = launcher(directory, "");
+        try (ServerProcess old = ServerProcess.start(List.of(launcher.toString(), "--listen", "127.0.0.1:0", "--", "cat"),
+                environment(launcher, Map.of()))) {
+            old.awaitListening();
+            // The successor's launcher waits a second: the old supervisor is stopped before it is ready.
+            Files.writeString(launcher, "#!/bin/sh\nsleep 1\nexec " + Project.bin("supervisor") + " \"$@\"\n");
+            old.signal("USR2");
+            List<ProcessHandle> successor = Await.value("the successor's start", Await.DEFAULT,
+                    () -> old.descendants().isEmpty() ? null : old.descendants());
+            old.signal("TERM");
+            assertEquals(0, old.awaitExitOfThisProcess(Await.DEFAULT));
+            // It stops whether the old one saw it ready (and killed it) or was gone first (it stops itself).
+            for (ProcessHandle process : successor) {
+                assertTrue(process.onExit().orTimeout(30, java.util.concurrent.TimeUnit.SECONDS)
+                        .exceptionally(t -> null).join() != null, "the successor " + process.pid() + " exits; "
+                        + old.stderr());
+            }
+            assertEquals(List.of(), old.matches(UPGRADE), "no hand-over");
+        }
+    }
+
+    @Test
     void theOldOnesSparesStopAndTheSuccessorServesWithItsOwn(@TempDir Path directory) throws Exception {
         Pattern spareReady = Pattern.compile("spare-ready pid=(\\d+) ");
         Path launcher = launcher(directory, "");

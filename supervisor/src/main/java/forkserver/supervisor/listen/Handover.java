@@ -42,10 +42,43 @@ public final class Handover {
 
     // The predecessor's side.
 
-    /** Passes every listener's socket (a copy: the caller keeps its own), then "end". */
-    public static void send(int channel, List<Listener> listeners) throws ErrnoException {
-        for (Listener listener : listeners) {
-            Posix.sendFd(channel, listener.fd(), (LISTENER + listener.name()).getBytes(StandardCharsets.UTF_8));
+    /** A listening socket on its way to a successor: a descriptor of our own for it, and its name. */
+    public record Passing(int fd, String name) {
+    }
+
+    /**
+     * Copies of the listeners' descriptors (close-on-exec), taken while they are sure to be open
+     * (the caller holds off the drain that closes them): the hand-over then never touches a
+     * descriptor a concurrent stop may have closed, and whose number may be another file's.
+     */
+    public static List<Passing> copies(List<Listener> listeners) throws ErrnoException {
+        List<Passing> copies = new ArrayList<>();
+        try {
+            for (Listener listener : listeners) {
+                copies.add(new Passing(Posix.dupCloexec(listener.fd(), InheritedSocket.SD_LISTEN_FDS_START), listener.name()));
+            }
+            return copies;
+        } catch (ErrnoException e) {
+            close(copies);
+            throw e;
+        }
+    }
+
+    /** Closes the copies once passed (the successor has its own). */
+    public static void close(List<Passing> copies) {
+        for (Passing copy : copies) {
+            try {
+                Posix.close(copy.fd());
+            } catch (ErrnoException e) {
+                // EBADF cannot be: ours alone
+            }
+        }
+    }
+
+    /** Passes every socket, then "end". */
+    public static void send(int channel, List<Passing> sockets) throws ErrnoException {
+        for (Passing socket : sockets) {
+            Posix.sendFd(channel, socket.fd(), (LISTENER + socket.name()).getBytes(StandardCharsets.UTF_8));
         }
         sendLine(channel, END);
     }
@@ -118,9 +151,6 @@ public final class Handover {
             return length > 0 && GO.equals(new String(message, 0, length, StandardCharsets.UTF_8));
         }
 
-        public void close() throws ErrnoException {
-            Posix.close(channel);
-        }
     }
 
     /**

@@ -394,7 +394,7 @@ public final class EventLog {
             sayRejectsDropped();
         }
         LogLine line = new LogLine("stopping");
-        line.with(cause.equals("fatal") || cause.equals("upgrade") ? "reason" : "signal", cause);
+        line.with(cause.equals("fatal") || cause.equals("upgrade") || cause.equals("abandoned") ? "reason" : "signal", cause);
         line.with("children", children);
         // After an upgrade the children end when they will: no grace to announce.
         emit(grace == null ? line : line.with("grace", grace));
