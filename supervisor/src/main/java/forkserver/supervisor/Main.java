@@ -14,6 +14,7 @@ import forkserver.supervisor.base.RateLimit;
 import forkserver.supervisor.admit.Rejector;
 import forkserver.supervisor.admit.SourceLimits;
 import forkserver.supervisor.base.HostPort;
+import forkserver.supervisor.listen.Handover;
 import forkserver.supervisor.listen.InheritedSocket;
 import forkserver.supervisor.listen.ListenAddress;
 import forkserver.supervisor.listen.Listeners;
@@ -66,7 +67,9 @@ import java.util.concurrent.Callable;
                 + " IPCREMOTEPID IPCLOCALPATH IPCCONNNUM), FORKSERVER_LISTENER, and the variables of the rule that"
                 + " allowed it (with --proxy-protocol: the client and address its PROXY header names)."
                 + " The supervisor logs to stderr only.",
-            "", "Signals: TERM/INT stop (draining children), HUP re-reads --rules, USR1 logs a status line."})
+            "", "Signals: TERM/INT stop (draining children), HUP re-reads --rules, USR1 logs a status line,"
+                + " USR2 upgrades: a successor started from the same command line takes over the listening socket,"
+                + " and this supervisor exits once its children have ended."})
 public final class Main implements Callable<Integer> {
 
     /** The version, from the jar's manifest (the pom's), for --version and the metrics' build_info. */
@@ -333,13 +336,17 @@ public final class Main implements Callable<Integer> {
     // Where the log and every diagnostic go: bin/supervisor's stderr, a test's stream.
     private final PrintStream err;
 
-    private Main(PrintStream err) {
+    // The command line as given, for an upgrade's successor (Upgrade.Relaunch).
+    private final String[] arguments;
+
+    private Main(PrintStream err, String[] arguments) {
         this.err = err;
+        this.arguments = arguments.clone();
     }
 
     /** For picocli's generators (the man page, the completion script), which read the model only. */
     public Main() {
-        this(System.err);
+        this(System.err, new String[0]);
     }
 
     public static void main(String[] args) {
@@ -348,7 +355,7 @@ public final class Main implements Callable<Integer> {
 
     /** Runs the supervisor as {@code bin/supervisor args} would and returns the exit status. */
     static int run(String[] args, PrintStream err) {
-        CommandLine commandLine = new CommandLine(new Main(err))
+        CommandLine commandLine = new CommandLine(new Main(err, args))
                 .setStopAtPositional(true)
                 .setOverwrittenOptionsAllowed(true) // repeatable --allow/--deny setters; else the last value wins
                 .setErr(new java.io.PrintWriter(err, true))
@@ -365,8 +372,15 @@ public final class Main implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        // Before anything else touches fds 0 to 3: the activator's socket may be on one of them.
-        List<InheritedSocket> inherited = inheritedSockets(System.getenv());
+        // Before anything else touches fds 0 to 3: the activator's sockets may be on them, or, in an
+        // upgrade's successor, the channel its predecessor passes the sockets on.
+        Handover.Predecessor predecessor;
+        try {
+            predecessor = Handover.receive(System.getenv());
+        } catch (IllegalArgumentException e) {
+            throw usageError(e);
+        }
+        List<InheritedSocket> inherited = predecessor != null ? predecessor.sockets() : inheritedSockets(System.getenv());
         // Every child has a JDK reaper thread here, and glibc gives threads that allocate arenas
         // of their own (8 per core by default), whose pages stay resident: two are enough for a
         // process that mostly waits (measured: 49 -> 39 KiB of RSS per held child at 1000 held).
@@ -380,6 +394,8 @@ public final class Main implements Callable<Integer> {
         try {
             environment = childEnvironment(InheritedSocket.withoutActivationVariables(System.getenv()));
             SystemdNotify.VARIABLES.forEach(environment::remove);
+            environment.remove(Handover.VARIABLE);
+            environment.remove(Upgrade.LAUNCHER_VARIABLE);
             config = config(environment, !inherited.isEmpty());
             privileges = Privileges.resolve(user, group);
             log = new EventLog(err, choice("--log-format", logFormat, EventLog.Format.class), logTimestamps);
@@ -403,7 +419,9 @@ public final class Main implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw usageError(e); // a broken --rules file
         }
-        if (privileges != null) {
+        // An upgrade's successor runs as the user its predecessor dropped to already; setgroups
+        // would be refused it.
+        if (privileges != null && !(predecessor != null && privileges.held())) {
             if (!drop(privileges, err)) {
                 return EXIT_FAILURE; // nothing served yet; the exit closes what was opened
             }
@@ -426,6 +444,11 @@ public final class Main implements Callable<Integer> {
         Signals.onTermination(supervisor::stop);
         Signals.onReload(supervisor::reloadRules);
         Signals.onStatus(supervisor::logStatus);
+        if (predecessor != null) {
+            supervisor.successorOf(predecessor);
+        }
+        supervisor.relaunchWith(Upgrade.Relaunch.of(arguments, System.getenv(), notify));
+        Signals.onUpgrade(supervisor::upgrade);
         supervisor.serve();
         int leftBehind = supervisor.drain();
         return leftBehind == 0 && !supervisor.failed() ? EXIT_OK : EXIT_FAILURE;

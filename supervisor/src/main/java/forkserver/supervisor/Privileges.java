@@ -70,6 +70,12 @@ record Privileges(String user, int uid, String group, int gid) {
      *
      * @throws ErrnoException when the system refuses (not root, or no CAP_SETUID/CAP_SETGID)
      */
+    /** Whether this process runs as the user and group already (an upgrade's successor, started by one that dropped them). */
+    boolean held() {
+        int[] now = Posix.effectiveIds();
+        return now[0] != 0 && (uid < 0 || now[0] == uid) && (gid < 0 || now[1] == gid);
+    }
+
     void drop() throws ErrnoException {
         Posix.dropPrivileges(uid, gid);
         int[] now = Posix.effectiveIds();

@@ -24,11 +24,17 @@ final class Signals {
         sun.misc.Signal.handle(new sun.misc.Signal("HUP"), signal -> action.run());
     }
 
-    /**
-     * Runs {@code action} on SIGUSR1 (log a status line), on the JDK's signal thread. (HotSpot
-     * keeps SIGUSR2 for itself; USR1 and HUP are free.)
-     */
+    /** Runs {@code action} on SIGUSR1 (log a status line), on the JDK's signal thread. */
     static void onStatus(Runnable action) {
         sun.misc.Signal.handle(new sun.misc.Signal("USR1"), signal -> action.run());
+    }
+
+    /**
+     * Runs {@code action} on SIGUSR2 (upgrade, nginx's convention), on the JDK's signal thread.
+     * HotSpot's own handler for it suspends a thread for a profiler's sample (JFR's sampler); the
+     * supervisor runs none, and this one replaces it (without it, a SIGUSR2 is only a warning).
+     */
+    static void onUpgrade(Runnable action) {
+        sun.misc.Signal.handle(new sun.misc.Signal("USR2"), signal -> action.run());
     }
 }

@@ -15,6 +15,7 @@ import forkserver.supervisor.admit.SourceLimits;
 import forkserver.supervisor.base.Accepted;
 import forkserver.supervisor.systemd.AcceptorHeartbeat;
 import forkserver.supervisor.base.HostPort;
+import forkserver.supervisor.listen.Handover;
 import forkserver.supervisor.listen.InheritedSocket;
 import forkserver.supervisor.listen.Listener;
 import forkserver.supervisor.listen.Listeners;
@@ -68,6 +69,9 @@ final class Supervisor implements HandOffs.Outcome {
     /** How long the drain waits, once the children are gone, for the last of their stderr. */
     static final Duration STDERR_DRAIN = Duration.ofSeconds(1);
 
+    /** The children's grace after an upgrade: as long as they run (a century, within Duration's nanoseconds). */
+    static final Duration UNTIL_THEY_END = Duration.ofDays(36_500);
+
     /** How many sources the status line lists. */
     static final int STATUS_TOP_SOURCES = 5;
 
@@ -87,8 +91,12 @@ final class Supervisor implements HandOffs.Outcome {
     // systemd's view (READY, STATUS, WATCHDOG while the acceptor lives): see Notifier.
     private final AcceptorHeartbeat heartbeat = new AcceptorHeartbeat();
     private final Notifier notifier;
-    private final MetricsEndpoint metrics; // null without --metrics
-    private String stopCause; // the signal (TERM, INT) or "fatal"; guarded by this
+    // null without --metrics; closed (null) while an upgrade's successor binds the same address
+    private volatile MetricsEndpoint metrics;
+    private String stopCause; // the signal (TERM, INT), "fatal" or "upgrade"; guarded by this
+    private boolean upgrading; // SIGUSR2's successor is starting; guarded by this
+    private Upgrade.Relaunch relaunch; // how to start a successor; null: no upgrade (a test's supervisor)
+    private Handover.Predecessor predecessor; // set when this supervisor is an upgrade's successor
     private volatile boolean failed;
     private final String boxesLine; // the start-up line: whether and how connections are boxed
 
@@ -273,7 +281,11 @@ final class Supervisor implements HandOffs.Outcome {
         if (proxyStage != null) {
             proxyStage.start();
         }
-        notifier.start();
+        if (predecessor == null) {
+            notifier.start();
+        } else {
+            takeOver();
+        }
         try {
             while (awaitTurn()) {
                 Accepted connection;
@@ -303,6 +315,133 @@ final class Supervisor implements HandOffs.Outcome {
             fail("acceptor", t);
         } finally {
             heartbeat.stopped();
+        }
+    }
+
+    /** How long a successor waits for its predecessor's "go" before it tells systemd it is ready anyway. */
+    static final Duration GO_WAIT = Duration.ofSeconds(10);
+
+    /** Called before {@link #serve()} in an upgrade's successor: {@code predecessor} handed over the sockets. */
+    void successorOf(Handover.Predecessor predecessor) {
+        this.predecessor = predecessor;
+    }
+
+    /** How SIGUSR2 starts a successor; without it SIGUSR2 is refused. */
+    void relaunchWith(Upgrade.Relaunch relaunch) {
+        this.relaunch = relaunch;
+    }
+
+    /**
+     * The successor's side, just before its first accept: "ready" to the predecessor, which then
+     * stops accepting and names this process systemd's main one; only after its "go" does the
+     * notifier say READY=1 (systemd takes it only from the main process) and ping the watchdog.
+     * Without "go" (the predecessor was stopped meanwhile, or died) this supervisor is not the
+     * service: it stops as on SIGTERM ({@code stopping reason=abandoned}).
+     */
+    private void takeOver() {
+        Handover.Predecessor from = predecessor;
+        boolean said = sayReady(from);
+        Thread.ofPlatform().daemon().name("forkserver-upgrade").start(() -> {
+            boolean told;
+            try {
+                told = said && from.awaitGo(GO_WAIT);
+            } catch (ErrnoException e) {
+                told = false;
+            }
+            Failures.closeOwn(from.channel(), "the upgrade's channel");
+            if (told) {
+                notifier.start();
+            } else {
+                beginStopping("abandoned");
+            }
+        });
+    }
+
+    /** "ready", on the acceptor's thread, its loop next; false when the predecessor is gone (EPIPE, ECONNRESET). */
+    private static boolean sayReady(Handover.Predecessor predecessor) {
+        try {
+            predecessor.ready();
+            return true;
+        } catch (ErrnoException e) {
+            return false;
+        }
+    }
+
+    /**
+     * SIGUSR2: starts a successor on a thread of its own ({@link Upgrade}); refused in one line
+     * while one is starting or while stopping. Safe from any thread.
+     */
+    void upgrade() {
+        List<Handover.Passing> sockets;
+        synchronized (this) {
+            String refused = relaunch == null ? "no-command-line" : stopCause != null ? "stopping"
+                    : upgrading ? "in-progress" : null;
+            if (refused != null) {
+                log.upgradeRefused(refused);
+                return;
+            }
+            // Under this lock no stop has begun, so the drain has not closed the listener yet.
+            try {
+                sockets = Handover.copies(listeners.all());
+            } catch (ErrnoException e) {
+                log.upgradeFailed(0, "dup: " + e.name());
+                return;
+            }
+            upgrading = true;
+        }
+        Thread.ofPlatform().daemon().name("forkserver-upgrade").start(() -> {
+            try {
+                upgradeNow(sockets);
+            } finally {
+                Handover.close(sockets);
+            }
+        });
+    }
+
+    private void upgradeNow(List<Handover.Passing> sockets) {
+        notifier.reloading();
+        // The successor binds --metrics itself (an HTTP server's socket is not passed): a gap of
+        // the hand-over's length in the metrics rather than a successor that cannot start.
+        MetricsEndpoint served = metrics;
+        metrics = null;
+        if (served != null) {
+            served.close();
+        }
+        Upgrade.Outcome outcome = Upgrade.start(spawner, relaunch, sockets);
+        if (outcome instanceof Upgrade.Ready ready) {
+            synchronized (this) {
+                if (stopCause != null) {
+                    outcome = new Upgrade.Failed(ready.successor().pid(), "stopping meanwhile");
+                    Failures.closeOwn(ready.channel(), "the upgrade's channel");
+                    ready.successor().destroyForcibly(); // told no "go": not the service
+                }
+            }
+        }
+        switch (outcome) {
+            case Upgrade.Failed failed -> {
+                log.upgradeFailed(failed.pid(), failed.reason());
+                if (served != null) {
+                    try {
+                        metrics = startMetrics();
+                    } catch (MetricsUnavailable e) {
+                        log.threadFailed("forkserver-metrics", "bind", e.getMessage()); // serving goes on without
+                    }
+                }
+                notifier.reloaded();
+                synchronized (this) {
+                    upgrading = false;
+                }
+            }
+            case Upgrade.Ready ready -> {
+                // Its acceptor is at work (both accept for a moment: the kernel gives each
+                // connection to one). systemd hears of the new main process from us while we
+                // still are it, before "go" lets the successor say READY=1; then ours stops.
+                notifier.handedOver(ready.successor().pid());
+                listeners.handedOver(); // before "go": the successor may stop, and remove the files, at once
+                ready.go();
+                log.upgrade(ready.successor().pid(), ready.took(), children.count());
+                beginStopping("upgrade");
+            }
         }
     }
 
@@ -571,18 +710,22 @@ final class Supervisor implements HandOffs.Outcome {
      * Returns how many processes were left behind (0 normally).
      */
     int drain() throws IOException {
-        listeners.stopListening();
+        listeners.stopListening(); // after an upgrade, only our descriptors: the successor holds the sockets
         String cause;
         synchronized (this) {
             cause = stopCause;
         }
-        log.stopping(cause, children.count(), config.shutdownGrace());
-        notifier.stopping();
+        boolean upgraded = cause.equals("upgrade");
+        log.stopping(cause, children.count(), upgraded ? null : config.shutdownGrace());
+        if (!upgraded) {
+            notifier.stopping(); // after an upgrade the service goes on, in the successor
+        }
         if (proxyStage != null) {
             proxyStage.awaitStopped(); // before the drain: no child may start after it
         }
         spares.stop(config.killGrace()); // idle: nothing to drain; hand-offs in flight are settled
-        int leftBehind = children.stopAll(config.shutdownGrace(), config.killGrace());
+        // After an upgrade the sessions run to their end (a SIGTERM hurries them as in any drain).
+        int leftBehind = children.stopAll(upgraded ? UNTIL_THEY_END : config.shutdownGrace(), config.killGrace());
         stderr.awaitAllClosed(STDERR_DRAIN); // the children's last lines before "stopped"
         try {
             children.close(); // every box removed: none outlives the supervisor
@@ -591,8 +734,9 @@ final class Supervisor implements HandOffs.Outcome {
             leftBehind++;
         }
         listeners.close();
-        if (metrics != null) {
-            metrics.close();
+        MetricsEndpoint served = metrics;
+        if (served != null) {
+            served.close();
         }
         log.stopped(leftBehind);
         return leftBehind;

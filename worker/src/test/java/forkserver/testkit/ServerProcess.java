@@ -208,6 +208,16 @@ public final class ServerProcess implements AutoCloseable {
 
     /** Waits for the process to exit and returns its status (and waits until its output is read). */
     public int awaitExit(Duration timeout) {
+        int status = awaitExitOfThisProcess(timeout);
+        Await.until(name + "'s output to be read", this::drained);
+        return status;
+    }
+
+    /**
+     * Waits for the process to exit and returns its status, without waiting for the end of its
+     * output: a process it started may hold the pipes on (an upgrade's successor does).
+     */
+    public int awaitExitOfThisProcess(Duration timeout) {
         try {
             if (!process.waitFor(timeout.toNanos(), TimeUnit.NANOSECONDS)) {
                 throw new AssertionError(name + " still running after " + timeout + "; it logged " + stderr);
@@ -216,7 +226,6 @@ public final class ServerProcess implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new AssertionError(e);
         }
-        Await.until(name + "'s output to be read", this::drained);
         return process.exitValue();
     }
 

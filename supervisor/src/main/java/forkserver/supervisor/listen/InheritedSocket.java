@@ -37,17 +37,19 @@ public final class InheritedSocket {
 
     private final int fd;
     private final String how;
-    private final String name; // systemd's FileDescriptorName=, or null
+    private final String name; // systemd's FileDescriptorName=, a predecessor's name for it, or null
     private final boolean unix;
+    private final boolean owned; // handed over by a predecessor that had bound it: ours to close at stop
 
-    private InheritedSocket(int fd, String how, String name, boolean unix) {
+    private InheritedSocket(int fd, String how, String name, boolean unix, boolean owned) {
         this.fd = fd;
         this.how = how;
         this.name = name;
         this.unix = unix;
+        this.owned = owned;
     }
 
-    /** Its name from {@code LISTEN_FDNAMES}, or null when systemd gave none. */
+    /** Its name from {@code LISTEN_FDNAMES} or from the predecessor that handed it over, or null. */
     String name() {
         return name;
     }
@@ -55,6 +57,26 @@ public final class InheritedSocket {
     /** Whether it is a UNIX-domain socket (else TCP over IPv4 or IPv6). */
     boolean unix() {
         return unix;
+    }
+
+    /** Whether the socket is the supervisor's to close at stop, as one it bound itself would be. */
+    boolean owned() {
+        return owned;
+    }
+
+    /**
+     * A socket a predecessor passed at an upgrade ({@link Handover}); {@code name} is what the
+     * predecessor called it, {@code owned} whether the predecessor had bound it (then it is ours
+     * now, socket file and all, as it was its; an activator's stays the activator's). It arrived
+     * close-on-exec; non-blocking it already is.
+     */
+    static InheritedSocket handedOver(int fd, String how, String name, boolean owned) throws ErrnoException {
+        if (!isListening(fd)) {
+            Posix.close(fd);
+            throw new IllegalArgumentException("the socket handed over as " + name + " is not listening");
+        }
+        boolean unix = Posix.getsockopt(fd, Posix.SOL_SOCKET, Posix.SO_DOMAIN) == Posix.AF_UNIX;
+        return new InheritedSocket(fd, how, name, unix, owned);
     }
 
     /** The descriptor to accept on (close-on-exec, non-blocking, not 0, 1 or 2). */
@@ -155,7 +177,7 @@ public final class InheritedSocket {
         // connection in between, a blocking accept would hang and shutdown could not wake it.
         Posix.fcntl(fd, Posix.F_SETFL, Posix.fcntl(fd, Posix.F_GETFL, 0) | Posix.O_NONBLOCK);
         parkStdioAwayFrom(fd);
-        return new InheritedSocket(fd, how, name, unix);
+        return new InheritedSocket(fd, how, name, unix, false);
     }
 
     /**

@@ -21,6 +21,8 @@ import java.net.InetSocketAddress;
  */
 public final class Listener implements Closeable {
 
+    private static final String BOUND = "bound";
+
     private final int fd;
     private final InetSocketAddress address; // null for a UNIX-domain socket
     private final String unixPath; // the path or @name of a UNIX-domain socket, else null
@@ -30,7 +32,7 @@ public final class Listener implements Closeable {
     // sockets take the listener's options when the handshake completes): those get it one by one.
     private boolean keepAliveEach;
     private final boolean bound; // bound here, not passed by an activator
-    private final UnixSocketFile file; // the socket file we made, removed at close; else null
+    private volatile UnixSocketFile file; // the socket file we made, removed at close; else null
     private boolean listeningClosed; // only by the acceptor's thread, once it is done accepting
 
     private Listener(int fd, InetSocketAddress address, String unixPath, String name, String how, boolean bound,
@@ -80,7 +82,7 @@ public final class Listener implements Closeable {
             keepAlive(fd);
             Posix.bind(fd, address);
             Posix.listen(fd, backlog);
-            return new Listener(fd, Posix.getsockname(fd), null, name, "bound", true, null);
+            return new Listener(fd, Posix.getsockname(fd), null, name, BOUND, true, null);
         } catch (IOException e) {
             Posix.close(fd);
             throw e;
@@ -98,7 +100,7 @@ public final class Listener implements Closeable {
         try {
             file = UnixSocketFile.bind(fd, unix);
             Posix.listen(fd, backlog);
-            return new Listener(fd, null, unix.path(), unix.name(), "bound", true, file);
+            return new Listener(fd, null, unix.path(), unix.name(), BOUND, true, file);
         } catch (IOException | RuntimeException e) {
             Posix.close(fd);
             if (file != null) {
@@ -115,11 +117,13 @@ public final class Listener implements Closeable {
      */
     public static Listener inherit(InheritedSocket socket) throws ErrnoException {
         if (socket.unix()) {
-            return new Listener(socket.fd(), null, Posix.getsocknameUnix(socket.fd()), socket.name(), socket.how(),
-                    false, null);
+            String path = Posix.getsocknameUnix(socket.fd());
+            // A socket file a predecessor made is ours to remove at stop, as it was its.
+            UnixSocketFile file = socket.owned() ? UnixSocketFile.adopt(path) : null;
+            return new Listener(socket.fd(), null, path, socket.name(), socket.how(), socket.owned(), file);
         }
         Listener listener = new Listener(socket.fd(), Posix.getsockname(socket.fd()), null, socket.name(), socket.how(),
-                false, null);
+                socket.owned(), null);
         // An activator that set keepalive itself (systemd's KeepAlive=, KeepAliveTimeSec=) is left as it is.
         if (Posix.getsockopt(socket.fd(), Posix.SOL_SOCKET, Posix.SO_KEEPALIVE) == 0) {
             keepAlive(socket.fd());
@@ -155,6 +159,19 @@ public final class Listener implements Closeable {
     /** The address actually bound (with the chosen port when asked for port 0); null for a UNIX-domain socket. */
     public InetSocketAddress address() {
         return address;
+    }
+
+    /** Whether the socket is ours (bound here, or by the predecessor that handed it over): closed at stop. */
+    public boolean owned() {
+        return bound;
+    }
+
+    /**
+     * Once a successor holds the socket: its file (the same inode) is the successor's to remove at
+     * its stop, not ours at {@link #close()}.
+     */
+    void handedOver() {
+        file = null;
     }
 
     /** The listening descriptor (close-on-exec, non-blocking), e.g. to hand it to a successor. */

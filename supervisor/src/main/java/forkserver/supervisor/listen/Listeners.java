@@ -138,6 +138,16 @@ public final class Listeners implements Closeable {
         poller.wakeUp();
     }
 
+    /**
+     * An upgrade's successor holds every socket now: their socket files are its to remove at its
+     * stop, not ours at {@link #close()} (they are the same inodes).
+     */
+    public void handedOver() {
+        for (Listener listener : all) {
+            listener.handedOver();
+        }
+    }
+
     /** On stop: the sockets we bound are closed now ({@link Listener#stopListening()}). */
     public void stopListening() throws ErrnoException {
         for (Listener listener : all) {

@@ -72,6 +72,21 @@ final class UnixSocketFile {
         return file;
     }
 
+    /**
+     * The socket file at {@code path} (an abstract {@code @name}: none, null) that a predecessor
+     * made and handed over with its socket at an upgrade: removed at stop as if we had made it.
+     */
+    static UnixSocketFile adopt(String path) {
+        if (path.startsWith("@")) {
+            return null;
+        }
+        try {
+            return new UnixSocketFile(Path.of(path), attributes(Path.of(path)).fileKey());
+        } catch (IOException e) {
+            return null; // gone already: nothing to remove at stop
+        }
+    }
+
     /** Removes {@code path} if it is a socket nobody listens on; refuses a live one or another kind of file. */
     private static void removeIfStale(Path path) throws IOException {
         BasicFileAttributes attributes;

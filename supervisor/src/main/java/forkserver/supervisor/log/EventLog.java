@@ -355,6 +355,25 @@ public final class EventLog {
         emit(new LogLine("fatal").with("where", where).with("reason", reason).with("detail", detail));
     }
 
+    /**
+     * SIGUSR2's upgrade is done: {@code successor} serves the listening sockets (it took
+     * {@code took} from the signal to its readiness); this supervisor accepts no more and exits
+     * once its own children have ended.
+     */
+    public void upgrade(long successor, Duration took, int children) {
+        emit(new LogLine("upgrade").with("pid", successor).with("took", took).with("children", children));
+    }
+
+    /** The upgrade failed ({@code pid}: the successor, 0 when none started): this supervisor goes on serving. */
+    public void upgradeFailed(long pid, String reason) {
+        emit(new LogLine("upgrade-failed").with("pid", pid).with("reason", reason).with("kept", "serving"));
+    }
+
+    /** SIGUSR2 while an upgrade is under way, or while stopping: nothing done. */
+    public void upgradeRefused(String reason) {
+        emit(new LogLine("upgrade-refused").with("reason", reason));
+    }
+
     /** A further SIGTERM or SIGINT while stopping: {@code skipped} (a grace) ends now. */
     public void hurry(String signal, String skipped) {
         emit(new LogLine("hurry").with("signal", signal).with("skipped", skipped));
@@ -380,8 +399,10 @@ public final class EventLog {
             sayRejectsDropped();
         }
         LogLine line = new LogLine("stopping");
-        line.with(cause.equals("fatal") ? "reason" : "signal", cause);
-        emit(line.with("children", children).with("grace", grace));
+        line.with(cause.equals("fatal") || cause.equals("upgrade") || cause.equals("abandoned") ? "reason" : "signal", cause);
+        line.with("children", children);
+        // After an upgrade the children end when they will: no grace to announce.
+        emit(grace == null ? line : line.with("grace", grace));
     }
 
     public void terminating(String signal, int children) {

@@ -154,6 +154,42 @@ public final class Spawner {
     }
 
     /**
+     * Starts the supervisor's successor at an upgrade: {@code argv} with {@code environment}, and
+     * on its fd 0 {@code channel}, our end of which the caller keeps ({@code Handover}). Its
+     * stdout and stderr are ours, not a pipe of ours: its log goes on to the same place once we
+     * are gone. It is no connection's child (the registry never sees it), but its pid counts among
+     * ours, so that it is never taken for an orphan.
+     */
+    public Process spawnSuccessor(List<String> argv, Map<String, String> environment, int channel) throws SpawnFailed {
+        ProcessBuilder builder = new ProcessBuilder(List.copyOf(argv))
+                .redirectInput(Redirect.INHERIT).redirectOutput(Redirect.INHERIT).redirectError(Redirect.INHERIT);
+        builder.environment().clear();
+        builder.environment().putAll(environment);
+        synchronized (stdioLock) {
+            if (!refillReserve()) {
+                throw new SpawnFailed("EMFILE", "too few descriptors left to start a child");
+            }
+            releaseReserve();
+            Process process;
+            try {
+                Posix.dup2(channel, 0);
+                process = builder.start();
+            } catch (ErrnoException e) {
+                throw new SpawnFailed(e.name(), e.getMessage());
+            } catch (IOException e) {
+                throw Failures.spawnFailed(e);
+            } finally {
+                restoreStdio(false);
+                refillReserve();
+            }
+            long pid = process.pid();
+            live.add(pid);
+            process.onExit().thenRun(() -> live.remove(pid));
+            return process;
+        }
+    }
+
+    /**
      * The variables a child learns about its connection: the admission's (a rule's, TCPCONNNUM)
      * and the connection's own facts, last, so that no rule can disguise them. An on-demand child
      * finds them in its environment, a spare in its hand-off message.

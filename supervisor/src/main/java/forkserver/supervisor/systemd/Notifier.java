@@ -61,6 +61,18 @@ public final class Notifier {
         notify.ready(status.get());
     }
 
+    /**
+     * An upgrade's successor serves: no more pings or STATUS from here, and {@code MAINPID=} tells
+     * systemd that the successor is the service now (no STOPPING=1: the service goes on).
+     */
+    public void handedOver(long successor) {
+        synchronized (wake) {
+            stopped = true;
+            wake.notifyAll();
+        }
+        notify.mainPid(successor);
+    }
+
     /** The drain begins: STOPPING=1, and no more pings (the acceptor is gone). */
     public void stopping() {
         synchronized (wake) {

@@ -72,12 +72,12 @@ public final class SystemdNotify {
     }
 
     /** Whether NOTIFY_SOCKET was set: systemd (or a stand-in) listens. */
-    boolean enabled() {
+    public boolean enabled() {
         return address != null;
     }
 
     /** How often to ping the watchdog (half of WATCHDOG_USEC), or null when there is no watchdog for us. */
-    Duration watchdogInterval() {
+    public Duration watchdogInterval() {
         return watchdogInterval;
     }
 
@@ -92,6 +92,14 @@ public final class SystemdNotify {
      */
     void reloading() {
         send("RELOADING=1\nMONOTONIC_USEC=" + Posix.monotonicMicros());
+    }
+
+    /**
+     * {@code MAINPID=}: after an upgrade, {@code pid} (the successor) is the service's main
+     * process; sent while we still are, so that systemd takes it with {@code NotifyAccess=main}.
+     */
+    void mainPid(long pid) {
+        send("MAINPID=" + pid);
     }
 
     /** {@code STOPPING=1}: the drain began. */
