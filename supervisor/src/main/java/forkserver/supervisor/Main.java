@@ -1,6 +1,6 @@
 package forkserver.supervisor;
 
-import forkserver.supervisor.base.Durations;
+import forkserver.posix.Durations;
 import forkserver.supervisor.box.BoxLimits;
 import forkserver.supervisor.box.ChildRlimit;
 import forkserver.supervisor.box.CpuPercent;

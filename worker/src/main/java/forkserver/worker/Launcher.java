@@ -82,7 +82,7 @@ public final class Launcher {
             try {
                 watched = IdleTimeoutChannel.watch(channel, IdleTimeoutChannel.parse(idleTimeout), System.err);
             } catch (IllegalArgumentException e) {
-                System.err.println("forkserver worker: " + e.getMessage());
+                System.err.println("forkserver worker: FORKSERVER_IDLE_TIMEOUT: " + e.getMessage());
                 end(EXIT_USAGE);
             }
             inherited = watched;
