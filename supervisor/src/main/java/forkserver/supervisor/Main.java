@@ -490,11 +490,7 @@ public final class Main implements Callable<Integer> {
         }
         List<Cidr> trusted = new ArrayList<>();
         for (String block : proxyFrom) {
-            try {
-                trusted.add(Cidr.parse(block.trim()));
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("--proxy-from: " + e.getMessage());
-            }
+            trusted.add(option("--proxy-from", () -> Cidr.parse(block.trim())));
         }
         return new ProxyPolicy(trusted,
                 proxyTimeout == null ? ProxyPolicy.DEFAULT_TIMEOUT : duration("--proxy-timeout", proxyTimeout));
@@ -514,17 +510,10 @@ public final class Main implements Callable<Integer> {
     }
 
     private AdmissionPolicy admissionPolicy() {
-        if (maxPerSource != null && maxPerSource < 1) {
-            throw new IllegalArgumentException("--max-per-source must be at least 1, got " + maxPerSource);
-        }
         List<AccessRules.Rule> rules = new ArrayList<>();
         for (String[] option : ruleOptions) {
             AccessRules.Action action = option[0].equals("--allow") ? AccessRules.Action.ALLOW : AccessRules.Action.DENY;
-            try {
-                rules.add(AccessRules.parse(action, option[1], option[0]));
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException(option[0] + ": " + e.getMessage());
-            }
+            rules.add(option(option[0], () -> AccessRules.parse(action, option[1], option[0])));
         }
         return new AdmissionPolicy(maxPerSource == null ? SourceLimits.UNLIMITED : maxPerSource, ipv6SourcePrefix,
                 rate == null ? null : RateLimit.Spec.parse(rate),
@@ -589,11 +578,7 @@ public final class Main implements Callable<Integer> {
     }
 
     private static Duration duration(String option, String text) {
-        try {
-            return Durations.parse(text);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(option + ": " + e.getMessage());
-        }
+        return option(option, () -> Durations.parse(text));
     }
 
     static final Path SOMAXCONN = Path.of("/proc/sys/net/core/somaxconn");
