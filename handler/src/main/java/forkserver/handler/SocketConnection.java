@@ -1,6 +1,4 @@
-package forkserver.worker;
-
-import forkserver.handler.Connection;
+package forkserver.handler;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -13,9 +11,11 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * The worker's {@link Connection}: the connected TCP socket on fd 0, the facts from the
- * environment the spawner set (see {@link Connection} for their order), the handler's arguments
- * and the exit status it chose.
+ * A {@link Connection} over a connected TCP socket, its facts from an environment (in the order
+ * {@link Connection} gives: the UCSPI variables, systemd's, then the socket itself), the handler's
+ * arguments and the exit status it chose. Forkserver's worker gives a handler one over fd 0 and
+ * the environment it was started with; {@code forkserver-handler-testkit}'s {@code HandlerSession}
+ * gives one over a loopback socket and the facts a test chose.
  */
 public final class SocketConnection implements Connection {
 
@@ -26,7 +26,7 @@ public final class SocketConnection implements Connection {
     private final SSLSession session;
     private final Map<String, String> environment;
     private final List<String> arguments;
-    private int exitStatus = Launcher.EXIT_OK;
+    private volatile int exitStatus; // 0 unless the handler chose another
 
     public SocketConnection(SocketChannel channel, Map<String, String> environment) {
         this(channel, environment, List.of());
@@ -36,8 +36,12 @@ public final class SocketConnection implements Connection {
         this(channel, channel, null, environment, arguments);
     }
 
-    SocketConnection(SocketChannel channel, ByteChannel plaintext, SSLSession session, Map<String, String> environment,
-            List<String> arguments) {
+    /**
+     * A connection whose conversation is {@code plaintext} over {@code channel} (TLS's, when
+     * {@code session} is not null).
+     */
+    public SocketConnection(SocketChannel channel, ByteChannel plaintext, SSLSession session,
+            Map<String, String> environment, List<String> arguments) {
         this.channel = channel;
         this.plaintext = plaintext;
         this.session = session;
@@ -56,20 +60,9 @@ public final class SocketConnection implements Connection {
         return Optional.ofNullable(session);
     }
 
-    /**
-     * Tells the client the conversation is over without closing the descriptor (see
-     * {@link Launcher#end}): TLS's close_notify first, then TCP's FIN.
-     */
-    void endOfConversation() {
-        if (session != null) {
-            // A cast only here: an instanceof would load TlsChannel on every plain connection.
-            ((TlsChannel) plaintext).endOfConversation();
-        }
-        try {
-            channel.shutdownOutput();
-        } catch (IOException e) {
-            // The client is gone already; nothing left to tell it.
-        }
+    /** The TCP socket itself, under TLS's plaintext when there is TLS. */
+    public SocketChannel socket() {
+        return channel;
     }
 
     @Override
@@ -86,7 +79,7 @@ public final class SocketConnection implements Connection {
     }
 
     /** What {@link #setExitStatus} chose, else 0. */
-    int exitStatus() {
+    public int exitStatus() {
         return exitStatus;
     }
 
