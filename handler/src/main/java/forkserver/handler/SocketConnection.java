@@ -28,10 +28,23 @@ public final class SocketConnection implements Connection {
     private final List<String> arguments;
     private volatile int exitStatus; // 0 unless the handler chose another
 
+    /**
+     * A plain TCP connection without arguments.
+     *
+     * @param channel     the connected socket, in blocking mode
+     * @param environment where the facts are read first (see {@link Connection}), and what {@link #env} gives
+     */
     public SocketConnection(SocketChannel channel, Map<String, String> environment) {
         this(channel, environment, List.of());
     }
 
+    /**
+     * A plain TCP connection.
+     *
+     * @param channel     the connected socket, in blocking mode
+     * @param environment where the facts are read first (see {@link Connection}), and what {@link #env} gives
+     * @param arguments   what {@link #arguments()} gives
+     */
     public SocketConnection(SocketChannel channel, Map<String, String> environment, List<String> arguments) {
         this(channel, channel, null, environment, arguments);
     }
@@ -39,6 +52,12 @@ public final class SocketConnection implements Connection {
     /**
      * A connection whose conversation is {@code plaintext} over {@code channel} (TLS's, when
      * {@code session} is not null).
+     *
+     * @param channel     the connected socket, in blocking mode
+     * @param plaintext   what the handler reads and writes: {@code channel} itself, or TLS over it
+     * @param session     the TLS session, or null on plain TCP
+     * @param environment where the facts are read first (see {@link Connection}), and what {@link #env} gives
+     * @param arguments   what {@link #arguments()} gives
      */
     public SocketConnection(SocketChannel channel, ByteChannel plaintext, SSLSession session,
             Map<String, String> environment, List<String> arguments) {
@@ -60,7 +79,11 @@ public final class SocketConnection implements Connection {
         return Optional.ofNullable(session);
     }
 
-    /** The TCP socket itself, under TLS's plaintext when there is TLS. */
+    /**
+     * The TCP socket itself, under TLS's plaintext when there is TLS.
+     *
+     * @return the connected socket
+     */
     public SocketChannel socket() {
         return channel;
     }
@@ -78,7 +101,11 @@ public final class SocketConnection implements Connection {
         exitStatus = status;
     }
 
-    /** What {@link #setExitStatus} chose, else 0. */
+    /**
+     * The status the handler chose.
+     *
+     * @return what {@link #setExitStatus} set, else 0
+     */
     public int exitStatus() {
         return exitStatus;
     }
