@@ -79,20 +79,30 @@ public final class ProcessTree {
         long rss = 0;
         int processes = 0;
         for (long pid : pids(root)) {
-            List<String> lines = read(Path.of("/proc", Long.toString(pid), "smaps_rollup"));
-            if (lines.isEmpty()) {
+            Map<String, Long> rollup = smapsRollup(pid);
+            if (rollup.isEmpty()) {
                 continue;
             }
             processes++;
-            for (String line : lines) {
-                if (line.startsWith("Pss:")) {
-                    pss += kib(line);
-                } else if (line.startsWith("Rss:")) {
-                    rss += kib(line);
-                }
-            }
+            pss += rollup.getOrDefault("Pss", 0L);
+            rss += rollup.getOrDefault("Rss", 0L);
         }
         return new Memory(pss, rss, processes);
+    }
+
+    /**
+     * One process's {@code /proc/PID/smaps_rollup}: each size in KiB by its field's name
+     * ({@code Pss}, {@code Rss}, {@code Private_Dirty}, ...); empty when the process is gone.
+     */
+    public static Map<String, Long> smapsRollup(long pid) {
+        Map<String, Long> sizes = new HashMap<>();
+        for (String line : read(Path.of("/proc", Long.toString(pid), "smaps_rollup"))) {
+            int colon = line.indexOf(':');
+            if (colon > 0 && line.endsWith(" kB")) { // the first line names the range, not a size
+                sizes.put(line.substring(0, colon), kib(line));
+            }
+        }
+        return sizes;
     }
 
     /** The threads of the tree: every process's {@code Threads:} from /proc/PID/status. */

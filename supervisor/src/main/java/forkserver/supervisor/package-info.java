@@ -1,6 +1,7 @@
 /**
- * The top layer: {@link forkserver.supervisor.Main} (the command line: picocli to a
- * {@link forkserver.supervisor.Config}, and the process-wide settings) and
+ * The top layer: {@link forkserver.supervisor.Main} (the command line: picocli parses the
+ * {@code Options} into a {@link forkserver.supervisor.Config}; {@code ProcessSettings}, what the
+ * supervisor does to its own process) and
  * {@link forkserver.supervisor.Supervisor} (the loop: accept, admit, hand to a spare or spawn,
  * refuse), which alone may use every package below. The layers, bottom first: {@code base}
  * (plain values); {@code log}; the stages {@code listen}, {@code admit}, {@code spawn},

@@ -3,6 +3,7 @@ package forkserver.supervisor;
 import forkserver.testkit.Activators;
 import forkserver.testkit.Await;
 import forkserver.testkit.EchoClient;
+import forkserver.testkit.Listening;
 import forkserver.testkit.FdListing;
 import forkserver.testkit.Project;
 import forkserver.testkit.ServerProcess;
@@ -15,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Map;
+import java.util.Optional;
 import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -49,8 +51,8 @@ class InetdWaitIT {
                 assertEquals("bye!", first.roundTrip("done"));
                 assertEquals("bye!", second.roundTrip("done"));
             }
-            Await.until("the startup line in " + log, () -> read(log).contains("listening on 127.0.0.1:"
-                    + inetd.address().getPort() + " (inherited on fd 0)"));
+            Listening expected = new Listening("127.0.0.1", inetd.address().getPort(), "inherited on fd 0");
+            Await.until("the startup line in " + log, () -> Listening.in(read(log)).equals(Optional.of(expected)));
             long supervisor = Long.parseLong(inetd.process().awaitMatch(EXECV).group(1));
 
             ServerProcess.signal(supervisor, "TERM");

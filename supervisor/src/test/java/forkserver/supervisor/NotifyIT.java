@@ -4,6 +4,7 @@ import forkserver.posix.Posix;
 import forkserver.supervisor.systemd.SystemdNotify;
 import forkserver.testkit.Await;
 import forkserver.testkit.EchoClient;
+import forkserver.testkit.Listening;
 import forkserver.testkit.Project;
 import forkserver.testkit.ServerProcess;
 import org.junit.jupiter.api.Test;
@@ -42,7 +43,7 @@ class NotifyIT {
             InetSocketAddress address = supervisor.awaitListening();
             SystemdStandIn.Message ready = systemd.await(0, "READY=1");
             assertEquals("children 0/40, accepted 0, rejected 0", ready.value("STATUS"));
-            assertTrue(supervisor.stderr().stream().anyMatch(line -> line.contains("listening on")),
+            assertTrue(supervisor.stderr().stream().anyMatch(line -> Listening.in(line).isPresent()),
                     "READY only once listening");
 
             try (EchoClient client = EchoClient.connect(address)) {
@@ -146,13 +147,12 @@ class NotifyIT {
             try {
                 java.io.BufferedReader log = new java.io.BufferedReader(
                         new java.io.InputStreamReader(supervisor.getErrorStream(), java.nio.charset.StandardCharsets.UTF_8));
-                java.util.regex.Matcher listening = null;
+                Listening listening = null;
                 for (String line; listening == null && (line = log.readLine()) != null; ) {
-                    java.util.regex.Matcher m = Pattern.compile("listening on 127\\.0\\.0\\.1:(\\d+)").matcher(line);
-                    listening = m.find() ? m : null;
+                    listening = Listening.in(line).orElse(null);
                 }
                 assertNotNull(listening, "the supervisor started");
-                InetSocketAddress address = new InetSocketAddress("127.0.0.1", Integer.parseInt(listening.group(1)));
+                InetSocketAddress address = listening.address();
                 systemd.awaitCount(0, "WATCHDOG=1", 2, Await.DEFAULT);
                 // From here on nobody reads the log.
                 try (EchoClient flooding = EchoClient.connect(address)) {

@@ -2,6 +2,7 @@ package forkserver.supervisor;
 
 import forkserver.testkit.Activators;
 import forkserver.testkit.EchoClient;
+import forkserver.testkit.Listening;
 import forkserver.testkit.FdListing;
 import forkserver.testkit.Project;
 import forkserver.testkit.ServerProcess;
@@ -55,8 +56,8 @@ class SocketActivationIT {
                 for (int i = 0; i < SESSIONS; i++) {
                     clients.add(EchoClient.connect(activator.address()));
                 }
-                supervisor.awaitMatch(Pattern.compile("forkserver: listening on 127\\.0\\.0\\.1:"
-                        + activator.address().getPort() + " \\(" + Pattern.quote(how) + "\\) "));
+                assertEquals(new Listening("127.0.0.1", activator.address().getPort(), how),
+                        supervisor.awaitListeningLine());
                 for (int i = 0; i < SESSIONS; i++) {
                     clients.get(i).send("session " + i);
                 }
@@ -98,7 +99,7 @@ class SocketActivationIT {
             assertTrue(fds.get(2).startsWith("pipe:"), "fd 2 is the supervisor's stderr: " + fds);
             assertFalse(lines.stream().anyMatch(line -> line.startsWith("LISTEN_")), "no LISTEN_* variable: " + lines);
             assertTrue(lines.contains("TCPLOCALPORT=" + activator.address().getPort()), lines.toString());
-            activator.process().awaitMatch(Pattern.compile(Pattern.quote("(" + how + ")")));
+            assertEquals(how, activator.process().awaitListeningLine().how());
         }
     }
 
@@ -110,7 +111,8 @@ class SocketActivationIT {
              EchoClient client = EchoClient.connect(supervisor.awaitListening())) {
             List<String> lines = FdListing.linesUntilEnd(client);
             assertFalse(lines.stream().anyMatch(line -> line.startsWith("LISTEN_")), "no LISTEN_* variable: " + lines);
-            supervisor.awaitMatch(Pattern.compile("listening on 127\\.0\\.0\\.1:\\d+ \\(bound\\)"));
+            Listening listening = supervisor.awaitListeningLine();
+            assertEquals(List.of("127.0.0.1", "bound"), List.of(listening.host(), listening.how()));
         }
     }
 

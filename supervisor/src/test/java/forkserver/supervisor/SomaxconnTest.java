@@ -20,17 +20,17 @@ class SomaxconnTest {
 
     @Test
     void theKernelsSomaxconnIsReadWhole() throws IOException {
-        try (InputStream in = Files.newInputStream(Main.SOMAXCONN)) {
+        try (InputStream in = Files.newInputStream(Options.SOMAXCONN)) {
             int kernel = Integer.parseInt(new String(in.readAllBytes(), StandardCharsets.US_ASCII).strip());
-            assertEquals(OptionalInt.of(kernel), Main.readSomaxconn(Main.SOMAXCONN), "read, not the fallback");
-            assertEquals(kernel, Main.somaxconn());
+            assertEquals(OptionalInt.of(kernel), Options.readSomaxconn(Options.SOMAXCONN), "read, not the fallback");
+            assertEquals(kernel, Options.somaxconn());
         }
     }
 
     @Test
     void aNumberIsReadAndAnythingElseFallsBack(@TempDir Path dir) throws IOException {
-        assertEquals(OptionalInt.of(16384), Main.readSomaxconn(Files.writeString(dir.resolve("a"), "16384\n")));
-        assertEquals(OptionalInt.empty(), Main.readSomaxconn(Files.writeString(dir.resolve("b"), "lots\n")));
-        assertEquals(OptionalInt.empty(), Main.readSomaxconn(dir.resolve("missing")));
+        assertEquals(OptionalInt.of(16384), Options.readSomaxconn(Files.writeString(dir.resolve("a"), "16384\n")));
+        assertEquals(OptionalInt.empty(), Options.readSomaxconn(Files.writeString(dir.resolve("b"), "lots\n")));
+        assertEquals(OptionalInt.empty(), Options.readSomaxconn(dir.resolve("missing")));
     }
 }

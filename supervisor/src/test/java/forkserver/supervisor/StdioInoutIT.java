@@ -1,6 +1,7 @@
 package forkserver.supervisor;
 
 import forkserver.testkit.EchoClient;
+import forkserver.testkit.Listening;
 import forkserver.testkit.ServerProcess;
 import org.junit.jupiter.api.Test;
 
@@ -103,8 +104,9 @@ class StdioInoutIT {
         String script = "echo \"$TCPREMOTEIP $TCPLOCALIP\"";
         try (ServerProcess supervisor = ServerProcess.supervisor(
                 "--listen", "[::1]:0", "--stdio", "inout", "--", "/bin/sh", "-c", script)) {
-            supervisor.awaitMatch(Pattern.compile("listening on \\[::1]:\\d+"));
-            try (EchoClient client = EchoClient.connect(supervisor.awaitListening())) {
+            Listening listening = supervisor.awaitListeningLine();
+            assertEquals("::1", listening.host(), "the canonical text");
+            try (EchoClient client = EchoClient.connect(listening.address())) {
                 assertEquals("::1 ::1", client.readLine());
             }
         }

@@ -1,5 +1,7 @@
 package forkserver.worker;
 
+import forkserver.posix.Durations;
+
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.Socket;
@@ -46,29 +48,18 @@ final class IdleTimeoutChannel extends SocketChannel implements Runnable {
     }
 
     /**
-     * {@code 500ms}, {@code 30s}, {@code 2m}, {@code 1h}, or a bare number of seconds, in
-     * nanoseconds (the supervisor's {@code --idle-timeout} passes milliseconds).
+     * A duration as the supervisor's options take it ({@link Durations}: {@code 500ms},
+     * {@code 30s}, {@code 2m}, {@code 1h}, a bare number of seconds, at most a year), in
+     * nanoseconds; the supervisor's {@code --idle-timeout} passes milliseconds.
      *
      * @throws IllegalArgumentException when it is none of those, or zero
      */
     static long parse(String text) {
-        String trimmed = text.trim();
-        int digits = 0;
-        while (digits < trimmed.length() && Character.isDigit(trimmed.charAt(digits))) {
-            digits++;
+        long nanos = Durations.parse(text).toNanos();
+        if (nanos == 0) {
+            throw new IllegalArgumentException("expected a duration longer than zero, got '" + text + "'");
         }
-        TimeUnit unit = switch (trimmed.substring(digits)) {
-            case "ms" -> TimeUnit.MILLISECONDS;
-            case "s", "" -> TimeUnit.SECONDS;
-            case "m" -> TimeUnit.MINUTES;
-            case "h" -> TimeUnit.HOURS;
-            default -> null;
-        };
-        if (digits == 0 || digits > 12 || unit == null || Long.parseLong(trimmed.substring(0, digits)) == 0) {
-            throw new IllegalArgumentException("FORKSERVER_IDLE_TIMEOUT must be a duration such as 500ms, 30s, 2m"
-                    + " or 1h, got '" + text + "'");
-        }
-        return unit.toNanos(Long.parseLong(trimmed.substring(0, digits)));
+        return nanos;
     }
 
     /** True once the deadline passed and the input was shut down. */

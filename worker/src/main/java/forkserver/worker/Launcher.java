@@ -1,6 +1,7 @@
 package forkserver.worker;
 
 import forkserver.handler.Handler;
+import forkserver.handler.SocketConnection;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -82,7 +83,7 @@ public final class Launcher {
             try {
                 watched = IdleTimeoutChannel.watch(channel, IdleTimeoutChannel.parse(idleTimeout), System.err);
             } catch (IllegalArgumentException e) {
-                System.err.println("forkserver worker: " + e.getMessage());
+                System.err.println("forkserver worker: FORKSERVER_IDLE_TIMEOUT: " + e.getMessage());
                 end(EXIT_USAGE);
             }
             inherited = watched;
@@ -202,7 +203,7 @@ public final class Launcher {
             err.println("forkserver worker: " + (why != null ? why : "handler " + name + " failed: " + e));
             return EXIT_HANDLER_FAILED;
         } finally {
-            connection.endOfConversation();
+            endOfConversation(connection);
         }
     }
 
@@ -288,6 +289,18 @@ public final class Launcher {
         } catch (IOException | UnsupportedOperationException e) {
             err.println("forkserver worker: cannot turn TCP keepalive on: " + e.getMessage()); // served all the same
         }
+    }
+
+    /**
+     * Tells the client the conversation is over without closing the descriptor (see
+     * {@link #end}): TLS's close_notify first, then TCP's FIN.
+     */
+    private static void endOfConversation(SocketConnection connection) {
+        if (connection.tlsSession().isPresent()) {
+            // A cast only here: an instanceof would load TlsChannel on every plain connection.
+            ((TlsChannel) connection.channel()).endOfConversation();
+        }
+        endOfConversation(connection.socket());
     }
 
     private static void endOfConversation(SocketChannel channel) {

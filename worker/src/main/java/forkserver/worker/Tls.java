@@ -1,5 +1,7 @@
 package forkserver.worker;
 
+import forkserver.handler.SocketConnection;
+
 import javax.net.ssl.ExtendedSSLSession;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SNIHostName;

@@ -1,6 +1,7 @@
 package forkserver.worker;
 
 import forkserver.handler.Handler;
+import forkserver.handler.SocketConnection;
 
 import java.io.IOException;
 import java.net.InetAddress;

@@ -6,9 +6,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,7 +27,6 @@ import java.util.regex.Pattern;
  */
 public final class ServerProcess implements AutoCloseable {
 
-    private static final Pattern LISTENING = Pattern.compile("listening on \\[?([0-9a-fA-F.:]+)]?:(\\d+)");
     private static final Pattern START_PID = Pattern.compile("start pid=(\\d+) remote=\\S+:(\\d+)");
 
     private final String name;
@@ -72,12 +69,12 @@ public final class ServerProcess implements AutoCloseable {
 
     /** Waits for the {@code listening on HOST:PORT} line and returns that address. */
     public InetSocketAddress awaitListening() {
-        Matcher m = awaitMatch(LISTENING);
-        try {
-            return new InetSocketAddress(InetAddress.getByName(m.group(1)), Integer.parseInt(m.group(2)));
-        } catch (UnknownHostException e) {
-            throw new AssertionError(e);
-        }
+        return awaitListeningLine().address();
+    }
+
+    /** Waits for the {@code listening on HOST:PORT (HOW)} line and returns what it says. */
+    public Listening awaitListeningLine() {
+        return Listening.of(awaitMatch(Listening.LINE));
     }
 
     /** Waits until a line of stderr matches and returns the match. */

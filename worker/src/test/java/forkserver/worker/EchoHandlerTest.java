@@ -1,5 +1,6 @@
 package forkserver.worker;
 
+import forkserver.handler.SocketConnection;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;

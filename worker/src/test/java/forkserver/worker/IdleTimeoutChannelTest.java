@@ -22,7 +22,8 @@ class IdleTimeoutChannelTest {
         assertEquals(TimeUnit.MILLISECONDS.toNanos(1500), IdleTimeoutChannel.parse("1500ms"));
         assertEquals(TimeUnit.SECONDS.toNanos(30), IdleTimeoutChannel.parse("30"));
         assertEquals(TimeUnit.MINUTES.toNanos(2), IdleTimeoutChannel.parse("2m"));
-        for (String bad : new String[] {"", "0s", "soon", "5 s", "-1s", "10d"}) {
+        assertEquals(TimeUnit.HOURS.toNanos(8760), IdleTimeoutChannel.parse("8760h"), "the supervisor's bound: a year");
+        for (String bad : new String[] {"", "0s", "0", "soon", "5 s", "-1s", "10d", "8761h", "99999999999h"}) {
             assertThrows(IllegalArgumentException.class, () -> IdleTimeoutChannel.parse(bad), bad);
         }
     }

@@ -2,6 +2,7 @@ package forkserver.worker;
 
 import forkserver.handler.Connection;
 import forkserver.handler.Handler;
+import forkserver.handler.SocketConnection;
 import org.junit.jupiter.api.Test;
 
 import java.io.ByteArrayOutputStream;

@@ -1,6 +1,6 @@
 package forkserver.bench.servers;
 
-import forkserver.worker.SocketConnection;
+import forkserver.handler.SocketConnection;
 import forkserver.worker.EchoHandler;
 
 import java.io.IOException;

@@ -56,7 +56,6 @@ import java.util.stream.Stream;
  */
 public final class SparesBench {
 
-    private static final Pattern LISTENING = Pattern.compile("listening on ([0-9.]+):(\\d+)");
     private static final Pattern STATUS_SPARES = Pattern.compile("status .*spares=(\\d+)/(\\d+)");
 
     public static void main(String[] args) throws Exception {
@@ -302,7 +301,7 @@ public final class SparesBench {
             Process process = builder.start();
             BufferedReader log = new BufferedReader(new InputStreamReader(process.getErrorStream(), StandardCharsets.UTF_8));
             for (String line; (line = log.readLine()) != null; ) {
-                Matcher m = LISTENING.matcher(line);
+                Matcher m = WorkerStartupBench.LISTENING.matcher(line);
                 if (m.find()) {
                     Server server = new Server(process, new InetSocketAddress(InetAddress.getByName(m.group(1)),
                             Integer.parseInt(m.group(2))));
@@ -383,16 +382,16 @@ public final class SparesBench {
             long uss = 0;
             long count = 0;
             for (ProcessHandle child : process.children().toList()) {
-                pss += WorkerStartupBench.smaps(child.pid(), "Pss:");
-                rss += WorkerStartupBench.smaps(child.pid(), "Rss:");
-                uss += WorkerStartupBench.smaps(child.pid(), "Private_Clean:") + WorkerStartupBench.smaps(child.pid(), "Private_Dirty:");
+                pss += WorkerStartupBench.smaps(child.pid(), "Pss");
+                rss += WorkerStartupBench.smaps(child.pid(), "Rss");
+                uss += WorkerStartupBench.smaps(child.pid(), "Private_Clean") + WorkerStartupBench.smaps(child.pid(), "Private_Dirty");
                 count++;
             }
             return new long[] {pss, rss, Math.max(count, 1), uss};
         }
 
         long supervisorPssKib() throws IOException {
-            return WorkerStartupBench.smaps(process.pid(), "Pss:");
+            return WorkerStartupBench.smaps(process.pid(), "Pss");
         }
 
         @Override

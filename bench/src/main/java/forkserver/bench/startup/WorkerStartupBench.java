@@ -1,5 +1,6 @@
 package forkserver.bench.startup;
 
+import forkserver.bench.ProcessTree;
 import forkserver.bench.Session;
 import forkserver.bench.Stats;
 
@@ -45,7 +46,8 @@ import java.util.regex.Pattern;
  */
 public final class WorkerStartupBench {
 
-    private static final Pattern LISTENING = Pattern.compile("listening on ([0-9.]+):(\\d+)");
+    /** The supervisor's start-up line: where it listens (IPv4 here). */
+    static final Pattern LISTENING = Pattern.compile("listening on ([0-9.]+):(\\d+)");
 
     public static void main(String[] args) throws Exception {
         Path home = Path.of(args.length > 0 ? args[0] : ".").toAbsolutePath().normalize();
@@ -212,12 +214,12 @@ public final class WorkerStartupBench {
                 if (children.size() != held) {
                     throw new IllegalStateException(children.size() + " children for " + held + " connections");
                 }
-                long supervisorPss = smaps(supervisor.process.pid(), "Pss:");
+                long supervisorPss = smaps(supervisor.process.pid(), "Pss");
                 long tree = supervisorPss;
                 long rss = 0;
                 for (ProcessHandle child : children) {
-                    tree += smaps(child.pid(), "Pss:");
-                    rss += smaps(child.pid(), "Rss:");
+                    tree += smaps(child.pid(), "Pss");
+                    rss += smaps(child.pid(), "Rss");
                 }
                 return new Memory(held, supervisorPss, tree, rss);
             } finally {
@@ -228,13 +230,13 @@ public final class WorkerStartupBench {
         }
     }
 
-    static long smaps(long pid, String field) throws IOException {
-        for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "smaps_rollup"))) {
-            if (line.startsWith(field)) {
-                return Long.parseLong(line.substring(field.length()).trim().split("\\s+")[0]);
-            }
+    /** One field of a live process's smaps_rollup in KiB ({@code Pss}, {@code Rss}, ...). */
+    static long smaps(long pid, String field) {
+        Long kib = ProcessTree.smapsRollup(pid).get(field);
+        if (kib == null) {
+            throw new IllegalStateException("no " + field + " in /proc/" + pid + "/smaps_rollup (did it exit?)");
         }
-        throw new IllegalStateException("no " + field + " for " + pid);
+        return kib;
     }
 
     static void report(Path home, int n, List<String> worker, List<String> floor, List<String> plain,

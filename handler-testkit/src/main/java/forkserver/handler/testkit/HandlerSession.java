@@ -2,6 +2,7 @@ package forkserver.handler.testkit;
 
 import forkserver.handler.Connection;
 import forkserver.handler.Handler;
+import forkserver.handler.SocketConnection;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -47,7 +48,7 @@ public final class HandlerSession implements AutoCloseable {
 
     private final Socket client;
     private final SocketChannel served;
-    private final TestConnection connection;
+    private final SocketConnection connection;
     private final CompletableFuture<Integer> exit = new CompletableFuture<>();
     private final Thread thread;
     private volatile Throwable failure;
@@ -64,7 +65,7 @@ public final class HandlerSession implements AutoCloseable {
                 throw e;
             }
         }
-        connection = new TestConnection(served, facts);
+        connection = new SocketConnection(served, facts.environment(), facts.arguments);
         thread = Thread.ofPlatform().name("handler " + handler.getClass().getName()).daemon().unstarted(() -> {
             try {
                 handler.serve(connection);
@@ -196,7 +197,10 @@ public final class HandlerSession implements AutoCloseable {
             return this;
         }
 
-        /** A variable {@link Connection#env} gives (only those set here: not this JVM's environment). */
+        /**
+         * A variable {@link Connection#env} gives: those set here, and the facts chosen here under
+         * their UCSPI names ({@code TCPREMOTEIP}, ...) as under forkserver; not this JVM's environment.
+         */
         public Builder env(String name, String value) {
             environment.put(Objects.requireNonNull(name), Objects.requireNonNull(value));
             return this;
@@ -206,6 +210,27 @@ public final class HandlerSession implements AutoCloseable {
         public Builder arguments(String... arguments) {
             this.arguments = List.of(arguments);
             return this;
+        }
+
+        /**
+         * The connection's environment, as a worker's would be: the variables set here, and the
+         * facts chosen here under their UCSPI names (the others come from the socket).
+         */
+        Map<String, String> environment() {
+            Map<String, String> all = new HashMap<>(environment);
+            if (remoteIp != null) {
+                all.put("TCPREMOTEIP", remoteIp);
+            }
+            if (remotePort != null) {
+                all.put("TCPREMOTEPORT", Integer.toString(remotePort));
+            }
+            if (localIp != null) {
+                all.put("TCPLOCALIP", localIp);
+            }
+            if (localPort != null) {
+                all.put("TCPLOCALPORT", Integer.toString(localPort));
+            }
+            return all;
         }
 
         /** Connects a client and starts {@code handler} on the server's end. */

@@ -29,6 +29,18 @@ class HandlerSessionTest {
     }
 
     @Test
+    void chosenFactsAreInTheEnvironmentAsAWorkersAre() throws Exception {
+        Handler variables = connection -> connection.out().write((connection.env("TCPREMOTEIP") + " "
+                + connection.env("TCPREMOTEPORT") + " " + connection.env("TCPLOCALIP") + " " + connection.env("HOME")
+                + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        try (HandlerSession session = HandlerSession.builder().remoteIp("192.0.2.7").remotePort(4711)
+                .start(variables)) {
+            assertEquals("192.0.2.7 4711 null null", session.receiveLine(), "not this JVM's environment either");
+            assertEquals(0, session.awaitExit(WAIT));
+        }
+    }
+
+    @Test
     void unsetFactsAreTheSocketsOwn() throws Exception {
         try (HandlerSession session = HandlerSession.start(new Greeter())) {
             session.send("ada\n");

@@ -40,7 +40,7 @@ public final class OptionReference {
                 .append("the same picocli model as `--help`, the man page forkserver(1) and the bash completion.\n\n")
                 .append("# Option reference\n\n")
                 .append("<!-- Generated: do not edit. After changing an option in supervisor/src/main/java/forkserver/\n")
-                .append("     supervisor/Main.java, run ").append(REGENERATE).append(" and commit docs/reference.md. -->\n\n")
+                .append("     supervisor/Options.java, run ").append(REGENERATE).append(" and commit docs/reference.md. -->\n\n")
                 .append("```\n").append(spec.name()).append(" [OPTIONS] [--] [COMMAND [ARG...]]\n```\n\n");
         for (String line : usage.header()) {
             md.append(text(line)).append("\n");

@@ -92,11 +92,9 @@ public final class Admission {
     private boolean rateDry; // a rate pause was logged and the bucket has not recovered since
     private long holdOffUntil; // System.nanoTime() before which nothing is accepted (holdOff)
 
+    /** {@code maxChildren} is at least 1: {@code Config} checks {@code --max-children}. */
     public Admission(int maxChildren, OverLimit overLimit, SourceLimits sources, RateLimit rate, AccessRules rules,
               EventLog log) {
-        if (maxChildren < 1) {
-            throw new IllegalArgumentException("max-children must be at least 1");
-        }
         this.maxChildren = maxChildren;
         this.overLimit = overLimit;
         this.sources = sources;

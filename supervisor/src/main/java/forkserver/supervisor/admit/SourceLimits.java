@@ -18,15 +18,15 @@ import java.util.Map;
  */
 public final class SourceLimits {
 
-    /** No per-source limit. */
-    public static final int UNLIMITED = 0;
+    /** No per-source limit (no source can hold that many children). */
+    public static final int UNLIMITED = Integer.MAX_VALUE;
 
     private final int maxPerSource;
     private final int ipv6Prefix;
     private final Map<String, Integer> open = new HashMap<>();
 
     public SourceLimits(int maxPerSource, int ipv6Prefix) {
-        if (maxPerSource < 0) {
+        if (maxPerSource < 1) {
             throw new IllegalArgumentException("--max-per-source must be at least 1, got " + maxPerSource);
         }
         if (ipv6Prefix < 1 || ipv6Prefix > 128) {
@@ -51,7 +51,7 @@ public final class SourceLimits {
 
     /** True when one more child from {@code source} would pass the limit. */
     boolean full(String source) {
-        return maxPerSource != UNLIMITED && openFrom(source) >= maxPerSource;
+        return openFrom(source) >= maxPerSource;
     }
 
     void opened(String source) {

@@ -1,5 +1,6 @@
 package forkserver.supervisor.base;
 
+import forkserver.posix.Durations;
 
 import java.time.Duration;
 import java.util.function.LongSupplier;

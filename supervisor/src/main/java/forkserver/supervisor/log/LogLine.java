@@ -1,6 +1,6 @@
 package forkserver.supervisor.log;
 
-import forkserver.supervisor.base.Durations;
+import forkserver.posix.Durations;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

@@ -4,23 +4,20 @@ import forkserver.posix.ErrnoException;
 import forkserver.posix.Posix;
 import forkserver.supervisor.admit.Admission;
 import forkserver.supervisor.base.Accepted;
-import forkserver.supervisor.base.Poller;
+import forkserver.supervisor.base.Watchlist;
 import forkserver.supervisor.base.Reason;
 import forkserver.supervisor.log.EventLog;
 
 import java.time.Duration;
 import java.util.Arrays;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
  * Reads the PROXY header of every connection it is given, on a thread of its own
- * ({@code forkserver-proxy-headers}), never the acceptor's: one {@code poll} watches every
+ * ({@code forkserver-proxy-headers}), never the acceptor's: one {@link Watchlist} watches every
  * connection still waiting for its header, each with its own deadline, so a hundred silent
- * connections cost a hundred entries in a poll set and delay nobody.
+ * connections cost a hundred entries in an epoll set and delay nobody.
  *
  * <p><b>Exactly the header, nothing more.</b> The bytes behind the header (a proxy sends the
  * client's first bytes in the same segment) belong to the child. So the reader looks with
@@ -52,7 +49,7 @@ final class ProxyHeaderReader {
         void refused(Accepted connection, Reason reason, String detail);
     }
 
-    /** How long to wait before polling again when poll itself fails (ENOMEM: the kernel is short). */
+    /** No header bytes taken off the socket yet (the usual case: a header comes whole). */
     private static final byte[] NOTHING = new byte[0];
 
     private static final class Pending {
@@ -69,18 +66,17 @@ final class ProxyHeaderReader {
     private final Verdicts verdicts;
     private final Duration timeout;
     private final Queue<Pending> arrivals = new ConcurrentLinkedQueue<>();
-    // The reader waits on the pending connections, a wake-up (add(), stop()) and the nearest deadline.
-    private final Poller poller;
+    // The reader waits on the pending connections (the reader thread's own), a wake-up (add(),
+    // stop()) and the nearest deadline.
+    private final Watchlist<Pending> pending;
     private final Thread thread;
     private volatile boolean stopped;
-    // The reader thread's own; nobody else touches them.
-    private final Map<Integer, Pending> pending = new HashMap<>(); // by descriptor, each watched by the poller
     private final byte[] scratch = new byte[ProxyHeader.MAX_LENGTH];
 
     ProxyHeaderReader(Duration timeout, Verdicts verdicts) throws ErrnoException {
         this.timeout = timeout;
         this.verdicts = verdicts;
-        this.poller = new Poller();
+        this.pending = new Watchlist<>();
         this.thread = Thread.ofPlatform().daemon().name("forkserver-proxy-headers").unstarted(this::run);
     }
 
@@ -95,7 +91,7 @@ final class ProxyHeaderReader {
             return;
         }
         arrivals.add(new Pending(connection, System.nanoTime() + timeout.toNanos()));
-        poller.wakeUp();
+        pending.wakeUp();
     }
 
     /**
@@ -104,7 +100,7 @@ final class ProxyHeaderReader {
      */
     void stop(Duration wait) {
         stopped = true;
-        poller.wakeUp();
+        pending.wakeUp();
         try {
             thread.join(wait);
         } catch (InterruptedException e) {
@@ -112,7 +108,7 @@ final class ProxyHeaderReader {
         }
         if (!thread.isAlive()) {
             closeAll(); // anything added after the thread's last look
-            poller.close();
+            pending.close();
         }
     }
 
@@ -123,23 +119,13 @@ final class ProxyHeaderReader {
                     watch(arrived);
                 }
             }
-            long nearest = Poller.NO_DEADLINE;
-            for (Pending p : pending.values()) {
-                nearest = nearest == Poller.NO_DEADLINE ? p.deadline : Math.min(nearest, p.deadline);
+            for (Pending p : pending.await()) {
+                read(p); // a verdict, if any, comes after unwatch()
             }
-            for (int fd : poller.await(nearest)) {
-                Pending p = pending.get(fd);
-                if (p != null) {
-                    read(p); // a verdict, if any, comes after unwatch()
-                }
-            }
-            long now = System.nanoTime();
-            for (Pending p : List.copyOf(pending.values())) {
-                if (now - p.deadline >= 0) {
-                    unwatch(p);
-                    verdicts.refused(p.connection, Reason.PROXY_TIMEOUT, "no complete header within "
-                            + EventLog.seconds(timeout) + " (" + p.got.length + " bytes of one)");
-                }
+            for (Pending p : pending.expired(System.nanoTime())) {
+                unwatch(p);
+                verdicts.refused(p.connection, Reason.PROXY_TIMEOUT, "no complete header within "
+                        + EventLog.seconds(timeout) + " (" + p.got.length + " bytes of one)");
             }
         }
         closeAll();
@@ -148,8 +134,7 @@ final class ProxyHeaderReader {
     /** Waits for more of {@code p}'s header, until its deadline. */
     private void watch(Pending p) {
         try {
-            poller.add(p.connection.fd());
-            pending.put(p.connection.fd(), p);
+            pending.add(p.connection.fd(), p, p.deadline);
         } catch (ErrnoException e) {
             refuse(p, "its header could not be waited for: " + e.getMessage()); // ENOMEM, ENOSPC in the kernel
         }
@@ -161,9 +146,7 @@ final class ProxyHeaderReader {
      * may be a new connection's, which must not be confused with it.
      */
     private void unwatch(Pending p) {
-        if (pending.remove(p.connection.fd()) != null) {
-            poller.remove(p.connection.fd());
-        }
+        pending.remove(p.connection.fd());
     }
 
     private boolean read(Pending p) {
@@ -235,7 +218,7 @@ final class ProxyHeaderReader {
     }
 
     private void closeAll() {
-        for (Pending p : List.copyOf(pending.values())) {
+        for (Pending p : pending.all()) {
             unwatch(p);
             p.connection.close();
         }

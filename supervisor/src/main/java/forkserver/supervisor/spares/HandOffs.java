@@ -6,18 +6,15 @@ import forkserver.posix.SpareProtocol;
 import forkserver.supervisor.base.Monitors;
 import forkserver.supervisor.admit.Admission;
 import forkserver.supervisor.base.Accepted;
-import forkserver.supervisor.base.Poller;
+import forkserver.supervisor.base.Watchlist;
 import forkserver.supervisor.log.EventLog;
 import forkserver.supervisor.base.ExitStatus;
 
 import java.time.Duration;
-import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The hand-offs to spares in flight. The acceptor sends a connection to a spare and moves on;
@@ -67,11 +64,11 @@ public final class HandOffs {
 
     private final EventLog log;
     private final Outcome outcome;
-    private final Poller poller; // the spares' channels being waited on, the wake-up, the nearest deadline
+    // The spares' channels being waited on (this thread's only), the wake-up, the nearest deadline.
+    private final Watchlist<Pending> waiting;
     private final Queue<Pending> incoming = new ConcurrentLinkedQueue<>();
     private final Queue<Pending> killed = new ConcurrentLinkedQueue<>(); // dead now, to be settled
     private final Map<SpareWorker, Pending> dying = new ConcurrentHashMap<>(); // killed, exit not yet seen
-    private final Map<Integer, Pending> waiting = new HashMap<>(); // by channel; this thread's only
     private final Object idle = new Object(); // notified when nothing is in flight
     private int inFlight; // guarded by idle
     private final Thread thread;
@@ -79,7 +76,7 @@ public final class HandOffs {
     HandOffs(EventLog log, Outcome outcome) throws ErrnoException {
         this.log = log;
         this.outcome = outcome;
-        this.poller = new Poller();
+        this.waiting = new Watchlist<>();
         this.thread = Thread.ofPlatform().daemon().name("forkserver-handoffs").unstarted(this::run);
     }
 
@@ -98,7 +95,7 @@ public final class HandOffs {
             inFlight++;
         }
         incoming.add(new Pending(spare, connection, ticket));
-        poller.wakeUp();
+        waiting.wakeUp();
     }
 
     /** Waits until no hand-off is in flight, at most {@code timeout}; true when none is. */
@@ -114,21 +111,11 @@ public final class HandOffs {
             for (Pending pending; (pending = killed.poll()) != null; ) {
                 settle(pending);
             }
-            long nearest = Poller.NO_DEADLINE;
-            for (Pending pending : waiting.values()) {
-                nearest = nearest == Poller.NO_DEADLINE ? pending.deadline : Math.min(nearest, pending.deadline);
+            for (Pending pending : waiting.await()) {
+                answer(pending);
             }
-            for (int channel : poller.await(nearest)) {
-                Pending pending = waiting.get(channel);
-                if (pending != null) {
-                    answer(pending);
-                }
-            }
-            long now = System.nanoTime();
-            for (Pending pending : List.copyOf(waiting.values())) {
-                if (now - pending.deadline >= 0) {
-                    kill(pending, "no acknowledgement within " + EventLog.seconds(TIMEOUT));
-                }
+            for (Pending pending : waiting.expired(System.nanoTime())) {
+                kill(pending, "no acknowledgement within " + EventLog.seconds(TIMEOUT));
             }
         }
     }
@@ -136,8 +123,7 @@ public final class HandOffs {
     /** From now on the spare's answer (or its silence past the deadline) is waited for. */
     private void watch(Pending pending) {
         try {
-            poller.add(pending.spare.channel);
-            waiting.put(pending.spare.channel, pending);
+            waiting.add(pending.spare.channel, pending, pending.deadline);
         } catch (ErrnoException e) {
             kill(pending, "its channel could not be watched: " + e.getMessage()); // ENOMEM, ENOSPC in the kernel
         }
@@ -145,9 +131,7 @@ public final class HandOffs {
 
     /** No longer waited for: answered, or being killed. */
     private void stopWaiting(Pending pending) {
-        if (waiting.remove(pending.spare.channel) != null) {
-            poller.remove(pending.spare.channel);
-        }
+        waiting.remove(pending.spare.channel);
     }
 
     /** The spare's channel is readable: its acknowledgement, or the sign that it will not give one. */
@@ -194,7 +178,7 @@ public final class HandOffs {
         Pending pending = dying.remove(spare);
         if (pending != null) {
             killed.add(pending);
-            poller.wakeUp();
+            waiting.wakeUp();
         }
     }
 
@@ -232,6 +216,6 @@ public final class HandOffs {
 
     /** Tests: from now on every wake-up of this class's thread fails with {@code fault}. */
     void failWakeUps(ErrnoException fault) {
-        poller.failWakeUps(fault);
+        waiting.failWakeUps(fault);
     }
 }

@@ -45,6 +45,15 @@ class LimitsTest {
     }
 
     @Test
+    void aLimitOfNoneIsRefusedWithItsOptionsName() {
+        // The one check of -C: none given is UNLIMITED, a limit given is at least 1.
+        for (int bad : new int[] {0, -1}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new SourceLimits(bad, 64));
+            assertEquals("--max-per-source must be at least 1, got " + bad, e.getMessage());
+        }
+    }
+
+    @Test
     void theBucketServesABurstThenRefillsAtTheRate() {
         AtomicLong now = new AtomicLong(1_000_000_000L);
         RateLimit rate = new RateLimit(RateLimit.Spec.parse("2/1s"), now::get);

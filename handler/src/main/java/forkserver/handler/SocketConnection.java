@@ -1,6 +1,4 @@
-package forkserver.worker;
-
-import forkserver.handler.Connection;
+package forkserver.handler;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -13,9 +11,11 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * The worker's {@link Connection}: the connected TCP socket on fd 0, the facts from the
- * environment the spawner set (see {@link Connection} for their order), the handler's arguments
- * and the exit status it chose.
+ * A {@link Connection} over a connected TCP socket, its facts from an environment (in the order
+ * {@link Connection} gives: the UCSPI variables, systemd's, then the socket itself), the handler's
+ * arguments and the exit status it chose. Forkserver's worker gives a handler one over fd 0 and
+ * the environment it was started with; {@code forkserver-handler-testkit}'s {@code HandlerSession}
+ * gives one over a loopback socket and the facts a test chose.
  */
 public final class SocketConnection implements Connection {
 
@@ -26,18 +26,41 @@ public final class SocketConnection implements Connection {
     private final SSLSession session;
     private final Map<String, String> environment;
     private final List<String> arguments;
-    private int exitStatus = Launcher.EXIT_OK;
+    private volatile int exitStatus; // 0 unless the handler chose another
 
+    /**
+     * A plain TCP connection without arguments.
+     *
+     * @param channel     the connected socket, in blocking mode
+     * @param environment where the facts are read first (see {@link Connection}), and what {@link #env} gives
+     */
     public SocketConnection(SocketChannel channel, Map<String, String> environment) {
         this(channel, environment, List.of());
     }
 
+    /**
+     * A plain TCP connection.
+     *
+     * @param channel     the connected socket, in blocking mode
+     * @param environment where the facts are read first (see {@link Connection}), and what {@link #env} gives
+     * @param arguments   what {@link #arguments()} gives
+     */
     public SocketConnection(SocketChannel channel, Map<String, String> environment, List<String> arguments) {
         this(channel, channel, null, environment, arguments);
     }
 
-    SocketConnection(SocketChannel channel, ByteChannel plaintext, SSLSession session, Map<String, String> environment,
-            List<String> arguments) {
+    /**
+     * A connection whose conversation is {@code plaintext} over {@code channel} (TLS's, when
+     * {@code session} is not null).
+     *
+     * @param channel     the connected socket, in blocking mode
+     * @param plaintext   what the handler reads and writes: {@code channel} itself, or TLS over it
+     * @param session     the TLS session, or null on plain TCP
+     * @param environment where the facts are read first (see {@link Connection}), and what {@link #env} gives
+     * @param arguments   what {@link #arguments()} gives
+     */
+    public SocketConnection(SocketChannel channel, ByteChannel plaintext, SSLSession session,
+            Map<String, String> environment, List<String> arguments) {
         this.channel = channel;
         this.plaintext = plaintext;
         this.session = session;
@@ -57,19 +80,12 @@ public final class SocketConnection implements Connection {
     }
 
     /**
-     * Tells the client the conversation is over without closing the descriptor (see
-     * {@link Launcher#end}): TLS's close_notify first, then TCP's FIN.
+     * The TCP socket itself, under TLS's plaintext when there is TLS.
+     *
+     * @return the connected socket
      */
-    void endOfConversation() {
-        if (session != null) {
-            // A cast only here: an instanceof would load TlsChannel on every plain connection.
-            ((TlsChannel) plaintext).endOfConversation();
-        }
-        try {
-            channel.shutdownOutput();
-        } catch (IOException e) {
-            // The client is gone already; nothing left to tell it.
-        }
+    public SocketChannel socket() {
+        return channel;
     }
 
     @Override
@@ -85,8 +101,12 @@ public final class SocketConnection implements Connection {
         exitStatus = status;
     }
 
-    /** What {@link #setExitStatus} chose, else 0. */
-    int exitStatus() {
+    /**
+     * The status the handler chose.
+     *
+     * @return what {@link #setExitStatus} set, else 0
+     */
+    public int exitStatus() {
         return exitStatus;
     }
 

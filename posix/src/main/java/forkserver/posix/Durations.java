@@ -1,18 +1,24 @@
-package forkserver.supervisor.base;
+package forkserver.posix;
 
 import java.math.BigInteger;
 import java.time.Duration;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** Durations as an operator writes them: {@code 500ms}, {@code 10s}, {@code 2m}, {@code 1h}; a bare number is seconds. */
+/**
+ * Durations as an operator writes them: {@code 500ms}, {@code 10s}, {@code 2m}, {@code 1h}; a bare
+ * number is seconds. One format for the supervisor's options and the worker's variables
+ * ({@code FORKSERVER_IDLE_TIMEOUT}, the TLS handshake timeout), which an operator may also write
+ * under inetd or systemd. No native call: a worker that reads a duration loads this class alone
+ * of this jar.
+ */
 public final class Durations {
 
     /**
      * The longest duration any option takes: a year. Longer is a typo, and past ~292 years the
      * nanoseconds every timer counts in overflow (at the first connection, or at SIGTERM).
      */
-    static final Duration MAX = Duration.ofDays(365);
+    public static final Duration MAX = Duration.ofDays(365);
 
     private static final Pattern FORM = Pattern.compile("(\\d+)(ms|s|m|h)?");
 

@@ -1,4 +1,4 @@
-package forkserver.supervisor.base;
+package forkserver.posix;
 
 import org.junit.jupiter.api.Test;
 
@@ -7,7 +7,8 @@ import java.time.Duration;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-class DurationsAndStatusTest {
+/** The one duration format: the supervisor's options and the worker's variables. */
+class DurationsTest {
 
     @Test
     void durationsAsOperatorsWriteThem() {
@@ -32,13 +33,9 @@ class DurationsAndStatusTest {
     }
 
     @Test
-    void exitValuesAboveOneHundredTwentyEightAreSignals() {
-        assertEquals("status=0", ExitStatus.describe(0));
-        assertEquals("status=2", ExitStatus.describe(2));
-        assertEquals("status=128", ExitStatus.describe(128));
-        assertEquals("signal=KILL", ExitStatus.describe(137));
-        assertEquals("signal=TERM", ExitStatus.describe(143));
-        assertEquals("signal=40", ExitStatus.describe(168));
-        assertEquals("status=255", ExitStatus.describe(255));
+    void secondsAsTheLogWritesThem() {
+        assertEquals("1.250", Durations.seconds(Duration.ofMillis(1250)));
+        assertEquals("0.005", Durations.seconds(Duration.ofNanos(4_600_000)));
+        assertEquals("60.000", Durations.seconds(Duration.ofMinutes(1)));
     }
 }
