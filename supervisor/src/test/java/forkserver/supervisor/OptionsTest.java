@@ -3,6 +3,7 @@ package forkserver.supervisor;
 import forkserver.supervisor.admit.AccessRules;
 import forkserver.supervisor.admit.Admission;
 import forkserver.supervisor.admit.SourceLimits;
+import forkserver.supervisor.listen.ListenAddress;
 import forkserver.supervisor.spawn.StdioMode;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
@@ -33,7 +34,7 @@ class OptionsTest {
     @Test
     void theDefaultsAreTheReferencesDefaults() {
         Config config = config("--", "cat");
-        assertEquals(new InetSocketAddress("127.0.0.1", 9090), config.listen());
+        assertEquals(List.of(new ListenAddress.Tcp(new InetSocketAddress("127.0.0.1", 9090), null)), config.listen());
         assertEquals(40, config.maxChildren());
         assertEquals(StdioMode.INOUT, config.stdio(), "a COMMAND reads and writes the connection");
         assertEquals(Duration.ofSeconds(10), config.shutdownGrace());
@@ -53,7 +54,7 @@ class OptionsTest {
                 "--max-lifetime", "1h", "--backlog", "7", "--over-limit", "reject", "--allow", "10.0.0.0/8", "ZONE=in",
                 "--deny", "0.0.0.0/0", "--default-policy", "deny", "--proxy-protocol", "--proxy-from", "127.0.0.1",
                 "--metrics", "127.0.0.1:0", "--", "cat", "-u");
-        assertEquals(new InetSocketAddress("::1", 0), config.listen());
+        assertEquals(List.of(new ListenAddress.Tcp(new InetSocketAddress("::1", 0), null)), config.listen());
         assertEquals(3, config.maxChildren());
         assertEquals(2, config.admission().maxPerSource());
         assertEquals(Duration.ofSeconds(2), config.shutdownGrace());
