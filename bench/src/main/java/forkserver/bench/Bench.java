@@ -45,6 +45,7 @@ public final class Bench {
         if (options.list()) {
             Models.ALL.forEach(m -> out.println(m.name() + "\t" + m.description()
                     + (m.requires() == null || onPath(m.requires()) ? "" : " (not here: no " + m.requires() + " on PATH)")));
+            Models.ON_REQUEST.forEach(m -> out.println(m.name() + "\t" + m.description() + " (only when named)"));
             return 0;
         }
         Path home = home();

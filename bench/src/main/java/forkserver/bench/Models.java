@@ -58,6 +58,18 @@ public final class Models {
             new Model("systemd-worker", "systemd-socket-activate --inetd running bin/worker",
                     Family.REFERENCE, Model.Start.JVM, "systemd-socket-activate", c -> socketActivate(c, List.of(c.bin("worker")))));
 
+    /**
+     * Models run only when named (--models): the process models with the supervisor's boxes off
+     * ({@code --leftovers keep}), beside the boxed rows above (as root, connections are boxed by
+     * default) to measure what a box costs per connection.
+     */
+    public static final List<Model> ON_REQUEST = List.of(
+            new Model("process-unboxed", "bin/supervisor --leftovers keep: one worker JVM per connection, no box",
+                    Family.JAVA_PROCESS, Model.Start.JVM, null, c -> supervisor(c, List.of("--leftovers", "keep"))),
+            new Model("process-native-unboxed", "bin/supervisor --leftovers keep --stdio inout: one native echo process per"
+                    + " connection, no box", Family.JAVA_PROCESS, Model.Start.PROCESS, null,
+                    c -> supervisor(c, Stream.concat(Stream.of("--leftovers", "keep", "--stdio", "inout", "--"), c.nativeEcho().stream()).toList())));
+
     /** More children than any workload opens (the scale ladder holds up to 10,000), so that the limit never queues a client. */
     static final String MAX_CHILDREN = "20000";
     /** Linux's default somaxconn, the supervisor's default backlog. */
@@ -67,9 +79,9 @@ public final class Models {
     }
 
     public static Model named(String name) {
-        return ALL.stream().filter(m -> m.name().equals(name)).findFirst()
+        return Stream.concat(ALL.stream(), ON_REQUEST.stream()).filter(m -> m.name().equals(name)).findFirst()
                 .orElseThrow(() -> new IllegalArgumentException("unknown model '" + name + "' (known: "
-                        + String.join(", ", ALL.stream().map(Model::name).toList()) + ")"));
+                        + String.join(", ", Stream.concat(ALL.stream(), ON_REQUEST.stream()).map(Model::name).toList()) + ")"));
     }
 
     private static List<String> supervisor(ServerContext c, List<String> more) {

@@ -224,8 +224,8 @@ final class Options {
 
     // No brackets in the label (NAME=SOFT[:HARD]): the man page's synopsis cannot nest them.
     @Option(names = ChildRlimit.OPTION, paramLabel = "NAME=LIMIT",
-            description = "A resource limit set on each connection's child (prlimit), as xinetd's rlimit_*: nofile,"
-                    + " core, cpu, fsize, nproc or as; LIMIT is SOFT or SOFT:HARD, each a number, 64M for sizes, or"
+            description = "A resource limit set on each connection's child before its command runs, as xinetd's"
+                    + " rlimit_*: nofile, core, cpu, fsize, nproc or as; LIMIT is SOFT or SOFT:HARD, each a number, 64M for sizes, or"
                     + " unlimited. Per process, not per"
                     + " connection; 'as' makes a JVM fail to start. Repeatable.")
     private List<String> childRlimits = new ArrayList<>();

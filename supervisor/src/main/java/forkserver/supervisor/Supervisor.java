@@ -116,7 +116,8 @@ final class Supervisor implements HandOffs.Outcome {
         this.stderr = stderr;
         this.totals = totals;
         this.children = new Children(spawner, admission, totals, log, config.maxLifetime(), config.killGrace(), boxes,
-                config.boxing().rlimits(), config.boxing().users() == null ? null : new ChildUsers(config.boxing().users()));
+                ChildRlimit.afterStart(config.boxing().rlimits()),
+                config.boxing().users() == null ? null : new ChildUsers(config.boxing().users()));
         this.spares = new Spares(config.spares(), children::startSpare, log, this);
         this.proxyStage = config.proxy() == null ? null : new ProxyStage(config.proxy(), admission, new ProxyStage.Owner() {
             @Override
@@ -229,15 +230,18 @@ final class Supervisor implements HandOffs.Outcome {
         try {
             Totals totals = new Totals();
             ChildStderr stderr = new ChildStderr(log, totals);
-            // A boxed child joins its box itself, from a /bin/sh step before it execs the command
-            // (about a millisecond): placed by the supervisor after start() only, a native program
-            // had read its client's line and forked before it was in its box. The supervisor
-            // places it too (Children.contain), for a box whose name the variable cannot carry.
-            // With --child-user-range, the child takes its uid after that step (which needs the
-            // supervisor's rights to write the box's files), right before the command.
-            List<String> command = boxes == null ? config.command() : Box.selfPlacing(config.command());
-            List<String> spareCommand = boxes == null || config.spareCommand().isEmpty() ? config.spareCommand()
-                    : Box.selfPlacing(config.spareCommand());
+            // A boxed child joins its box itself, and takes its rlimits, from a /bin/sh step before
+            // it execs the command (one exec): placed by the supervisor after start() only, a
+            // native program had read its client's line and forked before it was in its box. The
+            // supervisor places it too (Children.contain), for a box whose name the variable
+            // cannot carry, and sets the rlimits the shell cannot say. With --child-user-range, the
+            // child takes its uid after that step (which needs the supervisor's rights to write the
+            // box's files), right before the command.
+            List<ChildRlimit> rlimits = config.boxing().rlimits();
+            boolean wrapped = boxes != null || rlimits.size() > ChildRlimit.afterStart(rlimits).size();
+            List<String> command = wrapped ? Box.selfPlacing(config.command(), rlimits) : config.command();
+            List<String> spareCommand = wrapped && !config.spareCommand().isEmpty()
+                    ? Box.selfPlacing(config.spareCommand(), rlimits) : config.spareCommand();
             Spawner spawner = new Spawner(command.size() - config.command().size(), command, spareCommand,
                     config.stdio(), environment, stderr);
             return new Supervisor(config, log, listeners, spawner, rules, notify, stderr, totals, boxes, boxesLine[0]);

@@ -47,10 +47,11 @@ public final class Box implements AutoCloseable {
     /** How long rmdir is retried while the kernel finishes with the last exited process. */
     static final Duration REMOVE_DEADLINE = Duration.ofSeconds(2);
 
-    // /bin/sh -c SCRIPT forkserver-box COMMAND...: joins the box, then becomes COMMAND. No glob
-    // (set -f) and IFS=: split the variable into file names; a failed write refuses to run unboxed.
-    private static final String SELF_PLACING_SCRIPT = "set -f; IFS=:; for f in $" + PROCS_VARIABLE
-            + "; do echo $$ >\"$f\" || exit 126; done; unset " + PROCS_VARIABLE + " IFS; exec \"$@\"";
+    // /bin/sh -c SCRIPT forkserver-box COMMAND...: joins the box, sets the rlimits, then becomes
+    // COMMAND. No glob (set -f) and IFS=: split the variable into file names; a failed write or
+    // ulimit refuses to run the command outside its limits.
+    private static final String JOIN_THE_BOX = "set -f; IFS=:; for f in $" + PROCS_VARIABLE
+            + "; do echo $$ >\"$f\" || exit 126; done; unset " + PROCS_VARIABLE + " IFS; ";
 
     /** One of the box's cgroups: its directory and what the box uses it for. */
     record Part(Path directory, Boxes.Use use) {
@@ -120,14 +121,25 @@ public final class Box implements AutoCloseable {
     }
 
     /**
-     * {@code command} behind a {@code /bin/sh} that joins the box (from {@link #PROCS_VARIABLE})
-     * before it execs the command: for a native program, the window before its limits hold
-     * closes, for the price of one shell (about a millisecond).
+     * {@code command} behind a {@code /bin/sh} that joins the box (from {@link #PROCS_VARIABLE};
+     * none when it is unset) and sets {@code rlimits} with its {@code ulimit} (those
+     * {@link ChildRlimit#shellCommand} can say) before it execs the command: the command's first
+     * instruction runs inside its limits, for the price of one shell's exec.
      */
-    public static List<String> selfPlacing(List<String> command) {
-        List<String> wrapped = new ArrayList<>(List.of("/bin/sh", "-c", SELF_PLACING_SCRIPT, "forkserver-box"));
+    public static List<String> selfPlacing(List<String> command, List<ChildRlimit> rlimits) {
+        StringBuilder script = new StringBuilder(JOIN_THE_BOX);
+        for (ChildRlimit limit : rlimits) {
+            limit.shellCommand().ifPresent(ulimit -> script.append(ulimit).append(" || exit 126; "));
+        }
+        script.append("exec \"$@\"");
+        List<String> wrapped = new ArrayList<>(List.of("/bin/sh", "-c", script.toString(), "forkserver-box"));
         wrapped.addAll(command);
         return wrapped;
+    }
+
+    /** {@link #selfPlacing(List, List)} without rlimits. */
+    public static List<String> selfPlacing(List<String> command) {
+        return selfPlacing(command, List.of());
     }
 
     /** The pids in the box now (zombies are not: they have left their cgroups). */

@@ -85,6 +85,53 @@ public record ChildRlimit(Resource resource, long soft, long hard) {
         };
     }
 
+    /**
+     * The shell's {@code ulimit} command that sets this limit before the command is exec'd, or
+     * empty when the shell cannot say it: {@code nproc}, whose letter differs between shells
+     * (dash {@code -p}, bash {@code -u}), and sizes the shell's units (512-byte blocks for
+     * {@code core} and {@code fsize}, KiB for {@code as}) cannot carry exactly. With different
+     * limits, the soft one first where it fits, then the hard one, then the soft one again: each
+     * step keeps soft at most hard, whichever way the limits move.
+     */
+    public Optional<String> shellCommand() {
+        String letter = switch (resource) {
+            case NOFILE -> "n";
+            case CPU -> "t";
+            case CORE -> "c";
+            case FSIZE -> "f";
+            case AS -> "v";
+            case NPROC -> null;
+        };
+        long unit = switch (resource) {
+            case CORE, FSIZE -> 512;
+            case AS -> 1024;
+            default -> 1;
+        };
+        if (letter == null || !inUnits(soft, unit) || !inUnits(hard, unit)) {
+            return Optional.empty();
+        }
+        String softText = shellValue(soft, unit);
+        String hardText = shellValue(hard, unit);
+        if (soft == hard) {
+            return Optional.of("ulimit -" + letter + " " + softText);
+        }
+        return Optional.of("{ ulimit -S -" + letter + " " + softText + " 2>/dev/null; ulimit -H -" + letter + " " + hardText
+                + " && ulimit -S -" + letter + " " + softText + "; }");
+    }
+
+    /** The limits {@link #shellCommand} cannot set: the supervisor sets them right after the start. */
+    public static List<ChildRlimit> afterStart(List<ChildRlimit> limits) {
+        return limits.stream().filter(l -> l.shellCommand().isEmpty()).toList();
+    }
+
+    private static boolean inUnits(long value, long unit) {
+        return value == Posix.RLIM_INFINITY || Long.remainderUnsigned(value, unit) == 0;
+    }
+
+    private static String shellValue(long value, long unit) {
+        return value == Posix.RLIM_INFINITY ? "unlimited" : Long.toUnsignedString(value / unit);
+    }
+
     /** Sets the limits on {@code pid} (a spawned child; its descendants inherit them from then on). */
     public static void apply(long pid, List<ChildRlimit> limits) throws ErrnoException {
         for (ChildRlimit limit : limits) {

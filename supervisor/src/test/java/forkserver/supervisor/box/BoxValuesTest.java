@@ -110,6 +110,36 @@ class BoxValuesTest {
                 () -> ChildRlimit.apply(sleep.pid(), List.of(ChildRlimit.parse("nofile=10")))).name());
     }
 
+    /**
+     * The shell step sets what its ulimit can say before the command runs, raising or lowering
+     * either limit, with the values /proc shows; what it cannot say is left to prlimit(2).
+     */
+    @Test
+    void theShellStepSetsRlimitsBeforeTheCommand() throws Exception {
+        List<ChildRlimit> limits = List.of(ChildRlimit.parse("nofile=100:200"), ChildRlimit.parse("core=0"),
+                ChildRlimit.parse("fsize=1M:unlimited"), ChildRlimit.parse("cpu=30"), ChildRlimit.parse("as=unlimited"));
+        Process cat = new ProcessBuilder(Box.selfPlacing(List.of("cat", "/proc/self/limits"), limits)).start();
+        String text = new String(cat.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(cat.waitFor(10, TimeUnit.SECONDS));
+        assertEquals(0, cat.exitValue(), text);
+        assertTrue(text.lines().anyMatch(l -> l.matches("Max open files\\s+100\\s+200\\s+files\\s*")), text);
+        assertTrue(text.lines().anyMatch(l -> l.matches("Max core file size\\s+0\\s+0\\s+bytes\\s*")), text);
+        assertTrue(text.lines().anyMatch(l -> l.matches("Max file size\\s+1048576\\s+unlimited\\s+bytes\\s*")), text);
+        assertTrue(text.lines().anyMatch(l -> l.matches("Max cpu time\\s+30\\s+30\\s+seconds\\s*")), text);
+
+        assertEquals(List.of("nproc=10", "core=1000"), ChildRlimit.afterStart(List.of(ChildRlimit.parse("nproc=10"),
+                ChildRlimit.parse("core=1000"), ChildRlimit.parse("core=1024"), ChildRlimit.parse("as=1G"))).stream()
+                .map(ChildRlimit::toString).toList());
+
+        // Refused (above fs.nr_open even for root): the command never runs.
+        Process refused = new ProcessBuilder(Box.selfPlacing(List.of("echo", "ran"), List.of(ChildRlimit.parse("nofile=2000000000"))))
+                .redirectErrorStream(true).start();
+        String said = new String(refused.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(refused.waitFor(10, TimeUnit.SECONDS));
+        assertEquals(126, refused.exitValue(), said);
+        assertFalse(said.contains("ran"), said);
+    }
+
     private static String message(Runnable parse) {
         return assertThrows(IllegalArgumentException.class, parse::run).getMessage();
     }
