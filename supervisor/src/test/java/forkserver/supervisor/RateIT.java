@@ -33,7 +33,11 @@ class RateIT {
                 // Two at once, then one every 500 ms: five need at least 1.5 s; a lower bound only.
                 assertTrue(seconds >= 1.4, "five clients served in " + seconds + " s at 2/1s");
                 supervisor.awaitMatch(Pattern.compile("paused reason=rate next-in=0\\.\\d{3}s"));
-                assertEquals(1, supervisor.matches(Pattern.compile("paused ")).size(), "one line per dry spell, not per token");
+                // Three clients waited for a token each. A line per token would be three; a line per
+                // dry spell is one, or two when starts are slower than the tokens return (a loaded
+                // machine: a token came back while a child was starting, so the spell ended).
+                int pauses = supervisor.matches(Pattern.compile("paused ")).size();
+                assertTrue(pauses >= 1 && pauses < 3, pauses + " paused lines: one per dry spell, not per token");
                 assertEquals(0, supervisor.matches(Pattern.compile("reject ")).size(), "nobody rejected in wait mode");
             } finally {
                 clients.forEach(EchoClient::close);
