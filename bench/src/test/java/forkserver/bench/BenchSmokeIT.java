@@ -108,7 +108,7 @@ class BenchSmokeIT {
         assertEquals(2, result.exitValue());
         assertEquals(List.of("bench: unknown model 'threads' (known: process, spares, process-native, thread, virtual, eventloop,"
                 + " seed-thread, seed-fork, seed-callback, seed-asyncio, tcpserver-native, tcpserver-worker, systemd-native,"
-                + " systemd-worker)"), result.stderrLines());
+                + " systemd-worker, process-unboxed, process-native-unboxed)"), result.stderrLines());
         assertEquals("", result.stdout());
     }
 }
