@@ -292,12 +292,19 @@ public final class SparesBench {
 
         /** bin/supervisor on a free port; {@code javaOptions} for the supervisor's own JVM. */
         static Server supervisor(Path home, String javaOptions, String... options) throws IOException {
+            return supervisor(home, java.util.Map.of(), javaOptions, options);
+        }
+
+        /** The same with {@code environment} added to the supervisor's (and so to its workers'). */
+        static Server supervisor(Path home, java.util.Map<String, String> environment, String javaOptions, String... options)
+                throws IOException {
             List<String> argv = new ArrayList<>(List.of(home.resolve("bin/supervisor").toString(), "-l", "127.0.0.1:0",
                     "--shutdown-grace", "0s", "--kill-grace", "2s"));
             argv.addAll(List.of(options));
             ProcessBuilder builder = new ProcessBuilder(argv).redirectInput(new File("/dev/null"))
                     .redirectOutput(ProcessBuilder.Redirect.DISCARD);
             builder.environment().put("FORKSERVER_JAVA_OPTS", javaOptions);
+            builder.environment().putAll(environment);
             Process process = builder.start();
             BufferedReader log = new BufferedReader(new InputStreamReader(process.getErrorStream(), StandardCharsets.UTF_8));
             for (String line; (line = log.readLine()) != null; ) {
