@@ -11,7 +11,6 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -24,7 +23,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
@@ -203,18 +201,9 @@ public final class HandlersBench {
      */
     static Timing http(InetSocketAddress server, SSLContext tls) throws IOException {
         long start = System.nanoTime();
-        try (Socket plain = new Socket()) {
-            plain.setTcpNoDelay(true);
-            plain.connect(server, 10_000);
-            plain.setSoTimeout(30_000);
-            Socket socket = plain;
-            double handshake = 0;
-            if (tls != null) {
-                SSLSocket ssl = (SSLSocket) tls.getSocketFactory().createSocket(plain, "localhost", server.getPort(), true);
-                ssl.startHandshake();
-                handshake = (System.nanoTime() - start) / 1e6;
-                socket = ssl;
-            }
+        try (Socket plain = connect(server)) {
+            Socket socket = tls == null ? plain : handshake(plain, tls, server);
+            double handshake = tls == null ? 0 : (System.nanoTime() - start) / 1e6;
             OutputStream out = socket.getOutputStream();
             out.write(REQUEST.getBytes(StandardCharsets.US_ASCII));
             out.flush();
@@ -231,12 +220,8 @@ public final class HandlersBench {
     /** The echo protocol over TLS: handshake, one line, its echo. */
     static Timing tlsEcho(InetSocketAddress server, SSLContext tls) throws IOException {
         long start = System.nanoTime();
-        try (Socket plain = new Socket()) {
-            plain.setTcpNoDelay(true);
-            plain.connect(server, 10_000);
-            plain.setSoTimeout(30_000);
-            SSLSocket ssl = (SSLSocket) tls.getSocketFactory().createSocket(plain, "localhost", server.getPort(), true);
-            ssl.startHandshake();
+        try (Socket plain = connect(server)) {
+            SSLSocket ssl = handshake(plain, tls, server);
             double handshake = (System.nanoTime() - start) / 1e6;
             ssl.getOutputStream().write("hello\n".getBytes(StandardCharsets.US_ASCII));
             ssl.getOutputStream().flush();
@@ -253,6 +238,27 @@ public final class HandlersBench {
             }
             return new Timing(handshake, (System.nanoTime() - start) / 1e6);
         }
+    }
+
+    /** A TCP connection to {@code server}, Nagle off (a request is one write), reads bounded by 30 s. */
+    private static Socket connect(InetSocketAddress server) throws IOException {
+        Socket socket = new Socket();
+        try {
+            socket.setTcpNoDelay(true);
+            socket.connect(server, 10_000);
+            socket.setSoTimeout(30_000);
+            return socket;
+        } catch (IOException e) {
+            socket.close();
+            throw e;
+        }
+    }
+
+    /** TLS over {@code plain} (closed with it), the handshake done: as the client of a localhost certificate. */
+    private static SSLSocket handshake(Socket plain, SSLContext tls, InetSocketAddress server) throws IOException {
+        SSLSocket ssl = (SSLSocket) tls.getSocketFactory().createSocket(plain, "localhost", server.getPort(), true);
+        ssl.startHandshake();
+        return ssl;
     }
 
     private static String readHead(InputStream in) throws IOException {
@@ -352,10 +358,7 @@ public final class HandlersBench {
         }
 
         static Stunnel start(String stunnel, Path work, InetSocketAddress backend) throws Exception {
-            int port;
-            try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-                port = probe.getLocalPort();
-            }
+            int port = Server.freeLoopbackPort();
             Path config = work.resolve("stunnel.conf");
             Files.writeString(config, String.join("\n",
                     "foreground = yes",
@@ -370,27 +373,16 @@ public final class HandlersBench {
             Process process = new ProcessBuilder(stunnel, config.toString()).redirectInput(new File("/dev/null"))
                     .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                     .redirectError(work.resolve("stunnel.log").toFile()).start();
-            InetSocketAddress address = new InetSocketAddress(InetAddress.getLoopbackAddress(), port);
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (System.nanoTime() < deadline && process.isAlive()) {
-                try (Socket probe = new Socket()) {
-                    probe.connect(address, 1_000);
-                    return new Stunnel(process, address);
-                } catch (IOException notYet) {
-                    Thread.sleep(50); // bench only: stunnel says nothing when it is listening
-                }
+            try {
+                return new Stunnel(process, Server.awaitListening(process, port, "stunnel"));
+            } catch (IllegalStateException e) {
+                throw new IllegalStateException(e.getMessage() + ": " + Files.readString(work.resolve("stunnel.log")), e);
             }
-            process.destroyForcibly();
-            throw new IllegalStateException("stunnel did not listen on " + address + ": "
-                    + Files.readString(work.resolve("stunnel.log")));
         }
 
         @Override
-        public void close() throws InterruptedException {
-            process.destroy();
-            if (!process.waitFor(5, TimeUnit.SECONDS)) {
-                process.destroyForcibly().waitFor();
-            }
+        public void close() {
+            WorkerStartupBench.stopTree(process);
         }
     }
 
