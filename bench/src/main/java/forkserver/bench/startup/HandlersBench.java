@@ -106,7 +106,7 @@ public final class HandlersBench {
                 series.add(new Series("8. `tcpserver` → native echo", () -> echo(ucspi.address), false));
             }
             if (tunnel != null) {
-                series.add(new Series("9. `stunnel` → `tcpserver` → native echo", () -> tlsEcho(tunnel.address,
+                series.add(new Series("9. `stunnel` → `tcpserver` → native echo", () -> tlsEcho(tunnel.address(),
                         context(work, false)), true));
             }
             Timing[][] timings = new Timing[series.size()][rounds];
@@ -348,14 +348,7 @@ public final class HandlersBench {
     }
 
     /** stunnel4 in the foreground, accepting TLS on a free loopback port and connecting to {@code backend}. */
-    static final class Stunnel implements AutoCloseable {
-        final Process process;
-        final InetSocketAddress address;
-
-        private Stunnel(Process process, InetSocketAddress address) {
-            this.process = process;
-            this.address = address;
-        }
+    record Stunnel(Process process, InetSocketAddress address) implements AutoCloseable {
 
         static Stunnel start(String stunnel, Path work, InetSocketAddress backend) throws Exception {
             int port = Server.freeLoopbackPort();
