@@ -135,6 +135,10 @@ final class Report {
         s.append(ladderTable(scale, models, "PSS KiB per held connection", p -> memory(p.pss(), p.pssResolution())));
         s.append(ladderTable(scale, models, "round trip ms with N held, p50 [95% interval]", p -> interval(p.roundTrip())));
         s.append(ladderTable(scale, models, "threads / processes with N held", p -> p.threads() + " / " + p.processes()));
+        s.append(ladderTable(scale, models, "the server's own process with N held, its children apart: RSS / PSS MiB,"
+                + " threads (idle before them → with them)", p -> String.format(Locale.ROOT, "%.1f / %.1f, %d → %.1f / %.1f, %d",
+                p.ownIdle().rssKiB() / 1024, p.ownIdle().pssKiB() / 1024, p.ownIdle().threads(),
+                p.own().rssKiB() / 1024, p.own().pssKiB() / 1024, p.own().threads())));
         List<String> skipped = scale.points().stream().filter(p -> !p.measured() && !p.notMeasured().startsWith("not measured at"))
                 .map(p -> "- " + p.model().label() + " at " + p.held() + ": " + p.notMeasured().replace('\n', ' '))
                 .toList();
@@ -288,14 +292,17 @@ final class Report {
     static String scaleCsv(Scale.Figures scale) {
         StringBuilder s = new StringBuilder("model,family,held,status,rounds,charged_kib_per_conn,charged_low,charged_high,"
                 + "charged_resolution_kib,pss_kib_per_conn,pss_low,pss_high,pss_resolution_kib,threads,processes,"
-                + "round_trip_p50_ms,round_trip_low_ms,round_trip_high_ms,open_ms_per_conn,not_measured\n");
+                + "round_trip_p50_ms,round_trip_low_ms,round_trip_high_ms,open_ms_per_conn,server_idle_rss_kib,"
+                + "server_idle_pss_kib,server_idle_threads,server_rss_kib,server_pss_kib,server_threads,not_measured\n");
         for (Point p : scale.points()) {
             s.append(csvName(p.model())).append(',').append(p.model().family()).append(',').append(p.held()).append(',')
                     .append(p.measured() ? "ok" : "not measured").append(',').append(p.charged().n());
             values(s, p.charged().value(), p.charged().low(), p.charged().high(), p.chargedResolution(), p.pss().value(),
                     p.pss().low(), p.pss().high(), p.pssResolution(), p.measured() ? p.threads() : Double.NaN,
                     p.measured() ? p.processes() : Double.NaN, p.roundTrip().value(), p.roundTrip().low(),
-                    p.roundTrip().high(), p.openMsPerConn());
+                    p.roundTrip().high(), p.openMsPerConn(), p.ownIdle().rssKiB(), p.ownIdle().pssKiB(),
+                    p.measured() ? p.ownIdle().threads() : Double.NaN, p.own().rssKiB(), p.own().pssKiB(),
+                    p.measured() ? p.own().threads() : Double.NaN);
             s.append(",\"").append(p.measured() ? "" : p.notMeasured().replace('"', '\'')).append("\"\n");
         }
         return s.toString();

@@ -65,7 +65,27 @@ final class Scale {
 
     /** One measurement: one model, N held, one round. */
     record Sample(double pssKiB, double chargedKiB, double pssDriftKiB, double chargedDriftKiB, long threads,
-                  long processes, List<Long> roundTrips, double openSeconds) {
+                  long processes, List<Long> roundTrips, double openSeconds, Own ownIdle, Own own) {
+    }
+
+    /**
+     * The server's own process (the supervisor, for the process models) with N held, apart from
+     * its children: what its registry, boxes and descriptors cost it. RSS and PSS in KiB.
+     */
+    record Own(double rssKiB, double pssKiB, long threads) {
+        static final Own NONE = new Own(Double.NaN, Double.NaN, 0);
+
+        static Own of(long pid) {
+            Map<String, Long> rollup = ProcessTree.smapsRollup(pid);
+            return new Own(rollup.getOrDefault("Rss", 0L), rollup.getOrDefault("Pss", 0L), ProcessTree.threadsOf(pid));
+        }
+
+        /** The median of each figure over the rounds. */
+        static Own median(List<Own> rounds) {
+            return new Own(Stats.percentile(rounds.stream().mapToDouble(Own::rssKiB).toArray(), 50),
+                    Stats.percentile(rounds.stream().mapToDouble(Own::pssKiB).toArray(), 50),
+                    Math.round(Stats.percentile(rounds.stream().mapToDouble(Own::threads).toArray(), 50)));
+        }
     }
 
     /**
@@ -79,10 +99,18 @@ final class Scale {
      * @param processes         the server's processes with N held, its whole tree
      * @param roundTrip         a line's round trip on a held connection: median and 95% interval
      * @param openMsPerConn     opening a connection (to its first echo) while the others are held
+     * @param ownIdle           the server's own process idle before the sessions, likewise
+     * @param own               the server's own process with N held: the median RSS and PSS over the rounds, its threads
      */
     record Point(Model model, int held, String notMeasured, Stats.Median pss, Stats.Median charged,
                  double pssResolution, double chargedResolution, long threads, long processes, Stats.Median roundTrip,
-                 double openMsPerConn) {
+                 double openMsPerConn, Own ownIdle, Own own) {
+
+        Point(Model model, int held, String notMeasured, Stats.Median pss, Stats.Median charged, double pssResolution,
+              double chargedResolution, long threads, long processes, Stats.Median roundTrip, double openMsPerConn) {
+            this(model, held, notMeasured, pss, charged, pssResolution, chargedResolution, threads, processes, roundTrip,
+                    openMsPerConn, Own.NONE, Own.NONE);
+        }
 
         static Point not(Model model, int held, String why) {
             Stats.Median none = Stats.median(new double[0]);
@@ -291,8 +319,10 @@ final class Scale {
         Sample last = samples.getLast();
         List<Long> trips = samples.stream().flatMap(s -> s.roundTrips().stream()).toList();
         double open = samples.stream().mapToDouble(Sample::openSeconds).average().orElseThrow() * 1000 / n;
+        Own own = Own.median(samples.stream().map(Sample::own).toList());
+        Own ownIdle = Own.median(samples.stream().map(Sample::ownIdle).toList());
         return new Point(model, held, null, Stats.range(pss), Stats.range(charged), pssResolution, chargedResolution,
-                last.threads(), last.processes(), Stats.median(Stats.millis(trips)), open);
+                last.threads(), last.processes(), Stats.median(Stats.millis(trips)), open, ownIdle, own);
     }
 
     /** One round of one model at one rung; the server settled before and after. */
@@ -304,6 +334,7 @@ final class Scale {
         pause(IDLE_DRIFT);
         long chargedBefore = cgroup == null ? 0 : cgroup.usageKiB();
         ProcessTree.Memory before = ProcessTree.memory(pid);
+        Own ownIdle = Own.of(pid);
         List<Session> open = new ArrayList<>(held);
         try {
             long started = System.nanoTime();
@@ -322,11 +353,12 @@ final class Scale {
             long chargedHeld = cgroup == null ? 0 : cgroup.usageKiB();
             ProcessTree.Memory memory = ProcessTree.memory(pid);
             long threads = ProcessTree.threads(pid);
+            Own own = Own.of(pid);
             open.forEach(Session::finish);
             return new Sample(memory.pssKiB() - before.pssKiB(),
                     cgroup == null ? Double.NaN : chargedHeld - chargedBefore,
                     Math.abs(before.pssKiB() - idle.pssKiB()), Math.abs(chargedBefore - chargedIdle),
-                    threads, memory.processes(), trips, openSeconds);
+                    threads, memory.processes(), trips, openSeconds, ownIdle, own);
         } finally {
             open.forEach(Session::close);
             settle(model, server, 0);

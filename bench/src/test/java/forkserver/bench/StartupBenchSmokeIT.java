@@ -13,7 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** bin/bench-startup, bin/bench-spares and bin/bench-metrics with a tiny workload: every series and figure is there and plausible. */
+/** bin/bench-startup, bin/bench-spares, bin/bench-metrics and bin/bench-handlers with a tiny workload: every series and figure is there and plausible. */
 class StartupBenchSmokeIT {
 
     private static final Pattern SERIES = Pattern.compile("^\\| (\\d)\\. .* \\| (\\d+\\.\\d) \\| (\\d+\\.\\d) \\|$");
@@ -61,6 +61,35 @@ class StartupBenchSmokeIT {
         assertTrue(result.stdout().contains("Ratios of medians: (1)/(5) = **"), result.stdout());
         assertTrue(result.stdout().contains("The same bursts against (5), in the same rounds"), result.stdout());
         assertTrue(result.stdout().contains("Idle spare: PSS "), result.stdout());
+    }
+
+    private static final Pattern HANDLERS_ROW = Pattern.compile(
+            "^\\| (\\d)\\. .* \\| (\\d+\\.\\d) \\| (\\d+\\.\\d) \\| (\\d+\\.\\d)? \\| (\\d+\\.\\d)? \\|$");
+
+    @Test
+    void bin_bench_handlersReportsEverySeriesTheTargetAndTheTlsBreakdown(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        java.nio.file.Path report = dir.resolve("handlers.md");
+        Command.Result result = Command.run(List.of(Project.bin("bench-handlers"), "--report", report.toString(), "1"), "",
+                Duration.ofMinutes(5));
+        assertFalse(result.killedByWatchdog());
+        assertEquals(0, result.exitValue(), result.stdout() + result.stderr());
+        List<Matcher> rows = result.stdout().lines().map(HANDLERS_ROW::matcher).filter(Matcher::matches).toList();
+        // 1-7 always; 8 and 9 with tcpserver (ucspi-tcp), 9 with stunnel (stunnel4) too.
+        assertEquals(List.of("1", "2", "3", "4", "5", "6", "7"), rows.stream().limit(7).map(m -> m.group(1)).toList(),
+                result.stdout());
+        for (Matcher row : rows) {
+            boolean tls = row.group().contains("TLS") || row.group().contains("HTTPS") || row.group().contains("stunnel");
+            assertTrue(Double.parseDouble(row.group(2)) > 0, row.group());
+            assertEquals(tls, row.group(4) != null, "a handshake figure exactly on the TLS rows: " + row.group());
+            if (tls) { // the handshake and what follows it add up to the first response
+                assertTrue(Double.parseDouble(row.group(4)) < Double.parseDouble(row.group(2)), row.group());
+            }
+        }
+        assertTrue(result.stdout().contains("Ratios of medians: (2)/(1) = **"), result.stdout());
+        assertTrue(result.stdout().contains("TLS with spares, breakdown: "), result.stdout());
+        assertTrue(result.stdout().contains("Command: `bin/bench-handlers 1`"), result.stdout());
+        assertEquals(result.stdout(), java.nio.file.Files.readString(report), "the report file holds what stdout showed");
     }
 
     private static final Pattern METRICS_ROW = Pattern.compile("^\\| (.+) \\| (\\d+\\.\\d+) \\| (\\d+\\.\\d+) \\| (\\d+\\.\\d+) \\|$");

@@ -292,12 +292,19 @@ public final class SparesBench {
 
         /** bin/supervisor on a free port; {@code javaOptions} for the supervisor's own JVM. */
         static Server supervisor(Path home, String javaOptions, String... options) throws IOException {
+            return supervisor(home, java.util.Map.of(), javaOptions, options);
+        }
+
+        /** The same with {@code environment} added to the supervisor's (and so to its workers'). */
+        static Server supervisor(Path home, java.util.Map<String, String> environment, String javaOptions, String... options)
+                throws IOException {
             List<String> argv = new ArrayList<>(List.of(home.resolve("bin/supervisor").toString(), "-l", "127.0.0.1:0",
                     "--shutdown-grace", "0s", "--kill-grace", "2s"));
             argv.addAll(List.of(options));
             ProcessBuilder builder = new ProcessBuilder(argv).redirectInput(new File("/dev/null"))
                     .redirectOutput(ProcessBuilder.Redirect.DISCARD);
             builder.environment().put("FORKSERVER_JAVA_OPTS", javaOptions);
+            builder.environment().putAll(environment);
             Process process = builder.start();
             BufferedReader log = new BufferedReader(new InputStreamReader(process.getErrorStream(), StandardCharsets.UTF_8));
             for (String line; (line = log.readLine()) != null; ) {
@@ -314,25 +321,38 @@ public final class SparesBench {
 
         /** ucspi-tcp's tcpserver running {@code program}, on a port that was free a moment ago. */
         static Server tcpserver(String tcpserver, List<String> program) throws IOException, InterruptedException {
-            int port;
-            try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-                port = probe.getLocalPort();
-            }
+            int port = freeLoopbackPort();
             Process process = new ProcessBuilder(Stream.concat(Stream.of(tcpserver, "-R", "-H", "-l", "localhost", "127.0.0.1", "" + port),
                     program.stream()).toList())
                     .redirectInput(new File("/dev/null")).redirectOutput(ProcessBuilder.Redirect.DISCARD)
                     .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            return new Server(process, awaitListening(process, port, "tcpserver"));
+        }
+
+        /** A loopback port that was free a moment ago, for a server that cannot be given port 0. */
+        static int freeLoopbackPort() throws IOException {
+            try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+                return probe.getLocalPort();
+            }
+        }
+
+        /**
+         * Returns {@code port}'s loopback address once {@code process} accepts a connection there,
+         * within 10 s; else kills it and says so.
+         */
+        static InetSocketAddress awaitListening(Process process, int port, String name) throws InterruptedException {
             InetSocketAddress address = new InetSocketAddress(InetAddress.getLoopbackAddress(), port);
-            for (int attempt = 0; attempt < 100; attempt++) {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (System.nanoTime() < deadline && process.isAlive()) {
                 try (Socket probe = new Socket()) {
                     probe.connect(address, 1_000);
-                    return new Server(process, address);
+                    return address;
                 } catch (IOException notYet) {
-                    Thread.sleep(50); // bench only: tcpserver says nothing when it is listening
+                    Thread.sleep(50); // bench only: tcpserver and stunnel say nothing when they are listening
                 }
             }
             process.destroyForcibly();
-            throw new IllegalStateException("tcpserver did not listen on " + address);
+            throw new IllegalStateException(name + " did not listen on " + address);
         }
 
         private void keepReading(BufferedReader reader) {

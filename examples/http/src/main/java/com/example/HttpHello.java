@@ -27,7 +27,8 @@ import java.util.Locale;
  * supervisor a {@code --max-lifetime}.
  *
  * <p>The warm-up plays two requests through the same code over buffers, so a spare has the
- * parser and the response path loaded and compiled before its client arrives.
+ * parser, the response path and the pid it answers with loaded and compiled before its client
+ * arrives.
  */
 public final class HttpHello implements Handler {
 
@@ -57,7 +58,9 @@ public final class HttpHello implements Handler {
     public void warmUp(List<String> arguments) throws IOException {
         byte[] requests = ("GET / HTTP/1.1\r\nHost: warm\r\n\r\n"
                 + "HEAD /missing HTTP/1.1\r\nHost: warm\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
-        exchange(new ByteArrayInputStream(requests), new ByteArrayOutputStream(), 0);
+        // The real pid, as serve() asks for it: ProcessHandle's first use loads and links its
+        // classes and native part, several milliseconds a connection would otherwise wait for.
+        exchange(new ByteArrayInputStream(requests), new ByteArrayOutputStream(), ProcessHandle.current().pid());
     }
 
     /** Answers requests from {@code in} on {@code out} until the connection should end. */
