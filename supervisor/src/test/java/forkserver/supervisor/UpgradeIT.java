@@ -1,37 +1,23 @@
 package forkserver.supervisor;
 
 import forkserver.testkit.Await;
+import forkserver.testkit.ClientLoops;
 import forkserver.testkit.EchoClient;
 import forkserver.testkit.Project;
 import forkserver.testkit.ServerProcess;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.net.InetSocketAddress;
-import java.net.Socket;
-import java.net.SocketAddress;
-import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
-import java.nio.ByteBuffer;
-import java.nio.channels.Channels;
-import java.nio.channels.SocketChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -63,7 +49,7 @@ class UpgradeIT {
             InetSocketAddress address = old.awaitListening();
             systemd.await(0, "READY=1");
             List<EchoClient> held = new ArrayList<>();
-            try (Loops loops = new Loops(List.of(new Target(address, null), new Target(address, null)))) {
+            try (ClientLoops loops = new ClientLoops(List.of(new ClientLoops.Target(address, null), new ClientLoops.Target(address, null)))) {
                 for (int i = 0; i < 3; i++) {
                     EchoClient client = EchoClient.connect(address);
                     held.add(client);
@@ -88,7 +74,7 @@ class UpgradeIT {
                 loops.awaitSessions(atUpgrade + 200);
                 loops.stop();
                 assertEquals(List.of(), loops.failures(), "every client served through the hand-over");
-                loops.report("2 client loops on one TCP listener", atUpgrade);
+                loops.report("upgrade (one TCP listener)", atUpgrade, "the upgrade line");
 
                 // The held sessions are the old supervisor's, still echoing; it exits once they end.
                 for (int i = 0; i < held.size(); i++) {
@@ -132,15 +118,15 @@ class UpgradeIT {
             InetSocketAddress v4 = tcp(listening.get("127.0.0.1"));
             InetSocketAddress v6 = tcp(listening.get("[::1]"));
             String v4Name = listening.get("127.0.0.1");
-            List<Target> targets = List.of(new Target(v4, v4Name), new Target(v6, "v6"),
-                    new Target(UnixDomainSocketAddress.of(socket), "local"));
+            List<ClientLoops.Target> targets = List.of(new ClientLoops.Target(v4, v4Name), new ClientLoops.Target(v6, "v6"),
+                    new ClientLoops.Target(UnixDomainSocketAddress.of(socket), "local"));
             assertEquals("rw-rw----", mode(socket));
 
-            List<Session> held = new ArrayList<>();
+            List<ClientLoops.Session> held = new ArrayList<>();
             long successor;
-            try (Loops loops = new Loops(targets)) {
-                for (Target target : targets) {
-                    Session session = Session.open(target.address());
+            try (ClientLoops loops = new ClientLoops(targets)) {
+                for (ClientLoops.Target target : targets) {
+                    ClientLoops.Session session = ClientLoops.Session.open(target.address());
                     held.add(session);
                     assertEquals(target.greeting(), session.readLine());
                     assertEquals("held", session.roundTrip("held"));
@@ -156,14 +142,14 @@ class UpgradeIT {
                 loops.awaitEach(loops.perTarget().stream().map(n -> n + 100).toList()); // 100 more on every listener
                 loops.stop();
                 assertEquals(List.of(), loops.failures(), "every client of every listener served through the hand-over");
-                loops.report("3 client loops, one per listener (v4, v6, unix)", atUpgrade);
+                loops.report("upgrade (v4, v6, unix)", atUpgrade, "the upgrade line");
 
-                for (Session session : held) {
+                for (ClientLoops.Session session : held) {
                     assertEquals("again", session.roundTrip("again"), "a held session, still the old one's");
                 }
                 assertTrue(old.isAlive(), "the old supervisor waits for its sessions");
             } finally {
-                held.forEach(Session::close);
+                held.forEach(ClientLoops.Session::close);
             }
             assertEquals(0, old.awaitExitOfThisProcess(Await.DEFAULT));
 
@@ -171,8 +157,8 @@ class UpgradeIT {
             assertTrue(Files.exists(socket, LinkOption.NOFOLLOW_LINKS), "the socket file outlives the old supervisor");
             assertEquals("rw-rw----", mode(socket));
             // Only the successor serves now: its children name the listener that took them.
-            for (Target target : targets) {
-                try (Session session = Session.open(target.address())) {
+            for (ClientLoops.Target target : targets) {
+                try (ClientLoops.Session session = ClientLoops.Session.open(target.address())) {
                     assertEquals(target.greeting(), session.readLine(), "FORKSERVER_LISTENER in the successor's child");
                     assertEquals("after", session.roundTrip("after"));
                 }
@@ -298,171 +284,5 @@ class UpgradeIT {
 
     private static String mode(Path file) throws IOException {
         return PosixFilePermissions.toString(Files.getPosixFilePermissions(file, LinkOption.NOFOLLOW_LINKS));
-    }
-
-    /** Where a client loop connects, and the line its child says first (null: none, a bare cat). */
-    private record Target(SocketAddress address, String greeting) {
-    }
-
-    /**
-     * One client connection, TCP or UNIX-domain alike (a channel: {@link Socket} has no UNIX
-     * sockets), every wait bounded: past {@link #DEADLINE} the channel is closed under the waiting
-     * call, which then fails.
-     */
-    private static final class Session implements AutoCloseable {
-
-        private static final long DEADLINE = 10;
-
-        private final SocketChannel channel;
-        private final BufferedReader in;
-        private volatile CompletableFuture<Void> watchdog = CompletableFuture.completedFuture(null);
-
-        private Session(SocketChannel channel) {
-            this.channel = channel;
-            this.in = new BufferedReader(new InputStreamReader(Channels.newInputStream(channel), StandardCharsets.UTF_8));
-        }
-
-        static Session open(SocketAddress address) throws IOException {
-            SocketChannel channel = SocketChannel.open(address instanceof UnixDomainSocketAddress
-                    ? StandardProtocolFamily.UNIX : address instanceof InetSocketAddress inet
-                    && inet.getAddress() instanceof java.net.Inet6Address ? StandardProtocolFamily.INET6
-                    : StandardProtocolFamily.INET);
-            Session session = new Session(channel);
-            session.bounded(() -> channel.connect(address));
-            return session;
-        }
-
-        String readLine() throws IOException {
-            String[] line = new String[1];
-            bounded(() -> line[0] = in.readLine());
-            return line[0];
-        }
-
-        String roundTrip(String line) throws IOException {
-            ByteBuffer bytes = ByteBuffer.wrap((line + "\n").getBytes(StandardCharsets.UTF_8));
-            bounded(() -> {
-                while (bytes.hasRemaining()) {
-                    channel.write(bytes);
-                }
-            });
-            return readLine();
-        }
-
-        private interface Step {
-            void run() throws IOException;
-        }
-
-        /** Runs {@code step}, closing the channel (and so failing it) if it takes longer than the deadline. */
-        private void bounded(Step step) throws IOException {
-            watchdog = CompletableFuture.runAsync(this::close,
-                    CompletableFuture.delayedExecutor(DEADLINE, java.util.concurrent.TimeUnit.SECONDS));
-            try {
-                step.run();
-            } finally {
-                watchdog.cancel(false);
-            }
-        }
-
-        @Override
-        public void close() {
-            try {
-                channel.close();
-            } catch (IOException e) {
-                // closing: nothing to do
-            }
-        }
-    }
-
-    /**
-     * Client loops, one per target: connect, the child's greeting checked, one line echoed, close;
-     * again and again until stopped. Every failure is kept.
-     */
-    private static final class Loops implements AutoCloseable {
-
-        private final AtomicBoolean running = new AtomicBoolean(true);
-        private final List<AtomicInteger> sessions = new ArrayList<>();
-        private final AtomicLong longestNanos = new AtomicLong();
-        private final ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
-        private final List<Thread> threads = new ArrayList<>();
-
-        Loops(List<Target> targets) {
-            for (int i = 0; i < targets.size(); i++) {
-                int loop = i;
-                sessions.add(new AtomicInteger());
-                threads.add(Thread.ofPlatform().daemon().name("client-loop-" + i).start(() -> run(targets.get(loop), loop)));
-            }
-        }
-
-        private void run(Target target, int loop) {
-            for (int n = 0; running.get(); n++) {
-                String line = "loop " + loop + " session " + n;
-                long start = System.nanoTime();
-                try (Session session = Session.open(target.address())) {
-                    if (target.greeting() != null) {
-                        String greeting = session.readLine();
-                        if (!target.greeting().equals(greeting)) {
-                            failures.add(line + ": greeted with " + greeting);
-                        }
-                    }
-                    String answer = session.roundTrip(line);
-                    if (!line.equals(answer)) {
-                        failures.add(line + ": got " + answer);
-                    }
-                } catch (IOException e) {
-                    failures.add(line + ": " + e);
-                }
-                longestNanos.accumulateAndGet(System.nanoTime() - start, Math::max);
-                sessions.get(loop).incrementAndGet();
-            }
-        }
-
-        int sessions() {
-            return sessions.stream().mapToInt(AtomicInteger::get).sum();
-        }
-
-        List<Integer> perTarget() {
-            return sessions.stream().map(AtomicInteger::get).toList();
-        }
-
-        List<String> failures() {
-            return List.copyOf(failures);
-        }
-
-        void awaitSessions(int count) {
-            Await.until(count + " sessions by the client loops (" + perTarget() + " so far, failures " + failures + ")",
-                    Duration.ofSeconds(60), () -> sessions() >= count);
-        }
-
-        /** Until loop i has run {@code counts.get(i)} sessions, for every i. */
-        void awaitEach(List<Integer> counts) {
-            Await.until(counts + " sessions by the client loops (" + perTarget() + " so far, failures " + failures + ")",
-                    Duration.ofSeconds(60), () -> {
-                        for (int i = 0; i < counts.size(); i++) {
-                            if (sessions.get(i).get() < counts.get(i)) {
-                                return false;
-                            }
-                        }
-                        return true;
-                    });
-        }
-
-        /** The figures for the note: sessions through the hand-over, and the longest wait for an echo. */
-        void report(String loops, int atUpgrade) {
-            System.err.println("upgrade: " + sessions() + " sessions by " + loops + " " + perTarget() + ", " + atUpgrade
-                    + " before the upgrade line, none failed; longest connect-to-echo "
-                    + longestNanos.get() / 1_000_000 + " ms");
-        }
-
-        void stop() throws InterruptedException {
-            running.set(false);
-            for (Thread thread : threads) {
-                thread.join(30_000);
-            }
-        }
-
-        @Override
-        public void close() throws InterruptedException {
-            stop();
-        }
     }
 }
