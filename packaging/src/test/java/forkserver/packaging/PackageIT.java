@@ -2,6 +2,7 @@ package forkserver.packaging;
 
 import forkserver.testkit.Activators;
 import forkserver.testkit.Await;
+import forkserver.testkit.ClientLoops;
 import forkserver.testkit.Command;
 import forkserver.testkit.EchoClient;
 import forkserver.testkit.ServerProcess;
@@ -54,6 +55,7 @@ class PackageIT {
             "--clear-groups");
     private static final List<String> UNITS = List.of("forkserver.socket", "forkserver.service",
             "forkserver-worker.socket", "forkserver-worker@.service");
+    private static final Pattern UPGRADE = Pattern.compile("upgrade pid=(\\d+) ");
     private static final Pattern LONG_OPTION = Pattern.compile("--[a-z][a-z0-9-]+");
 
     /** Every path the package installed, from {@code dpkg -L} right after the install. */
@@ -287,9 +289,69 @@ class PackageIT {
         }
     }
 
-    /** Last: nothing was written under the tree while it ran, and purge takes every file away. */
+    /**
+     * {@code apt-get install ./NEXT.deb} (the same tree, a higher version: bin/test-package makes
+     * it) under a running supervisor, as the package runs it, with sessions held and a client loop
+     * connecting throughout. Without a running systemd postinst signals nobody (it reaches the
+     * supervisor through {@code systemctl kill}, for the unit's main process only), so the test
+     * sends SIGUSR2 as an operator would: the held sessions keep echoing from the old process,
+     * which maps the replaced files ({@code (deleted)}), new clients reach a successor running the
+     * new files, and the old process exits once its sessions end.
+     */
     @Test
     @Order(11)
+    void anUpgradeOfThePackageKeepsTheSessionsAndTheNewVersionServes() throws Exception {
+        Path next = Path.of(System.getProperty("forkserver.package.next", "")).toAbsolutePath();
+        assertTrue(Files.isRegularFile(next), next + " (bin/test-package makes it)");
+        String cache = HOME + "/supervisor/forkserver-supervisor.aot";
+        try (ServerProcess old = ServerProcess.start(bare("forkserver", "-l", "127.0.0.1:0"), Map.of())) {
+            InetSocketAddress address = old.awaitListening();
+            List<EchoClient> held = new ArrayList<>();
+            try (ClientLoops loops = new ClientLoops(List.of(new ClientLoops.Target(address, null)))) {
+                for (int i = 0; i < 3; i++) {
+                    held.add(EchoClient.connect(address));
+                    assertEquals("held " + i, held.get(i).roundTrip("held " + i));
+                }
+                loops.awaitSessions(20);
+
+                run(List.of("apt-get", "install", "-y", "-q", "--no-install-recommends", next.toString()), Duration.ofMinutes(5));
+                assertEquals(dpkgVersion(next), run(List.of("dpkg-query", "--show", "--showformat=${Version}", "forkserver"),
+                        Duration.ofMinutes(1)).stdout(), "the second version is installed");
+                assertTrue(maps(old.pid()).contains(cache + " (deleted)"), "the old supervisor runs the replaced files");
+                assertEquals(List.of(), old.matches(UPGRADE), "no systemd: postinst signalled nobody");
+
+                int atSignal = loops.sessions();
+                old.signal("USR2"); // what postinst's systemctl kill does under systemd
+                long successor = Long.parseLong(old.awaitMatch(UPGRADE).group(1));
+                old.descendants(); // close() kills the successor too, once it is no child of the old one
+                loops.awaitSessions(atSignal + 100);
+                loops.stop();
+                assertEquals(List.of(), loops.failures(), "every client served through the install and the hand-over");
+                loops.report("package upgrade", atSignal, "SIGUSR2");
+
+                assertRunsThePackage(successor, "supervisor/forkserver-supervisor.aot");
+                assertFalse(maps(successor).contains("(deleted)"), "the successor runs the new version's files");
+                for (int i = 0; i < held.size(); i++) {
+                    assertEquals("again " + i, held.get(i).roundTrip("again " + i), "a held session, still the old one's");
+                }
+                assertTrue(old.isAlive(), "the old supervisor waits for its sessions");
+                for (EchoClient client : held) {
+                    assertEquals("bye!", client.roundTrip("done"));
+                }
+            } finally {
+                held.forEach(EchoClient::close);
+            }
+            assertEquals(0, old.awaitExitOfThisProcess(Await.DEFAULT), "the old supervisor exits once its sessions end");
+            try (EchoClient client = EchoClient.connect(address)) {
+                assertEquals("new version", client.roundTrip("new version"));
+                assertRunsThePackage(old.awaitChildPidOf(client.localPort()), "worker/forkserver-worker.aot");
+            }
+        }
+    }
+
+    /** Last: nothing was written under the tree while it ran, and purge takes every file away. */
+    @Test
+    @Order(12)
     void purgeLeavesNoFile() {
         assertEquals("", run(List.of("dpkg", "--verify", "forkserver"), Duration.ofMinutes(2)).stdout(),
                 "no installed file changed");
@@ -341,6 +403,14 @@ class PackageIT {
         String maps = read(Path.of("/proc", Long.toString(pid), "maps"));
         assertTrue(maps.contains(HOME + "/" + cache), "process " + pid + " maps " + cache + ":\n" + maps);
         assertFalse(maps.contains("/usr/lib/jvm/"), "process " + pid + " maps nothing of /usr/lib/jvm");
+    }
+
+    private static String maps(long pid) {
+        return read(Path.of("/proc", Long.toString(pid), "maps"));
+    }
+
+    private static String dpkgVersion(Path deb) {
+        return run(List.of("dpkg-deb", "--field", deb.toString(), "Version"), Duration.ofMinutes(1)).stdout().strip();
     }
 
     private static String exe(long pid) {

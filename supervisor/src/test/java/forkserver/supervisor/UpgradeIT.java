@@ -1,34 +1,28 @@
 package forkserver.supervisor;
 
 import forkserver.testkit.Await;
+import forkserver.testkit.ClientLoops;
 import forkserver.testkit.EchoClient;
 import forkserver.testkit.Project;
 import forkserver.testkit.ServerProcess;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.OutputStream;
 import java.net.InetSocketAddress;
-import java.net.Socket;
-import java.nio.charset.StandardCharsets;
+import java.net.UnixDomainSocketAddress;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -55,7 +49,7 @@ class UpgradeIT {
             InetSocketAddress address = old.awaitListening();
             systemd.await(0, "READY=1");
             List<EchoClient> held = new ArrayList<>();
-            try (Loops loops = new Loops(address, 2)) {
+            try (ClientLoops loops = new ClientLoops(List.of(new ClientLoops.Target(address, null), new ClientLoops.Target(address, null)))) {
                 for (int i = 0; i < 3; i++) {
                     EchoClient client = EchoClient.connect(address);
                     held.add(client);
@@ -80,8 +74,7 @@ class UpgradeIT {
                 loops.awaitSessions(atUpgrade + 200);
                 loops.stop();
                 assertEquals(List.of(), loops.failures(), "every client served through the hand-over");
-                System.err.println("upgrade: " + loops.sessions() + " sessions by 2 client loops, " + atUpgrade
-                        + " before the upgrade line; longest connect-to-echo " + loops.longestMillis() + " ms");
+                loops.report("upgrade (one TCP listener)", atUpgrade, "the upgrade line");
 
                 // The held sessions are the old supervisor's, still echoing; it exits once they end.
                 for (int i = 0; i < held.size(); i++) {
@@ -102,6 +95,80 @@ class UpgradeIT {
             }
             assertTrue(ProcessHandle.of(Long.parseLong(old.awaitMatch(UPGRADE).group(1))).map(ProcessHandle::isAlive)
                     .orElse(false), "the successor runs");
+        }
+    }
+
+    /**
+     * IPv4, IPv6 and a UNIX-domain socket file (with its mode, and a name): a client loop on each
+     * keeps being served through the hand-over, the successor's children still learn which
+     * listener took them, and the socket file, the same inode the successor accepts on, outlives
+     * the old supervisor's exit and goes with the successor's stop.
+     */
+    @Test
+    void everyKindOfListenerIsHandedOverWithItsNameAndItsSocketFile(@TempDir Path directory) throws Exception {
+        Path socket = directory.resolve("app.sock");
+        Path launcher = launcher(directory, "");
+        try (ServerProcess old = ServerProcess.start(List.of(launcher.toString(), "-l", "127.0.0.1:0", "-l", "[::1]:0,name=v6",
+                "-l", "unix:" + socket + ",mode=0660,name=local", "--stdio", "inout", "--", "/bin/sh", "-c",
+                "echo \"$FORKSERVER_LISTENER\"; exec cat"), environment(launcher, Map.of()))) {
+            Map<String, String> listening = new java.util.HashMap<>();
+            for (Matcher m : old.awaitMatches(Pattern.compile("listening on (\\S+) \\(bound\\)"), 3)) {
+                listening.put(m.group(1).replaceAll(":\\d+$", ""), m.group(1));
+            }
+            InetSocketAddress v4 = tcp(listening.get("127.0.0.1"));
+            InetSocketAddress v6 = tcp(listening.get("[::1]"));
+            String v4Name = listening.get("127.0.0.1");
+            List<ClientLoops.Target> targets = List.of(new ClientLoops.Target(v4, v4Name), new ClientLoops.Target(v6, "v6"),
+                    new ClientLoops.Target(UnixDomainSocketAddress.of(socket), "local"));
+            assertEquals("rw-rw----", mode(socket));
+
+            List<ClientLoops.Session> held = new ArrayList<>();
+            long successor;
+            try (ClientLoops loops = new ClientLoops(targets)) {
+                for (ClientLoops.Target target : targets) {
+                    ClientLoops.Session session = ClientLoops.Session.open(target.address());
+                    held.add(session);
+                    assertEquals(target.greeting(), session.readLine());
+                    assertEquals("held", session.roundTrip("held"));
+                }
+                loops.awaitSessions(150);
+
+                old.signal("USR2");
+                successor = Long.parseLong(old.awaitMatch(UPGRADE).group(1));
+                old.descendants(); // close() kills the successor too, once it is no child of the old one
+                old.awaitMatches(HANDED_OVER, 3);
+                old.awaitMatch(Pattern.compile("stopping reason=upgrade children=(\\d+)"));
+                int atUpgrade = loops.sessions();
+                loops.awaitEach(loops.perTarget().stream().map(n -> n + 100).toList()); // 100 more on every listener
+                loops.stop();
+                assertEquals(List.of(), loops.failures(), "every client of every listener served through the hand-over");
+                loops.report("upgrade (v4, v6, unix)", atUpgrade, "the upgrade line");
+
+                for (ClientLoops.Session session : held) {
+                    assertEquals("again", session.roundTrip("again"), "a held session, still the old one's");
+                }
+                assertTrue(old.isAlive(), "the old supervisor waits for its sessions");
+            } finally {
+                held.forEach(ClientLoops.Session::close);
+            }
+            assertEquals(0, old.awaitExitOfThisProcess(Await.DEFAULT));
+
+            // The old one's exit left the successor's socket file, as it was made.
+            assertTrue(Files.exists(socket, LinkOption.NOFOLLOW_LINKS), "the socket file outlives the old supervisor");
+            assertEquals("rw-rw----", mode(socket));
+            // Only the successor serves now: its children name the listener that took them.
+            for (ClientLoops.Target target : targets) {
+                try (ClientLoops.Session session = ClientLoops.Session.open(target.address())) {
+                    assertEquals(target.greeting(), session.readLine(), "FORKSERVER_LISTENER in the successor's child");
+                    assertEquals("after", session.roundTrip("after"));
+                }
+            }
+
+            ProcessHandle next = ProcessHandle.of(successor).orElseThrow(() -> new AssertionError("the successor runs"));
+            assertTrue(next.destroy(), "SIGTERM to the successor");
+            assertTrue(next.onExit().orTimeout(Await.DEFAULT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS)
+                    .exceptionally(t -> null).join() != null, "the successor stops on SIGTERM");
+            assertFalse(Files.exists(socket, LinkOption.NOFOLLOW_LINKS), "the successor removed the socket file at its stop");
         }
     }
 
@@ -209,72 +276,13 @@ class UpgradeIT {
         return systemd.messages().indexOf(message);
     }
 
-    /** Client loops: connect, one line echoed, close; again and again until stopped. Every failure is kept. */
-    private static final class Loops implements AutoCloseable {
+    private static InetSocketAddress tcp(String hostPort) {
+        int colon = hostPort.lastIndexOf(':');
+        return new InetSocketAddress(java.net.InetAddress.ofLiteral(hostPort.substring(0, colon).replaceAll("[\\[\\]]", "")),
+                Integer.parseInt(hostPort.substring(colon + 1)));
+    }
 
-        private final AtomicBoolean running = new AtomicBoolean(true);
-        private final AtomicInteger sessions = new AtomicInteger();
-        private final AtomicLong longestNanos = new AtomicLong();
-        private final ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
-        private final List<Thread> threads = new ArrayList<>();
-
-        Loops(InetSocketAddress address, int count) {
-            for (int i = 0; i < count; i++) {
-                int loop = i;
-                threads.add(Thread.ofPlatform().daemon().name("client-loop-" + i).start(() -> run(address, loop)));
-            }
-        }
-
-        private void run(InetSocketAddress address, int loop) {
-            for (int n = 0; running.get(); n++) {
-                String line = "loop " + loop + " session " + n;
-                long start = System.nanoTime();
-                try (Socket socket = new Socket()) {
-                    socket.connect(address, 10_000);
-                    socket.setSoTimeout(10_000);
-                    OutputStream out = socket.getOutputStream();
-                    out.write((line + "\n").getBytes(StandardCharsets.UTF_8));
-                    out.flush();
-                    String answer = new BufferedReader(new InputStreamReader(socket.getInputStream(),
-                            StandardCharsets.UTF_8)).readLine();
-                    if (!line.equals(answer)) {
-                        failures.add(line + ": got " + answer);
-                    }
-                } catch (IOException e) {
-                    failures.add(line + ": " + e);
-                }
-                longestNanos.accumulateAndGet(System.nanoTime() - start, Math::max);
-                sessions.incrementAndGet();
-            }
-        }
-
-        int sessions() {
-            return sessions.get();
-        }
-
-        long longestMillis() {
-            return longestNanos.get() / 1_000_000;
-        }
-
-        List<String> failures() {
-            return List.copyOf(failures);
-        }
-
-        void awaitSessions(int count) {
-            Await.until(count + " sessions by the client loops (" + sessions + " so far, failures " + failures + ")",
-                    Duration.ofSeconds(60), () -> sessions.get() >= count);
-        }
-
-        void stop() throws InterruptedException {
-            running.set(false);
-            for (Thread thread : threads) {
-                thread.join(30_000);
-            }
-        }
-
-        @Override
-        public void close() throws InterruptedException {
-            stop();
-        }
+    private static String mode(Path file) throws IOException {
+        return PosixFilePermissions.toString(Files.getPosixFilePermissions(file, LinkOption.NOFOLLOW_LINKS));
     }
 }
