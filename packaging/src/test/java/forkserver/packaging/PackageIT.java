@@ -304,6 +304,7 @@ class PackageIT {
         Path next = Path.of(System.getProperty("forkserver.package.next", "")).toAbsolutePath();
         assertTrue(Files.isRegularFile(next), next + " (bin/test-package makes it)");
         String cache = HOME + "/supervisor/forkserver-supervisor.aot";
+        long successor;
         try (ServerProcess old = ServerProcess.start(bare("forkserver", "-l", "127.0.0.1:0"), Map.of())) {
             InetSocketAddress address = old.awaitListening();
             List<EchoClient> held = new ArrayList<>();
@@ -322,7 +323,7 @@ class PackageIT {
 
                 int atSignal = loops.sessions();
                 old.signal("USR2"); // what postinst's systemctl kill does under systemd
-                long successor = Long.parseLong(old.awaitMatch(UPGRADE).group(1));
+                successor = Long.parseLong(old.awaitMatch(UPGRADE).group(1));
                 old.descendants(); // close() kills the successor too, once it is no child of the old one
                 loops.awaitSessions(atSignal + 100);
                 loops.stop();
@@ -345,6 +346,15 @@ class PackageIT {
             try (EchoClient client = EchoClient.connect(address)) {
                 assertEquals("new version", client.roundTrip("new version"));
                 assertRunsThePackage(old.awaitChildPidOf(client.localPort()), "worker/forkserver-worker.aot");
+            }
+            // The successor is no child of the old one (which has exited): stopped as systemd would,
+            // with SIGTERM, so that it drains and removes its boxes; a SIGKILL at close() would leave them.
+            ProcessHandle successorProcess = ProcessHandle.of(successor).orElseThrow();
+            successorProcess.destroy();
+            successorProcess.onExit().get(60, java.util.concurrent.TimeUnit.SECONDS);
+            try (Stream<Path> boxes = Files.find(Path.of("/sys/fs/cgroup"), 4,
+                    (path, attributes) -> path.getFileName().toString().startsWith("box-" + successor + "-"))) {
+                assertEquals(List.of(), boxes.toList(), "the successor removed its boxes at stop");
             }
         }
     }
