@@ -31,7 +31,7 @@ public final class Listener implements Closeable {
     // An activator's socket may hold connections queued before we set keepalive on it (accepted
     // sockets take the listener's options when the handshake completes): those get it one by one.
     private boolean keepAliveEach;
-    private final boolean bound; // bound here, not passed by an activator
+    private final boolean bound; // ours to close at stop: bound here, or by the predecessor that handed it over
     private volatile UnixSocketFile file; // the socket file we made, removed at close; else null
     private boolean listeningClosed; // only by the acceptor's thread, once it is done accepting
 
