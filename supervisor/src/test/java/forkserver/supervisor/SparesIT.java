@@ -277,6 +277,20 @@ class SparesIT {
     }
 
     @Test
+    void aSpareLoadsTheStreamsOfConnectionInAndOutBeforeAnyClient() {
+        // No client ever connects here: only a spare's warm-up can load the classes behind
+        // Connection.in() and out(), which a handler's first request would otherwise load.
+        Map<String, String> classLog = Map.of("FORKSERVER_WORKER_JAVA_OPTS", "-Xlog:class+load=info:stderr");
+        try (ServerProcess spares = ServerProcess.supervisor(classLog, "--listen", "127.0.0.1:0", "--spares", "1")) {
+            awaitReady(spares, 1);
+            spares.awaitMatch(Pattern.compile("sun\\.nio\\.ch\\.SocketInputStream source:"));
+            spares.awaitMatch(Pattern.compile("sun\\.nio\\.ch\\.SocketOutputStream source:"));
+            assertEquals(List.of(), spares.matches(Pattern.compile("start pid=")).stream().map(Matcher::group).toList(),
+                    "no worker was started for a client");
+        }
+    }
+
+    @Test
     void aWorkerSpawnedForAClientIsNeverASpare() {
         // FORKSERVER_SPARE inherited from the supervisor's environment must not make a worker
         // spawned for a client wait for a hand-off (or write the protocol's bytes to the client).

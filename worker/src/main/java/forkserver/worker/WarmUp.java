@@ -4,6 +4,7 @@ import forkserver.handler.Handler;
 import forkserver.handler.SocketConnection;
 
 import java.io.IOException;
+import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
@@ -25,17 +26,27 @@ final class WarmUp {
     }
 
     /**
-     * The worker's own socket path: the NIO socket classes and {@link SocketConnection}, with the
-     * echo handler over a private loopback connection. A failure only costs speed later.
+     * The worker's own socket path: the NIO socket classes and {@link SocketConnection}, the
+     * streams a handler takes with {@code Connection.in()} and {@code out()} (a read and a write
+     * through each), and the echo handler, over a private loopback connection. A failure only
+     * costs speed later.
      */
     static void socketPath(Map<String, String> environment) {
         InetSocketAddress loopback = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
         try (ServerSocketChannel server = ServerSocketChannel.open().bind(loopback, 1);
              SocketChannel client = SocketChannel.open(server.getLocalAddress());
              SocketChannel served = server.accept()) {
-            // Both lines fit in the socket buffers: the session runs to its end on this thread.
+            SocketConnection connection = new SocketConnection(served, environment);
+            // Everything written fits in the socket buffers: the session runs to its end on this thread.
+            byte[] line = "warm\n".getBytes(StandardCharsets.US_ASCII);
+            client.write(ByteBuffer.wrap(line));
+            byte[] read = connection.in().readNBytes(line.length);
+            OutputStream out = connection.out();
+            out.write(read);
+            out.flush();
+            client.read(ByteBuffer.allocate(line.length));
             client.write(ByteBuffer.wrap("warm\ndone\n".getBytes(StandardCharsets.US_ASCII)));
-            new EchoHandler().serve(new SocketConnection(served, environment));
+            new EchoHandler().serve(connection);
             served.shutdownOutput();
         } catch (IOException e) {
             // No loopback, or no port free: the first connection pays for these classes instead.

@@ -167,8 +167,9 @@ public final class HandlersBench {
         out.append(String.format(Locale.ROOT, "TLS with spares, breakdown: (5) − (2) = %.1f ms added by TLS; of (5), the"
                         + " handshake %.1f ms and the request after it %.1f ms (plain (2): %.1f ms). A warm JVM's handshake"
                         + " (7), its round trips and its crypto alone: %.1f ms; so the spare's handshake costs %.1f ms over"
-                        + " round trips and crypto: the TLS code is still cold in that process (interpreted; the one"
-                        + " handshake a spare makes with itself before it is ready does not compile it).",
+                        + " round trips and crypto: the TLS code is not as warm in that process as in a long-running"
+                        + " JVM (its self-handshakes before it is ready compile it with the workers' quick JIT tier"
+                        + " only; their CPU also competes with the replacement spare starting beside it).",
                 p50(response[4]) - p50(response[1]), p50(handshake[4]), p50(after[4]), p50(response[1]), p50(handshake[6]),
                 p50(handshake[4]) - p50(handshake[6])));
         int stunnelRow = series.size() - 1;
