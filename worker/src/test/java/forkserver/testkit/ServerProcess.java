@@ -267,7 +267,8 @@ public final class ServerProcess implements AutoCloseable {
         }
         for (ProcessHandle handle : seen) {
             handle.onExit().orTimeout(10, TimeUnit.SECONDS).exceptionally(t -> null).join();
-        }        for (long pid : pids) {
+        }
+        for (long pid : pids) {
             removeBoxes(cgroups, pid);
         }
     }
