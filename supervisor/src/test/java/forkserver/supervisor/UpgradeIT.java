@@ -209,14 +209,18 @@ class UpgradeIT {
         try (ServerProcess old = ServerProcess.start(List.of(launcher.toString(), "--listen", "127.0.0.1:0", "--", "cat"),
                 environment(launcher, Map.of()))) {
             old.awaitListening();
-            // The successor's launcher waits a second: the old supervisor is stopped before it is ready.
-            Files.writeString(launcher, "#!/bin/sh\nsleep 1\nexec " + Project.bin("supervisor") + " \"$@\"\n");
+            // The successor's launcher waits (at most a minute) until the test lets it go on: the old
+            // supervisor is stopped before its successor can be ready, however slow the machine is.
+            Path go = directory.resolve("go");
+            Files.writeString(launcher, "#!/bin/sh\nfor i in $(seq 600); do [ -e '" + go + "' ] && break; sleep 0.1; done\n"
+                    + "exec " + Project.bin("supervisor") + " \"$@\"\n");
             old.signal("USR2");
             List<ProcessHandle> successor = Await.value("the successor's start", Await.DEFAULT,
                     () -> old.descendants().isEmpty() ? null : old.descendants());
             old.signal("TERM");
             assertEquals(0, old.awaitExitOfThisProcess(Await.DEFAULT));
-            // It stops whether the old one saw it ready (and killed it) or was gone first (it stops itself).
+            Files.createFile(go);
+            // The old one may have killed it on its way out; if not, it finds its predecessor gone and stops.
             for (ProcessHandle process : successor) {
                 assertTrue(process.onExit().orTimeout(30, java.util.concurrent.TimeUnit.SECONDS)
                         .exceptionally(t -> null).join() != null, "the successor " + process.pid() + " exits; "
