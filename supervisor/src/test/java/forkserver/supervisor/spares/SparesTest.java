@@ -58,6 +58,23 @@ class SparesTest {
         }
     };
 
+    /** Starts a spare that says READY and keeps its end of the pair, added to {@code spareEnds} for the test to read. */
+    private Spares.Starter readyAndListening(List<Integer> spareEnds) {
+        return onExit -> {
+            try {
+                int[] pair = Posix.socketpair(Posix.AF_UNIX, Posix.SOCK_SEQPACKET);
+                Posix.sendByte(pair[1], SpareProtocol.READY);
+                spareEnds.add(pair[1]);
+                ChildProcess child = Processes.start("/bin/sleep", "300");
+                started.add(child);
+                children.spare(child, onExit);
+                return new Spawner.SpareStart(child, pair[0]);
+            } catch (ErrnoException e) {
+                throw new Failures.SpawnFailed(e.name(), e.getMessage());
+            }
+        };
+    }
+
     private final HandOffs.Outcome noOutcome = new HandOffs.Outcome() {
         @Override
         public void taken(SpareWorker spare, Accepted connection, Admission.Ticket ticket) {
@@ -112,19 +129,7 @@ class SparesTest {
     @Test
     void aSpareThatCannotBeGivenTheForegroundWeightIsNeverSentTheConnection() throws Exception {
         List<Integer> spareEnds = new CopyOnWriteArrayList<>();
-        Spares.Starter readyAndListening = onExit -> {
-            try {
-                int[] pair = Posix.socketpair(Posix.AF_UNIX, Posix.SOCK_SEQPACKET);
-                Posix.sendByte(pair[1], SpareProtocol.READY);
-                spareEnds.add(pair[1]);
-                ChildProcess child = Processes.start("/bin/sleep", "300");
-                started.add(child);
-                children.spare(child, onExit);
-                return new Spawner.SpareStart(child, pair[0]);
-            } catch (ErrnoException e) {
-                throw new Failures.SpawnFailed(e.name(), e.getMessage());
-            }
-        };
+        Spares.Starter readyAndListening = readyAndListening(spareEnds);
         List<ChildProcess> raised = new CopyOnWriteArrayList<>();
         Spares spares = new Spares(1, readyAndListening, process -> {
             raised.add(process);
@@ -167,19 +172,7 @@ class SparesTest {
     @Test
     void aConnectionSentToASpareIsNeverTheCallersAgainEvenWhenWakingTheHandOffsFails() throws Exception {
         List<Integer> spareEnds = new CopyOnWriteArrayList<>(); // the refill starts the next one meanwhile
-        Spares.Starter readyAndListening = onExit -> {
-            try {
-                int[] pair = Posix.socketpair(Posix.AF_UNIX, Posix.SOCK_SEQPACKET);
-                Posix.sendByte(pair[1], SpareProtocol.READY);
-                spareEnds.add(pair[1]);
-                ChildProcess child = Processes.start("/bin/sleep", "300");
-                started.add(child);
-                children.spare(child, onExit);
-                return new Spawner.SpareStart(child, pair[0]);
-            } catch (ErrnoException e) {
-                throw new Failures.SpawnFailed(e.name(), e.getMessage());
-            }
-        };
+        Spares.Starter readyAndListening = readyAndListening(spareEnds);
         Spares spares = new Spares(1, readyAndListening, log.log, noOutcome);
         spares.start();
         Await.until("the spare to be ready", () -> spares.ready() == 1);
