@@ -118,7 +118,7 @@ final class Supervisor implements HandOffs.Outcome {
         this.children = new Children(spawner, admission, totals, log, config.maxLifetime(), config.killGrace(), boxes,
                 ChildRlimit.afterStart(config.boxing().rlimits()),
                 config.boxing().users() == null ? null : new ChildUsers(config.boxing().users()));
-        this.spares = new Spares(config.spares(), children::startSpare, log, this);
+        this.spares = new Spares(config.spares(), children::startSpare, children::foreground, log, this);
         this.proxyStage = config.proxy() == null ? null : new ProxyStage(config.proxy(), admission, new ProxyStage.Owner() {
             @Override
             public void admit(Accepted connection) {
@@ -162,9 +162,10 @@ final class Supervisor implements HandOffs.Outcome {
     /**
      * Connections' boxes as {@code boxing} asks: with limits, {@link Boxes} or a
      * {@link BoxesUnavailable} naming what is missing (one line); without, boxes where the host
-     * allows them (to contain and account), else none (null), the reason in {@code line[0]}.
+     * allows them (to contain and account), else none (null), the reason in {@code line[0]}. With
+     * {@code spares}, boxes are weighed where the host lets us ({@link Boxes#open(CgroupLayout, BoxLimits, boolean)}).
      */
-    static Boxes openBoxes(Config.Boxing boxing, String[] line) throws BoxesUnavailable {
+    static Boxes openBoxes(Config.Boxing boxing, boolean spares, String[] line) throws BoxesUnavailable {
         if (boxing.leftovers() == Config.Leftovers.KEEP) {
             line[0] = "connections are not boxed: --leftovers keep";
             return null;
@@ -176,7 +177,7 @@ final class Supervisor implements HandOffs.Outcome {
         }
         CgroupLayout layout = CgroupLayout.detect();
         try {
-            Boxes boxes = Boxes.open(layout, boxing.limits());
+            Boxes boxes = Boxes.open(layout, boxing.limits(), spares);
             line[0] = boxes.describe();
             return boxes;
         } catch (IOException e) {
@@ -217,7 +218,7 @@ final class Supervisor implements HandOffs.Outcome {
             throw new IllegalArgumentException("--rules: " + e.getMessage(), e);
         }
         String[] boxesLine = new String[1];
-        Boxes boxes = openBoxes(config.boxing(), boxesLine);
+        Boxes boxes = openBoxes(config.boxing(), config.spares() > 0, boxesLine);
         Listeners listeners;
         try {
             listeners = !inherited.isEmpty()

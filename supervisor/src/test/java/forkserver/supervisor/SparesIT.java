@@ -1,5 +1,6 @@
 package forkserver.supervisor;
 
+import forkserver.posix.Posix;
 import forkserver.testkit.Await;
 import forkserver.testkit.ConnectionFactsHandler;
 import forkserver.testkit.Descriptors;
@@ -8,6 +9,8 @@ import forkserver.testkit.ServerProcess;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -26,6 +29,7 @@ import java.util.regex.Pattern;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * {@code --spares N}: warm workers take connections by descriptor passing, each its own; a spare
@@ -99,6 +103,47 @@ class SparesIT {
         } catch (IOException e) {
             throw new AssertionError(e);
         }
+    }
+
+    /**
+     * A spare is background work until it takes a connection: its box has a tenth of the normal
+     * CPU weight while it warms up and waits, and the normal weight (the kernel's default) once
+     * it serves a client; read from the cgroup files the process itself is in.
+     */
+    @Test
+    void aWaitingSparesBoxHasALowCpuWeightAndItsConnectionsTheNormalOne() throws IOException {
+        assumeTrue(Posix.effectiveIds()[0] == 0, "boxes need root here");
+        try (ServerProcess supervisor = ServerProcess.supervisor("--listen", "127.0.0.1:0", "--spares", "1")) {
+            InetSocketAddress address = supervisor.awaitListening();
+            long spare = awaitReadySpares(supervisor, 1).iterator().next();
+            Path file = cpuWeightFile(spare);
+            int normal = file.getFileName().toString().equals("cpu.weight") ? 100 : 1024;
+            assertEquals(normal / 10, Integer.parseInt(Files.readString(file).trim()), file + " of the waiting spare");
+            try (EchoClient client = EchoClient.connect(address)) {
+                assertEquals("hello", client.roundTrip("hello"));
+                assertEquals(spare, supervisor.awaitChildPidOf(client.localPort()));
+                assertEquals(file, cpuWeightFile(spare), "the same box");
+                assertEquals(normal, Integer.parseInt(Files.readString(file).trim()), file + " of the spare serving a client");
+            }
+        }
+    }
+
+    /** The file with the CPU weight of {@code pid}'s cgroup: v1's cpu.shares, else v2's cpu.weight; in a box. */
+    private static Path cpuWeightFile(long pid) throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/cgroup"))) {
+            String[] fields = line.split(":", 3);
+            if (List.of(fields[1].split(",")).contains("cpu")) {
+                assertTrue(fields[2].contains("/box-"), "pid " + pid + " in a box: " + line);
+                return Path.of("/sys/fs/cgroup", fields[1], fields[2], "cpu.shares");
+            }
+        }
+        for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/cgroup"))) {
+            if (line.startsWith("0::")) {
+                assertTrue(line.contains("/box-"), "pid " + pid + " in a box: " + line);
+                return Path.of("/sys/fs/cgroup", line.substring(3), "cpu.weight");
+            }
+        }
+        throw new AssertionError("no cgroup with a CPU weight for pid " + pid);
     }
 
     @Test

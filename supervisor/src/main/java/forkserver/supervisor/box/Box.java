@@ -142,6 +142,57 @@ public final class Box implements AutoCloseable {
         return selfPlacing(command, List.of());
     }
 
+    /**
+     * A box's share of the CPU against its siblings when the CPU is contended: a spare warming up
+     * or waiting is background work, the connection it then serves is foreground.
+     */
+    public enum Weight {
+        /** The kernel's default: as much as any other box or process beside it. */
+        FOREGROUND(100),
+        /** A tenth of that: a spare's warm-up yields to the connections being served. */
+        BACKGROUND(10);
+
+        /** The v2 {@code cpu.weight} (1 to 10000, default 100); v1's {@code cpu.shares} is its 1024/100. */
+        final int v2;
+
+        Weight(int v2) {
+            this.v2 = v2;
+        }
+
+        /** The v1 {@code cpu.shares} of the same share, as the kernel converts (default 1024). */
+        int v1Shares() {
+            return v2 * 1024 / 100;
+        }
+    }
+
+    /**
+     * Sets the box's CPU weight, where its {@link Boxes} weighs boxes (else does nothing): what a
+     * contended CPU gives the processes in it against their siblings, throttling nothing when
+     * the CPU is idle. Returns whether a weight was written.
+     */
+    public boolean weigh(Weight weight) throws IOException {
+        boolean written = false;
+        for (Part part : parts) {
+            if (part.use().weight()) {
+                String file = part.use().v2() ? "cpu.weight" : "cpu.shares";
+                Posix.writeFile(part.directory().resolve(file).toString(),
+                        Integer.toString(part.use().v2() ? weight.v2 : weight.v1Shares()));
+                written = true;
+            }
+        }
+        return written;
+    }
+
+    /** The file that holds the box's CPU weight, or null when its boxes are not weighed. */
+    public Path weightFile() {
+        for (Part part : parts) {
+            if (part.use().weight()) {
+                return part.directory().resolve(part.use().v2() ? "cpu.weight" : "cpu.shares");
+            }
+        }
+        return null;
+    }
+
     /** The pids in the box now (zombies are not: they have left their cgroups). */
     public long[] processes() throws IOException {
         try {

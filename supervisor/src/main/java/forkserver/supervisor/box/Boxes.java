@@ -37,8 +37,11 @@ public final class Boxes implements AutoCloseable {
     /** Names of boxes: {@code box-PID-N}, the supervisor's pid keeping two supervisors in one cgroup apart. */
     static final String PREFIX = "box-";
 
-    /** What a box uses one hierarchy for. */
-    record Use(boolean v2, boolean memory, boolean cpuAccounting, Set<Controller> limits) {
+    /**
+     * What a box uses one hierarchy for; {@code weight}: its CPU weight is set there
+     * ({@link Box#weigh}), in the hierarchy with the cpu controller.
+     */
+    record Use(boolean v2, boolean memory, boolean cpuAccounting, Set<Controller> limits, boolean weight) {
     }
 
     /** One hierarchy a box has a cgroup in: the directory boxes are made in, and what for. */
@@ -69,6 +72,15 @@ public final class Boxes implements AutoCloseable {
      * supervisor into its leaf and enables the controllers the limits need.
      */
     public static Boxes open(CgroupLayout layout, BoxLimits limits) throws IOException {
+        return open(layout, limits, false);
+    }
+
+    /**
+     * As {@link #open(CgroupLayout, BoxLimits)}; with {@code weights}, boxes also get a CPU weight
+     * ({@link Box#weigh}) where the host's cpu controller is ours to use: a wish, not a limit,
+     * so a host without one boxes without weights rather than refuse.
+     */
+    public static Boxes open(CgroupLayout layout, BoxLimits limits, boolean weights) throws IOException {
         var problem = layout.problem(limits);
         if (problem.isPresent()) {
             throw new IOException(problem.get());
@@ -97,6 +109,12 @@ public final class Boxes implements AutoCloseable {
             limitsBy.computeIfAbsent(layout.hierarchyOf(Controller.CPU), h -> EnumSet.noneOf(Controller.class))
                     .add(Controller.CPU);
         }
+        Hierarchy weighing = weights ? layout.hierarchyOf(Controller.CPU) : null;
+        if (weighing != null && weighing.writable()) {
+            limitsBy.computeIfAbsent(weighing, h -> EnumSet.noneOf(Controller.class));
+        } else {
+            weighing = null;
+        }
         Hierarchy cpuAccounting = layout.unified() != null && layout.unified().writable()
                 ? layout.unified() : layout.hierarchyOf(Controller.CPUACCT);
         if (cpuAccounting != null && cpuAccounting.writable()) {
@@ -107,23 +125,30 @@ public final class Boxes implements AutoCloseable {
         for (var entry : limitsBy.entrySet()) {
             Hierarchy h = entry.getKey();
             boolean memoryHere = memoryBy.getOrDefault(h, false);
-            places.add(new Place(h.own(), new Use(h.v2(), memoryHere, h.equals(cpuAccounting), Set.copyOf(entry.getValue()))));
+            boolean weightHere = h.equals(weighing);
+            places.add(new Place(h.own(), new Use(h.v2(), memoryHere, h.equals(cpuAccounting), Set.copyOf(entry.getValue()),
+                    weightHere)));
             if (h.v2()) {
                 onV2.addAll(entry.getValue());
                 if (memoryHere) {
                     onV2.add(Controller.MEMORY);
                 }
+                if (weightHere) {
+                    onV2.add(Controller.CPU);
+                }
             }
         }
         Path movedFrom = null;
         String enabled = "";
-        boolean limitOnV2 = onV2.contains(Controller.PIDS) || onV2.contains(Controller.CPU)
+        boolean limitOnV2 = onV2.contains(Controller.PIDS) || onV2.contains(Controller.CPU) && limits.cpuMax() != null
                 || onV2.contains(Controller.MEMORY) && limits.memoryMax() != null;
         Path unifiedOwn = layout.unified() == null ? null : layout.unified().own();
         if (!onV2.isEmpty() && !limitOnV2 && !isRoot(unifiedOwn) && !othersIn(unifiedOwn).isEmpty()) {
-            // Memory was wanted for its figures only: rather than refuse, box without it (contained,
-            // killed, CPU counted; no memory peak), since the supervisor may not leave its cgroup.
-            places.replaceAll(p -> p.use().v2() ? new Place(p.parent(), new Use(true, false, p.use().cpuAccounting(), p.use().limits())) : p);
+            // Memory was wanted for its figures only, the cpu controller for weights only: rather than
+            // refuse, box without them (contained, killed, CPU counted; no memory peak, no weights),
+            // since the supervisor may not leave its cgroup.
+            places.replaceAll(p -> p.use().v2()
+                    ? new Place(p.parent(), new Use(true, false, p.use().cpuAccounting(), p.use().limits(), false)) : p);
             onV2.clear();
         }
         if (!onV2.isEmpty()) {
@@ -331,7 +356,9 @@ public final class Boxes implements AutoCloseable {
     /** The start-up line: where boxes are made, with what, and the limits. */
     public String describe() {
         String line = layout.describe();
-        return limits.any() ? line + "; each holds " + limits : line;
+        line = limits.any() ? line + "; each holds " + limits : line;
+        return places.stream().anyMatch(p -> p.use().weight())
+                ? line + "; a spare's at a low CPU weight until it takes a connection" : line;
     }
 
     /**

@@ -272,11 +272,15 @@ public final class Children {
      */
     public Spawner.SpareStart startSpare(SpareExit onExit) throws SpawnFailed {
         // As in spawn(): a spare's box is made before its start (memory charges do not move
-        // with a process), and is its connection's once it takes one.
+        // with a process), and is its connection's once it takes one. Until then its JVM's start
+        // and warm-up are background work: the box's CPU weight is low from the spare's first
+        // instruction, so that on a busy CPU they yield to the connections being served
+        // (foreground() raises it before the spare is handed its connection).
         Box box = newBox();
         Spawner.SpareStart spare;
         int uid = Spawner.NO_USER;
         try {
+            weigh(box, Box.Weight.BACKGROUND);
             uid = newUid();
             spare = spawner.spawnSpare(withBox(Map.of(), box), uid);
         } catch (SpawnFailed | RuntimeException | Error e) {
@@ -293,6 +297,32 @@ public final class Children {
         }
         watch(child);
         return spare;
+    }
+
+    /**
+     * Gives the spare {@code process} the CPU weight of a connection's child, before it is handed
+     * its connection (a handshake's crypto must not wait behind the spares warming up beside it);
+     * false when that could not be written: the spare must not serve then.
+     */
+    public boolean foreground(ChildProcess process) {
+        Child child = all.get(process);
+        try {
+            weigh(child == null ? null : child.box, Box.Weight.FOREGROUND);
+            return true;
+        } catch (SpawnFailed e) {
+            return false; // the registry still owns the box: it goes with the spare's exit
+        }
+    }
+
+    private static void weigh(Box box, Box.Weight weight) throws SpawnFailed {
+        if (box == null) {
+            return;
+        }
+        try {
+            box.weigh(weight);
+        } catch (IOException e) {
+            throw new SpawnFailed("box", "cannot set the box's CPU weight: " + e.getMessage());
+        }
     }
 
     /** Registers a spare started elsewhere (tests): as {@link #startSpare}. */

@@ -60,8 +60,18 @@ public final class Spares {
         Spawner.SpareStart start(Children.SpareExit onExit) throws SpawnFailed;
     }
 
+    /**
+     * Makes a spare's process a connection's in the CPU's eyes ({@link Children#foreground}),
+     * before it is sent the connection; false when it could not.
+     */
+    @FunctionalInterface
+    public interface Foreground {
+        boolean raise(ChildProcess process);
+    }
+
     private final SparePool<SpareWorker> pool;
     private final Starter starter;
+    private final Foreground foreground;
     private final EventLog log;
     private final HandOffs handOffs; // null with --spares 0: no thread, no descriptor for hand-offs that cannot happen
     private final Thread refiller;
@@ -70,8 +80,14 @@ public final class Spares {
     private volatile long lastConnectionNanos;
 
     public Spares(int target, Starter starter, EventLog log, HandOffs.Outcome outcome) throws ErrnoException {
+        this(target, starter, process -> true, log, outcome);
+    }
+
+    public Spares(int target, Starter starter, Foreground foreground, EventLog log, HandOffs.Outcome outcome)
+            throws ErrnoException {
         this.pool = new SparePool<>(target);
         this.starter = starter;
+        this.foreground = foreground;
         this.log = log;
         this.handOffs = target > 0 ? new HandOffs(log, outcome) : null;
         this.lastConnectionNanos = System.nanoTime() - REFILL_DELAY.toNanos();
@@ -112,6 +128,13 @@ public final class Spares {
         for (SpareWorker spare; (spare = pool.take()) != null; ) {
             if (message == null) {
                 message = SpareProtocol.encode(variables);
+            }
+            if (!foreground.raise(spare.process)) {
+                // Still at a spare's low CPU weight: it would serve the connection behind every
+                // spare warming up. Not sent: the next spare, or the caller's spawn.
+                discard(spare);
+                log.handOffFailed(spare.pid(), connection.remoteText(), "cannot raise its CPU weight");
+                continue;
             }
             try {
                 Posix.sendFdNow(spare.channel, connection.fd(), message);

@@ -58,6 +58,23 @@ class SparesTest {
         }
     };
 
+    /** Starts a spare that says READY and keeps its end of the pair, added to {@code spareEnds} for the test to read. */
+    private Spares.Starter readyAndListening(List<Integer> spareEnds) {
+        return onExit -> {
+            try {
+                int[] pair = Posix.socketpair(Posix.AF_UNIX, Posix.SOCK_SEQPACKET);
+                Posix.sendByte(pair[1], SpareProtocol.READY);
+                spareEnds.add(pair[1]);
+                ChildProcess child = Processes.start("/bin/sleep", "300");
+                started.add(child);
+                children.spare(child, onExit);
+                return new Spawner.SpareStart(child, pair[0]);
+            } catch (ErrnoException e) {
+                throw new Failures.SpawnFailed(e.name(), e.getMessage());
+            }
+        };
+    }
+
     private final HandOffs.Outcome noOutcome = new HandOffs.Outcome() {
         @Override
         public void taken(SpareWorker spare, Accepted connection, Admission.Ticket ticket) {
@@ -105,6 +122,49 @@ class SparesTest {
     }
 
     /**
+     * A spare whose CPU weight cannot be raised to a connection's would serve it behind every
+     * spare warming up: it is never sent the connection (nothing arrives at its end), it is
+     * killed, and the connection stays the caller's to spawn for.
+     */
+    @Test
+    void aSpareThatCannotBeGivenTheForegroundWeightIsNeverSentTheConnection() throws Exception {
+        List<Integer> spareEnds = new CopyOnWriteArrayList<>();
+        Spares.Starter readyAndListening = readyAndListening(spareEnds);
+        List<ChildProcess> raised = new CopyOnWriteArrayList<>();
+        Spares spares = new Spares(1, readyAndListening, process -> {
+            raised.add(process);
+            return false;
+        }, log.log, noOutcome);
+        spares.start();
+        Await.until("the spare to be ready", () -> spares.ready() == 1);
+        int spareEnd = spareEnds.getFirst();
+        try (Listeners listeners = Listeners.bind(List.of(new ListenAddress.Tcp(
+                     new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), null)), 8, false);
+             Socket client = new Socket()) {
+            client.connect(listeners.all().getFirst().address(), 10_000);
+            Accepted connection = listeners.accept();
+            Admission.Ticket ticket = new Admission.Ticket("127.0.0.1", 0, Map.of());
+
+            assertFalse(spares.offer(connection, ticket, Map.of("TCPREMOTEIP", "127.0.0.1")), "nobody took it");
+
+            ChildProcess spare = started.getFirst();
+            assertEquals(List.of(spare), raised);
+            assertTrue(log.has("handoff-failed pid=" + spare.pid() + " remote=127.0.0.1:" + client.getLocalPort()
+                    + " reason=\"cannot raise its CPU weight\""), log.lines().toString());
+            Await.until("the spare to be killed", spare::hasExited);
+            // Its channel closed by the pool, nothing in it: end of file, not a descriptor.
+            assertEquals(null, Posix.receiveFd(spareEnd, 4096), "nothing was sent to the spare");
+            connection.close();
+        } finally {
+            spares.stop(Duration.ofSeconds(5));
+            for (int end : spareEnds) {
+                Posix.close(end);
+            }
+            started.forEach(child -> child.signal(true));
+        }
+    }
+
+    /**
      * Once a connection is sent to a spare, the spare may hold it: whatever fails after the send
      * (here: waking the hand-offs' thread), the caller must never get it back to spawn for, or one
      * client would be served by two processes.
@@ -112,19 +172,7 @@ class SparesTest {
     @Test
     void aConnectionSentToASpareIsNeverTheCallersAgainEvenWhenWakingTheHandOffsFails() throws Exception {
         List<Integer> spareEnds = new CopyOnWriteArrayList<>(); // the refill starts the next one meanwhile
-        Spares.Starter readyAndListening = onExit -> {
-            try {
-                int[] pair = Posix.socketpair(Posix.AF_UNIX, Posix.SOCK_SEQPACKET);
-                Posix.sendByte(pair[1], SpareProtocol.READY);
-                spareEnds.add(pair[1]);
-                ChildProcess child = Processes.start("/bin/sleep", "300");
-                started.add(child);
-                children.spare(child, onExit);
-                return new Spawner.SpareStart(child, pair[0]);
-            } catch (ErrnoException e) {
-                throw new Failures.SpawnFailed(e.name(), e.getMessage());
-            }
-        };
+        Spares.Starter readyAndListening = readyAndListening(spareEnds);
         Spares spares = new Spares(1, readyAndListening, log.log, noOutcome);
         spares.start();
         Await.until("the spare to be ready", () -> spares.ready() == 1);
