@@ -168,7 +168,11 @@ final class Scale {
         };
     }
 
-    /** A rough guess for the estimate printed before a run, in seconds. */
+    /**
+     * A rough guess for the estimate printed before a run, in seconds: each rung that {@link #fits}
+     * would let a model open within {@code openSeconds}, each round its opening, its closing and
+     * the settling after it (about 2.5 times the opening).
+     */
     static double estimateSeconds(List<Model> models, List<Integer> ladder, int rounds, double openSeconds) {
         double total = 0;
         for (Model model : models) {
@@ -176,10 +180,10 @@ final class Scale {
             total += ladder.isEmpty() ? 0 : 0.5; // its server's start
             for (int held : ladder) {
                 double open = held * perConnection;
-                if (open > openSeconds * 10) {
+                if (open > openSeconds) {
                     break;
                 }
-                total += rounds * (0.3 + Math.min(open, openSeconds) * 2.5);
+                total += rounds * (0.3 + open * 2.5);
             }
         }
         return total;
@@ -272,9 +276,8 @@ final class Scale {
     String fits(Model model, Point below, int held) {
         if (below == null) {
             double open = openSecondsGuess(model) * held;
-            return open <= budget.openSeconds() ? null : String.format(Locale.ROOT, "opening them would take about %.0f s"
-                    + " a round (%s each, roughly), over the bench's %.0f s", open, model.perConnection() == Model.Start.JVM
-                    ? "a JVM start" : "a process start", budget.openSeconds());
+            return open <= budget.openSeconds() ? null : tooLong(open, (model.perConnection() == Model.Start.JVM
+                    ? "a JVM start" : "a process start") + " each, roughly");
         }
         if (!below.measured()) {
             return "not measured at " + below.held() + " held";
@@ -283,27 +286,35 @@ final class Scale {
         double memory = perConnection * held;
         if (memory > budget.memoryKiB()) {
             return String.format(Locale.ROOT, "would take about %.1f GiB (%s KiB a connection at %d held),"
-                    + " over the bench's budget of %.1f GiB (half the memory available)", memory / 1048576,
-                    Report.number(perConnection), below.held(), budget.memoryKiB() / 1048576.0);
+                    + " over half of the %.1f GiB this machine had available", memory / 1048576,
+                    Report.number(perConnection), below.held(), 2 * budget.memoryKiB() / 1048576.0);
         }
         // Ten connections are too few to time: one scheduling delay is most of it. Below 100 the guess.
         double open = (below.held() >= 100 ? below.openMsPerConn() / 1000 : openSecondsGuess(model)) * held;
-        if (open > budget.openSeconds() && below.held() < 100) {
-            return String.format(Locale.ROOT, "opening them would take about %.0f s a round (%s each, roughly), over the"
-                    + " bench's %.0f s", open, model.perConnection() == Model.Start.JVM ? "a JVM start" : "a process start",
-                    budget.openSeconds());
-        }
         if (open > budget.openSeconds()) {
-            return String.format(Locale.ROOT, "opening them would take about %.0f s a round (%s ms a connection"
-                    + " at %d held), over the bench's %.0f s", open, Report.number(below.openMsPerConn()), below.held(),
-                    budget.openSeconds());
+            return tooLong(open, below.held() < 100
+                    ? (model.perConnection() == Model.Start.JVM ? "a JVM start" : "a process start") + " each, roughly"
+                    : Report.number(below.openMsPerConn()) + " ms a connection at " + below.held() + " held");
         }
         double tasks = (below.threads() + below.processes()) / (double) below.held() * held;
         if (tasks > budget.freeTasks()) {
-            return String.format(Locale.ROOT, "would need about %.0f tasks (threads and processes), over the"
-                    + " %d the kernel's pid_max leaves free", tasks, budget.freeTasks());
+            return String.format(Locale.ROOT, "would need about %.0f tasks (threads and processes: %.2f a connection at %d"
+                    + " held), over the %d the kernel's pid_max leaves free", tasks,
+                    (below.threads() + below.processes()) / (double) below.held(), below.held(), budget.freeTasks());
         }
         return null;
+    }
+
+    /** Why a rung whose connections take {@code open} seconds to open, a round, is skipped: in minutes where it is. */
+    private String tooLong(double open, String basis) {
+        return String.format(Locale.ROOT, "opening them would take about %s a round (%s), %s for its %d rounds on this"
+                + " machine, over the %.0f s a round the bench gives a rung", duration(open), basis, duration(open * rounds),
+                rounds, budget.openSeconds());
+    }
+
+    /** "50 s", or "4.2 min" from two minutes on. */
+    private static String duration(double seconds) {
+        return seconds < 120 ? String.format(Locale.ROOT, "%.0f s", seconds) : String.format(Locale.ROOT, "%.1f min", seconds / 60);
     }
 
     private Point point(Model model, int held, List<Sample> samples) {
