@@ -296,11 +296,12 @@ final class Scale {
                     ? (model.perConnection() == Model.Start.JVM ? "a JVM start" : "a process start") + " each, roughly"
                     : Report.number(below.openMsPerConn()) + " ms a connection at " + below.held() + " held");
         }
-        double tasks = (below.threads() + below.processes()) / (double) below.held() * held;
+        // Every thread is a task with a pid, a process's first thread too: its threads are all its tasks.
+        double tasks = below.threads() / (double) below.held() * held;
         if (tasks > budget.freeTasks()) {
-            return String.format(Locale.ROOT, "would need about %.0f tasks (threads and processes: %.2f a connection at %d"
-                    + " held), over the %d the kernel's pid_max leaves free", tasks,
-                    (below.threads() + below.processes()) / (double) below.held(), below.held(), budget.freeTasks());
+            return String.format(Locale.ROOT, "would need about %.0f tasks (the server tree's threads: %.2f a connection at"
+                    + " %d held), over the %d the kernel's pid_max leaves free", tasks,
+                    below.threads() / (double) below.held(), below.held(), budget.freeTasks());
         }
         return null;
     }
