@@ -136,10 +136,9 @@ final class Report {
         s.append(ladderTable(scale, models, "round trip ms with N held, p50 [95% interval]", p -> interval(p.roundTrip())));
         s.append(ladderTable(scale, models, "threads / processes with N held", p -> p.threads() + " / " + p.processes()));
         s.append(ladderTable(scale, models, "the server's own process with N held, its children apart: RSS / PSS MiB,"
-                + " threads (idle before them → with them); its PSS KiB per held connection", p -> String.format(Locale.ROOT,
-                "%.1f / %.1f, %d → %.1f / %.1f, %d; %s", p.ownIdle().rssKiB() / 1024, p.ownIdle().pssKiB() / 1024,
-                p.ownIdle().threads(), p.own().rssKiB() / 1024, p.own().pssKiB() / 1024, p.own().threads(),
-                number((p.own().pssKiB() - p.ownIdle().pssKiB()) / p.held()))));
+                + " threads (idle before them → with them)", p -> String.format(Locale.ROOT, "%.1f / %.1f, %d → %.1f / %.1f, %d",
+                p.ownIdle().rssKiB() / 1024, p.ownIdle().pssKiB() / 1024, p.ownIdle().threads(),
+                p.own().rssKiB() / 1024, p.own().pssKiB() / 1024, p.own().threads())));
         List<String> skipped = scale.points().stream().filter(p -> !p.measured() && !p.notMeasured().startsWith("not measured at"))
                 .map(p -> "- " + p.model().label() + " at " + p.held() + ": " + p.notMeasured().replace('\n', ' '))
                 .toList();
