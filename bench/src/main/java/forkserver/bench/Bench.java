@@ -42,6 +42,9 @@ public final class Bench {
             out.print(Options.USAGE);
             return 0;
         }
+        if (options.compare() != null) {
+            return Compare.run(options.compare().get(0), options.compare().get(1), out, err);
+        }
         if (options.list()) {
             Models.ALL.forEach(m -> out.println(m.name() + "\t" + m.description()
                     + (m.requires() == null || onPath(m.requires()) ? "" : " (not here: no " + m.requires() + " on PATH)")));
@@ -111,6 +114,7 @@ public final class Bench {
                         : scaleFailure != null ? "\nScale: not measured: " + scaleFailure + "\n" : "")
                 + "\n## The article's claims\n\n" + Report.conclusions(rows, scale)
                 + (references ? "\n## Reference servers\n\n![tcpserver and systemd beside Java's process models](reference.png)\n" : "")
+                + "\n## The CSV files\n\n" + Report.csvLegend(scale != null)
                 + (notRun.isEmpty() ? "" : "\nNot run here: " + String.join(", ", notRun) + ".\n");
         out.print(report);
         try {

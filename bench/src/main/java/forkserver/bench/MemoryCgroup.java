@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Stream;
 
 /**
  * A memory cgroup around one server and everything it starts, so that the bench reads what the
@@ -129,20 +130,38 @@ final class MemoryCgroup implements AutoCloseable {
             pause();
         }
         try {
-            Files.deleteIfExists(directory); // rmdir: the kernel takes a cgroup's files with it
+            // Deepest first: a supervisor killed before it removed its connections' boxes leaves
+            // them inside this cgroup, and a cgroup with children cannot be removed.
+            for (Path cgroup : cgroups().reversed()) {
+                Files.deleteIfExists(cgroup); // rmdir: the kernel takes a cgroup's files with it
+            }
             LIVE.remove(this);
-        } catch (IOException e) {
+        } catch (IOException | UncheckedIOException e) {
             System.err.println("bench: could not remove the cgroup " + directory + ": " + e.getMessage());
         }
     }
 
-    private List<Long> members() {
-        try {
-            return Files.readAllLines(directory.resolve("cgroup.procs")).stream()
-                    .filter(l -> !l.isBlank()).map(l -> Long.parseLong(l.strip())).toList();
-        } catch (IOException | NumberFormatException e) {
-            return List.of();
+    /** This cgroup and every cgroup below it, parents before their children. */
+    private List<Path> cgroups() {
+        try (Stream<Path> tree = Files.walk(directory)) {
+            return tree.filter(Files::isDirectory).toList();
+        } catch (IOException | UncheckedIOException e) {
+            return List.of(directory);
         }
+    }
+
+    /** The processes in this cgroup and in every cgroup below it (a supervisor's boxes). */
+    private List<Long> members() {
+        List<Long> pids = new ArrayList<>();
+        for (Path cgroup : cgroups()) {
+            try {
+                Files.readAllLines(cgroup.resolve("cgroup.procs")).stream()
+                        .filter(l -> !l.isBlank()).map(l -> Long.parseLong(l.strip())).forEach(pids::add);
+            } catch (IOException | NumberFormatException e) {
+                // gone meanwhile
+            }
+        }
+        return pids;
     }
 
     private static void pause() {

@@ -7,10 +7,11 @@ import java.util.List;
 /**
  * bin/bench's command line, parsed: which models, how much load, where the files go.
  *
- * @param models null for every model
+ * @param models  null for every model
+ * @param compare two reports' directories to compare instead of running, or null
  */
 record Options(boolean help, boolean list, boolean quick, List<String> models, Path report, Integer sessions,
-               Integer connections, Integer seconds, List<Integer> scale) {
+               Integer connections, Integer seconds, List<Integer> scale, List<Path> compare) {
 
     /**
      * Not git-tracked (.gitignore): a run never overwrites the committed report in docs/bench/,
@@ -23,6 +24,7 @@ record Options(boolean help, boolean list, boolean quick, List<String> models, P
     static final String USAGE = """
             usage: bin/bench [--quick] [--models NAME,...] [--report DIR] [--sessions N] [--connections K]
                              [--seconds S] [--scale N,N,...]
+                   bin/bench --compare DIR_A DIR_B
                    bin/bench --list | --help
             Runs the same echo workload against each model (a process, a thread, a virtual thread
             per connection, an event loop, the article's Python servers, ...), then holds a ladder of
@@ -38,6 +40,11 @@ record Options(boolean help, boolean list, boolean quick, List<String> models, P
               --seconds S      length of each model's sustained run
               --scale LIST     the scale ladder: connections held at once (default 10,100,1000,10000;
                                --quick 10,100; 0: none)
+              --compare A B    runs nothing: reads two reports' scale.csv (and models.csv) and says, per
+                               model and rung, whether each figure with an interval (charged, PSS,
+                               round trip, first echo) agrees: one run's median within the other's
+                               [lowest-highest], or both within the resolution (< R); exit status 0
+                               when all agree, 1 when one differs, 2 when a report cannot be read
             """;
 
     /** Parses {@code args}; throws IllegalArgumentException with a one-line message on a usage error. */
@@ -51,6 +58,7 @@ record Options(boolean help, boolean list, boolean quick, List<String> models, P
         Integer connections = null;
         Integer seconds = null;
         List<Integer> scale = null;
+        List<Path> compare = null;
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
             switch (arg) {
@@ -68,10 +76,20 @@ record Options(boolean help, boolean list, boolean quick, List<String> models, P
                 case "--connections" -> connections = positive(value(args, ++i, arg), arg);
                 case "--seconds" -> seconds = positive(value(args, ++i, arg), arg);
                 case "--scale" -> scale = ladder(value(args, ++i, arg), arg);
+                case "--compare" -> {
+                    if (i + 2 >= args.length) {
+                        throw new IllegalArgumentException("--compare needs two report directories");
+                    }
+                    compare = List.of(Path.of(args[++i]), Path.of(args[++i]));
+                }
                 default -> throw new IllegalArgumentException("unknown option '" + arg + "' (see --help)");
             }
         }
-        return new Options(help, list, quick, models, report, sessions, connections, seconds, scale);
+        if (compare != null && (quick || list || models != null || report != null || sessions != null || connections != null
+                || seconds != null || scale != null)) {
+            throw new IllegalArgumentException("--compare runs nothing: it takes no other option");
+        }
+        return new Options(help, list, quick, models, report, sessions, connections, seconds, scale, compare);
     }
 
     /**

@@ -275,47 +275,18 @@ final class Report {
     }
 
     static String csv(List<Figures> rows) {
-        StringBuilder s = new StringBuilder("model,family,status,first_echo_p50_ms,first_echo_p99_ms,burst_ms,"
-                + "held_round_trip_p50_ms,sessions_per_s,cpu_ms_per_session,"
-                + "cpu_ms_per_session_time_v,voluntary_switches_per_session,involuntary_switches_per_session,"
-                + "first_echo_n,first_echo_p50_low_ms,first_echo_p50_high_ms\n");
-        for (Figures f : rows) {
-            s.append(csvName(f.model())).append(',').append(f.model().family()).append(',').append(f.ok() ? "ok" : "failed");
-            values(s, f.firstEchoP50Ms(), f.firstEchoP99Ms(), f.burstMs(), f.heldRoundTripP50Ms(), f.connectionsPerSec(),
-                    f.cpuMsPerConn(), f.outsideCpuMsPerConn(), f.voluntaryPerConn(), f.involuntaryPerConn(),
-                    f.firstEcho().n(), f.firstEcho().low(), f.firstEcho().high());
-            s.append('\n');
-        }
-        return s.toString();
+        return Csv.write(Csv.MODELS, rows);
     }
 
     static String scaleCsv(Scale.Figures scale) {
-        StringBuilder s = new StringBuilder("model,family,held,status,rounds,charged_kib_per_conn,charged_low,charged_high,"
-                + "charged_resolution_kib,pss_kib_per_conn,pss_low,pss_high,pss_resolution_kib,threads,processes,"
-                + "round_trip_p50_ms,round_trip_low_ms,round_trip_high_ms,open_ms_per_conn,server_idle_rss_kib,"
-                + "server_idle_pss_kib,server_idle_threads,server_rss_kib,server_pss_kib,server_threads,not_measured\n");
-        for (Point p : scale.points()) {
-            s.append(csvName(p.model())).append(',').append(p.model().family()).append(',').append(p.held()).append(',')
-                    .append(p.measured() ? "ok" : "not measured").append(',').append(p.charged().n());
-            values(s, p.charged().value(), p.charged().low(), p.charged().high(), p.chargedResolution(), p.pss().value(),
-                    p.pss().low(), p.pss().high(), p.pssResolution(), p.measured() ? p.threads() : Double.NaN,
-                    p.measured() ? p.processes() : Double.NaN, p.roundTrip().value(), p.roundTrip().low(),
-                    p.roundTrip().high(), p.openMsPerConn(), p.ownIdle().rssKiB(), p.ownIdle().pssKiB(),
-                    p.measured() ? p.ownIdle().threads() : Double.NaN, p.own().rssKiB(), p.own().pssKiB(),
-                    p.measured() ? p.own().threads() : Double.NaN);
-            s.append(",\"").append(p.measured() ? "" : p.notMeasured().replace('"', '\'')).append("\"\n");
-        }
-        return s.toString();
+        return Csv.write(Csv.SCALE, scale.points());
     }
 
-    private static String csvName(Model model) {
-        return model.regime() == null ? model.name() : "\"" + model.label() + "\"";
-    }
-
-    private static void values(StringBuilder s, double... values) {
-        for (double v : values) {
-            s.append(',').append(Double.isNaN(v) ? "" : String.format(Locale.ROOT, "%.4f", v));
-        }
+    /** Every column of the CSV files the report comes with, named: those of scale.csv when the ladder ran. */
+    static String csvLegend(boolean scale) {
+        return "Every figure above, unrounded, is in models.csv" + (scale ? " and scale.csv" : "") + " beside this report"
+                + " (empty where there is none). " + Csv.legend("models.csv", Csv.MODELS)
+                + (scale ? "\n\n" + Csv.legend("scale.csv", Csv.SCALE) : "") + "\n";
     }
 
     static String interval(Stats.Median m) {

@@ -1,6 +1,7 @@
 package forkserver.bench;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -50,16 +51,41 @@ final class Scale {
     private final Path logs;
     private final Progress progress;
 
-    /** What a rung may cost a model before it is skipped. */
-    record Budget(long memoryKiB, double openSeconds, long freeTasks) {
+    /**
+     * What a rung may cost a model before it is skipped.
+     *
+     * @param descriptors the descriptors a server's own process may open: {@link #DESCRIPTORS}, or
+     *                    less where the hard limit the bench runs under is lower (a server cannot raise it)
+     */
+    record Budget(long memoryKiB, double openSeconds, long freeTasks, long descriptors) {
 
-        /** Half the memory available now, {@code openSeconds} a round, 90% of the pids free now. */
+        Budget(long memoryKiB, double openSeconds, long freeTasks) {
+            this(memoryKiB, openSeconds, freeTasks, DESCRIPTORS);
+        }
+
+        /**
+         * A third of the memory available now (the rest for the run's other servers, its client and
+         * whatever else shares the machine: 1000 worker JVMs, about 10 GiB, do not fit 24 GiB), {@code
+         * openSeconds} a round, 90% of the pids free now, the descriptor limit.
+         */
         static Budget ofThisMachine(double openSeconds) {
             long available = meminfo("MemAvailable:");
             long pidMax = readLong(Path.of("/proc/sys/kernel/pid_max"));
             long threadsMax = readLong(Path.of("/proc/sys/kernel/threads-max"));
             long tasks = ProcessHandle.allProcesses().mapToLong(p -> ProcessTree.threadsOf(p.pid())).sum();
-            return new Budget(available / 2, openSeconds, (long) (Math.min(pidMax, threadsMax) * 0.9) - tasks);
+            return new Budget(available / 3, openSeconds, (long) (Math.min(pidMax, threadsMax) * 0.9) - tasks,
+                    Math.min(DESCRIPTORS, hardDescriptorLimit()));
+        }
+
+        /** This process's hard RLIMIT_NOFILE ("Max open files" in /proc/self/limits), which its servers inherit. */
+        private static long hardDescriptorLimit() {
+            try (Stream<String> lines = Files.lines(Path.of("/proc/self/limits"))) {
+                return lines.filter(l -> l.startsWith("Max open files")).findFirst()
+                        .map(l -> l.substring("Max open files".length()).strip().split("\\s+")[1])
+                        .map(hard -> hard.equals("unlimited") ? Long.MAX_VALUE : Long.parseLong(hard)).orElse((long) DESCRIPTORS);
+            } catch (IOException | RuntimeException e) {
+                return DESCRIPTORS;
+            }
         }
     }
 
@@ -72,19 +98,30 @@ final class Scale {
      * The server's own process (the supervisor, for the process models) with N held, apart from
      * its children: what its registry, boxes and descriptors cost it. RSS and PSS in KiB.
      */
-    record Own(double rssKiB, double pssKiB, long threads) {
+    record Own(double rssKiB, double pssKiB, long threads, long descriptors) {
         static final Own NONE = new Own(Double.NaN, Double.NaN, 0);
+
+        Own(double rssKiB, double pssKiB, long threads) {
+            this(rssKiB, pssKiB, threads, 0);
+        }
 
         static Own of(long pid) {
             Map<String, Long> rollup = ProcessTree.smapsRollup(pid);
-            return new Own(rollup.getOrDefault("Rss", 0L), rollup.getOrDefault("Pss", 0L), ProcessTree.threadsOf(pid));
+            long descriptors;
+            try (Stream<Path> fds = Files.list(Path.of("/proc", Long.toString(pid), "fd"))) {
+                descriptors = fds.count();
+            } catch (IOException | UncheckedIOException e) {
+                descriptors = 0; // gone: the rung fails on its own
+            }
+            return new Own(rollup.getOrDefault("Rss", 0L), rollup.getOrDefault("Pss", 0L), ProcessTree.threadsOf(pid), descriptors);
         }
 
         /** The median of each figure over the rounds. */
         static Own median(List<Own> rounds) {
             return new Own(Stats.percentile(rounds.stream().mapToDouble(Own::rssKiB).toArray(), 50),
                     Stats.percentile(rounds.stream().mapToDouble(Own::pssKiB).toArray(), 50),
-                    Math.round(Stats.percentile(rounds.stream().mapToDouble(Own::threads).toArray(), 50)));
+                    Math.round(Stats.percentile(rounds.stream().mapToDouble(Own::threads).toArray(), 50)),
+                    Math.round(Stats.percentile(rounds.stream().mapToDouble(Own::descriptors).toArray(), 50)));
         }
     }
 
@@ -168,7 +205,11 @@ final class Scale {
         };
     }
 
-    /** A rough guess for the estimate printed before a run, in seconds. */
+    /**
+     * A rough guess for the estimate printed before a run, in seconds: each rung that {@link #fits}
+     * would let a model open within {@code openSeconds}, each round its opening, its closing and
+     * the settling after it (about 2.5 times the opening).
+     */
     static double estimateSeconds(List<Model> models, List<Integer> ladder, int rounds, double openSeconds) {
         double total = 0;
         for (Model model : models) {
@@ -176,10 +217,10 @@ final class Scale {
             total += ladder.isEmpty() ? 0 : 0.5; // its server's start
             for (int held : ladder) {
                 double open = held * perConnection;
-                if (open > openSeconds * 10) {
+                if (open > openSeconds) {
                     break;
                 }
-                total += rounds * (0.3 + Math.min(open, openSeconds) * 2.5);
+                total += rounds * (0.3 + open * 2.5);
             }
         }
         return total;
@@ -272,9 +313,8 @@ final class Scale {
     String fits(Model model, Point below, int held) {
         if (below == null) {
             double open = openSecondsGuess(model) * held;
-            return open <= budget.openSeconds() ? null : String.format(Locale.ROOT, "opening them would take about %.0f s"
-                    + " a round (%s each, roughly), over the bench's %.0f s", open, model.perConnection() == Model.Start.JVM
-                    ? "a JVM start" : "a process start", budget.openSeconds());
+            return open <= budget.openSeconds() ? null : tooLong(open, (model.perConnection() == Model.Start.JVM
+                    ? "a JVM start" : "a process start") + " each, roughly");
         }
         if (!below.measured()) {
             return "not measured at " + below.held() + " held";
@@ -283,27 +323,47 @@ final class Scale {
         double memory = perConnection * held;
         if (memory > budget.memoryKiB()) {
             return String.format(Locale.ROOT, "would take about %.1f GiB (%s KiB a connection at %d held),"
-                    + " over the bench's budget of %.1f GiB (half the memory available)", memory / 1048576,
-                    Report.number(perConnection), below.held(), budget.memoryKiB() / 1048576.0);
+                    + " over a third of the %.1f GiB this machine had available", memory / 1048576,
+                    Report.number(perConnection), below.held(), 3 * budget.memoryKiB() / 1048576.0);
         }
         // Ten connections are too few to time: one scheduling delay is most of it. Below 100 the guess.
         double open = (below.held() >= 100 ? below.openMsPerConn() / 1000 : openSecondsGuess(model)) * held;
-        if (open > budget.openSeconds() && below.held() < 100) {
-            return String.format(Locale.ROOT, "opening them would take about %.0f s a round (%s each, roughly), over the"
-                    + " bench's %.0f s", open, model.perConnection() == Model.Start.JVM ? "a JVM start" : "a process start",
-                    budget.openSeconds());
-        }
         if (open > budget.openSeconds()) {
-            return String.format(Locale.ROOT, "opening them would take about %.0f s a round (%s ms a connection"
-                    + " at %d held), over the bench's %.0f s", open, Report.number(below.openMsPerConn()), below.held(),
-                    budget.openSeconds());
+            return tooLong(open, below.held() < 100
+                    ? (model.perConnection() == Model.Start.JVM ? "a JVM start" : "a process start") + " each, roughly"
+                    : Report.number(below.openMsPerConn()) + " ms a connection at " + below.held() + " held");
         }
-        double tasks = (below.threads() + below.processes()) / (double) below.held() * held;
+        // Every thread is a task with a pid, a process's first thread too: its threads are all its tasks.
+        double tasks = below.threads() / (double) below.held() * held;
         if (tasks > budget.freeTasks()) {
-            return String.format(Locale.ROOT, "would need about %.0f tasks (threads and processes), over the"
-                    + " %d the kernel's pid_max leaves free", tasks, budget.freeTasks());
+            return String.format(Locale.ROOT, "would need about %.0f tasks (the server tree's threads: %.2f a connection at"
+                    + " %d held), over the %d the kernel's pid_max leaves free", tasks,
+                    below.threads() / (double) below.held(), below.held(), budget.freeTasks());
+        }
+        // The server's own process holds descriptors for each connection (the supervisor: about two a
+        // child); past its limit it could not accept the rung's last connections.
+        if (below.own().descriptors() > 0) {
+            double each = Math.max(0, below.own().descriptors() - below.ownIdle().descriptors()) / (double) below.held();
+            double descriptors = below.ownIdle().descriptors() + each * held;
+            if (descriptors > budget.descriptors()) {
+                return String.format(Locale.ROOT, "would need about %.0f descriptors in the server's own process (%.2f a"
+                        + " connection at %d held), over its limit of %d (the hard limit of open files here)",
+                        descriptors, each, below.held(), budget.descriptors());
+            }
         }
         return null;
+    }
+
+    /** Why a rung whose connections take {@code open} seconds to open, a round, is skipped: in minutes where it is. */
+    private String tooLong(double open, String basis) {
+        return String.format(Locale.ROOT, "opening them would take about %s a round (%s), %s for its %d rounds on this"
+                + " machine, over the %.0f s a round the bench gives a rung", duration(open), basis, duration(open * rounds),
+                rounds, budget.openSeconds());
+    }
+
+    /** "50 s", or "4.2 min" from two minutes on. */
+    private static String duration(double seconds) {
+        return seconds < 120 ? String.format(Locale.ROOT, "%.0f s", seconds) : String.format(Locale.ROOT, "%.1f min", seconds / 60);
     }
 
     private Point point(Model model, int held, List<Sample> samples) {

@@ -76,20 +76,36 @@ class ScaleReportTest {
         Scale scale = new Scale(List.of(), null, Scale.LADDER, 3, new Scale.Budget(4L << 20, 30, 20_000), null, null);
         Point jvm = new Point(Models.named("process"), 100, null, new Stats.Median(3, 10_000, 9_000, 11_000),
                 new Stats.Median(3, 11_000, 10_000, 12_000), 1, 5, 1400, 101, TRIP, 150);
-        assertEquals("would take about 10.5 GiB (11000 KiB a connection at 100 held), over the bench's budget of 4.0 GiB"
-                + " (half the memory available)", scale.fits(jvm.model(), jvm, 1000));
+        assertEquals("would take about 10.5 GiB (11000 KiB a connection at 100 held), over a third of the 12.0"
+                + " GiB this machine had available", scale.fits(jvm.model(), jvm, 1000));
         Point fork = point("seed-fork", 1000, 300, 290, 310, 0.5, TRIP);
         assertNull(scale.fits(fork.model(), fork, 10_000), "3 GiB, 5 s and 10,000 tasks fit");
         Point slow = new Point(Models.named("process-native"), 1000, null, fork.pss(), fork.charged(), 0.1, 0.5, 2000, 1001,
                 TRIP, 5);
-        assertEquals("opening them would take about 50 s a round (5.00 ms a connection at 1000 held), over the bench's 30 s",
+        assertEquals("opening them would take about 50 s a round (5.00 ms a connection at 1000 held), 2.5 min for its 3"
+                + " rounds on this machine, over the 30 s a round the bench gives a rung",
                 scale.fits(slow.model(), slow, 10_000));
-        Point tasks = new Point(Models.named("process-native"), 1000, null, fork.pss(), fork.charged(), 0.1, 0.5, 2000, 1001,
+        Point tasks = new Point(Models.named("process-native"), 1000, null, fork.pss(), fork.charged(), 0.1, 0.5, 3000, 1001,
                 TRIP, 0.5);
-        assertEquals("would need about 30010 tasks (threads and processes), over the 20000 the kernel's pid_max leaves free",
+        assertEquals("would need about 30000 tasks (the server tree's threads: 3.00 a connection at 1000 held), over the"
+                + " 20000 the kernel's pid_max leaves free",
                 scale.fits(tasks.model(), tasks, 10_000));
+        // The supervisor's reaper thread and the child's one thread a connection: 20,140 tasks, its processes among them
+        // (not 30,150: a process is a task through its first thread, counted once), and 70 s a round.
+        Scale full = new Scale(List.of(), null, Scale.LADDER, 3, new Scale.Budget(12L << 20, 120, 25_000), null, null);
+        Point supervisor = new Point(Models.named("process-native"), 1000, null, fork.pss(), fork.charged(), 0.1, 0.5, 2014,
+                1001, TRIP, 7);
+        assertNull(full.fits(supervisor.model(), supervisor, 10_000));
+        // Two descriptors a child in the supervisor: 10,000 held need about 20,030, over a hard limit of 20,000.
+        Scale limited = new Scale(List.of(), null, Scale.LADDER, 3, new Scale.Budget(12L << 20, 120, 25_000, 20_000), null, null);
+        Point open = new Point(Models.named("process-native"), 1000, null, fork.pss(), fork.charged(), 0.1, 0.5, 2014, 1001,
+                TRIP, 7, new Scale.Own(60 * 1024, 40 * 1024, 14, 30), new Scale.Own(95 * 1024, 76 * 1024, 1014, 2030));
+        assertEquals("would need about 20030 descriptors in the server's own process (2.00 a connection at 1000 held), over"
+                + " its limit of 20000 (the hard limit of open files here)", limited.fits(open.model(), open, 10_000));
+        assertNull(limited.fits(open.model(), open, 9_000));
         assertNull(scale.fits(Models.named("thread"), null, 10));
-        assertEquals("opening them would take about 250 s a round (a JVM start each, roughly), over the bench's 30 s",
+        assertEquals("opening them would take about 4.2 min a round (a JVM start each, roughly), 12.5 min for its 3"
+                + " rounds on this machine, over the 30 s a round the bench gives a rung",
                 scale.fits(Models.named("process"), null, 1000));
     }
 }
