@@ -234,14 +234,16 @@ class UpgradeIT {
     void theOldOnesSparesStopAndTheSuccessorServesWithItsOwn(@TempDir Path directory) throws Exception {
         Pattern spareReady = Pattern.compile("spare-ready pid=(\\d+) ");
         Path launcher = launcher(directory, "");
+        long successor;
+        long newSpare;
         try (ServerProcess old = ServerProcess.start(List.of(launcher.toString(), "--listen", "127.0.0.1:0", "--spares", "1"),
                 environment(launcher, Map.of()))) {
             InetSocketAddress address = old.awaitListening();
             long oldSpare = Long.parseLong(old.awaitMatch(spareReady).group(1));
             old.signal("USR2");
-            old.awaitMatch(UPGRADE);
+            successor = Long.parseLong(old.awaitMatch(UPGRADE).group(1));
             old.descendants();
-            long newSpare = Long.parseLong(old.awaitMatches(spareReady, 2).get(1).group(1));
+            newSpare = Long.parseLong(old.awaitMatches(spareReady, 2).get(1).group(1));
             assertEquals(0, old.awaitExitOfThisProcess(Await.DEFAULT), "no session held: it leaves, its spare stopped");
             assertTrue(ProcessHandle.of(oldSpare).isEmpty(), "the old one's spare is gone");
             try (EchoClient client = EchoClient.connect(address)) {
@@ -249,6 +251,9 @@ class UpgradeIT {
                 assertEquals(newSpare, old.awaitChildPidOf(client.localPort()), "the successor's spare took it");
             }
         }
+        // Closing the server closes what its upgrade started, though init is the successor's parent now.
+        assertTrue(ProcessHandle.of(successor).isEmpty(), "the successor " + successor + " is gone");
+        assertTrue(ProcessHandle.of(newSpare).isEmpty(), "the successor's spare " + newSpare + " is gone");
     }
 
     /** A launcher that runs bin/supervisor with {@code extra} options first; written again in place. */

@@ -11,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -28,7 +29,10 @@ import java.util.regex.Pattern;
 public final class ServerProcess implements AutoCloseable {
 
     private static final Pattern START_PID = Pattern.compile("start pid=(\\d+) remote=\\S+:(\\d+)");
+    /** A finished upgrade names its successor, which writes on in the same stderr. */
+    private static final Pattern SUCCESSOR = Pattern.compile("forkserver: upgrade pid=(\\d+) ");
 
+    private final Instant created;
     private final String name;
     private final Process process;
     private final List<String> stderr = new CopyOnWriteArrayList<>();
@@ -37,6 +41,7 @@ public final class ServerProcess implements AutoCloseable {
     private final List<Thread> readers = new CopyOnWriteArrayList<>();
 
     private ServerProcess(String name, Process process) {
+        this.created = Instant.now();
         this.name = name;
         this.process = process;
         collect(process.getErrorStream(), stderr, "stderr");
@@ -203,6 +208,26 @@ public final class ServerProcess implements AutoCloseable {
         return now;
     }
 
+    /**
+     * Remembers the successors its upgrades named, and their descendants: once its predecessor
+     * has left, a successor is nobody's descendant here (the kernel gave it to init). Only
+     * processes started since this one are taken, so that a pid used again is not.
+     */
+    private void successors() {
+        Instant started = created.minusSeconds(1); // start times are counted in clock ticks
+        for (String line : stderr) {
+            Matcher successor = SUCCESSOR.matcher(line);
+            if (successor.find()) {
+                ProcessHandle.of(Long.parseLong(successor.group(1)))
+                        .filter(h -> !h.info().startInstant().orElse(Instant.EPOCH).isBefore(started))
+                        .ifPresent(h -> {
+                            seen.add(h);
+                            seen.addAll(h.descendants().toList());
+                        });
+            }
+        }
+    }
+
     /** Waits for the process to exit and returns its status (and waits until its output is read). */
     public int awaitExit(Duration timeout) {
         int status = awaitExitOfThisProcess(timeout);
@@ -248,14 +273,22 @@ public final class ServerProcess implements AutoCloseable {
         readers.add(reader);
     }
 
-    /** Kills the process and every descendant it had (SIGKILL), and waits for them. */
+    /**
+     * Kills the process and every descendant it had (SIGKILL), and the successors of its upgrades
+     * with theirs, and waits for them.
+     */
     @Override
     public void close() {
         descendants();
-        // The supervisor is this process, or one of its descendants behind an activator.
-        List<Path> cgroups = cgroupsOf(process.pid());
+        successors();
+        // The supervisor is this process, or one of its descendants behind an activator, or a
+        // successor (in the cgroup its predecessor was in, which may have left already).
         List<Long> pids = new ArrayList<>(List.of(process.pid()));
         seen.forEach(handle -> pids.add(handle.pid()));
+        List<Path> cgroups = new ArrayList<>();
+        for (long pid : pids) {
+            cgroupsOf(pid).stream().filter(dir -> !cgroups.contains(dir)).forEach(cgroups::add);
+        }
         process.destroyForcibly();
         for (ProcessHandle handle : seen) {
             handle.destroyForcibly();
