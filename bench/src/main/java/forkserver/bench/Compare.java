@@ -61,7 +61,7 @@ final class Compare {
             Table modelsA = models ? read(a.resolve("models.csv"), List.of("model", "status"), MODELS) : null;
             Table modelsB = models ? read(b.resolve("models.csv"), List.of("model", "status"), MODELS) : null;
             out.println("compare: A = " + a + ", B = " + b + "; a figure agrees when A's median (or a '< R' cell's [-R, R])"
-                    + " lies within B's [lowest–highest], or B's within A's");
+                    + " lies within B's [lowest–highest], or B's within A's, all as printed");
             Map<String, int[]> tally = new LinkedHashMap<>();
             List<String> oneOnly = new ArrayList<>();
             compare(scaleA, scaleB, SCALE, out, tally, oneOnly);
@@ -137,9 +137,18 @@ final class Compare {
         }
         double resolution = figure.resolution() == null ? Double.NaN : number(row, figure.resolution(), file);
         if (!Double.isNaN(resolution) && Math.abs(median) <= resolution) {
-            return new Cell(median, -resolution, resolution, "< " + Report.number(resolution), true);
+            return new Cell(median, -printed(resolution), printed(resolution), "< " + Report.number(resolution), true);
         }
-        return new Cell(median, low, high, Report.number(median) + " [" + Report.number(low) + "–" + Report.number(high) + "]", false);
+        return new Cell(printed(median), printed(low), printed(high),
+                Report.number(median) + " [" + Report.number(low) + "–" + Report.number(high) + "]", false);
+    }
+
+    /**
+     * {@code v} as the report prints it: the figures are compared as a reader sees them, so that
+     * two runs printing 627 [627–627] agree though their rounds differ in the fourth digit.
+     */
+    private static double printed(double v) {
+        return Double.parseDouble(Report.number(v));
     }
 
     private static double number(Map<String, String> row, String column, Path file) {

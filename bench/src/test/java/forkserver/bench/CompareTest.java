@@ -80,6 +80,17 @@ class CompareTest {
                 + " first echo ms 0 of 1), 2 differ, 0 measured in one run only"), out());
     }
 
+    /** Two runs whose rounds differ only below the printed digits print the same interval: they agree. */
+    @Test
+    void figuresAreComparedAsPrinted() throws IOException {
+        String row = "seed-fork,SEED,1000,ok,3,%s,%s,%s,0.256,627,627,627,0.001,0.103,0.098,0.105,\"\"\n";
+        Path a = report("a", HEADER + row.formatted("627.31", "627.29", "627.33"), null);
+        Path b = report("b", HEADER + row.formatted("626.92", "626.90", "627.01"), null);
+        assertEquals(0, compare(a, b), out());
+        assertTrue(out().contains("seed-fork at 1000 held, charged KiB: A 627 [627–627], B 627 [627–627]: agree (each within"
+                + " the other's interval)"), out());
+    }
+
     @Test
     void aRungMeasuredInOneRunOnlyIsSaidButNotADifference() throws IOException {
         Path a = report("a", HEADER + PROCESS_100_NOT + THREAD_1000, null);
