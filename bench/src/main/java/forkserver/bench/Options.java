@@ -9,9 +9,10 @@ import java.util.List;
  *
  * @param models  null for every model
  * @param compare two reports' directories to compare instead of running, or null
+ * @param readme  write README.md's figures from the committed report instead of running
  */
 record Options(boolean help, boolean list, boolean quick, List<String> models, Path report, Integer sessions,
-               Integer connections, Integer seconds, List<Integer> scale, List<Path> compare) {
+               Integer connections, Integer seconds, List<Integer> scale, List<Path> compare, boolean readme) {
 
     /**
      * Not git-tracked (.gitignore): a run never overwrites the committed report in docs/bench/,
@@ -25,6 +26,7 @@ record Options(boolean help, boolean list, boolean quick, List<String> models, P
             usage: bin/bench [--quick] [--models NAME,...] [--report DIR] [--sessions N] [--connections K]
                              [--seconds S] [--scale N,N,...]
                    bin/bench --compare DIR_A DIR_B
+                   bin/bench --readme
                    bin/bench --list | --help
             Runs the same echo workload against each model (a process, a thread, a virtual thread
             per connection, an event loop, the article's Python servers, ...), then holds a ladder of
@@ -45,6 +47,8 @@ record Options(boolean help, boolean list, boolean quick, List<String> models, P
                                round trip, first echo) agrees: one run's median within the other's
                                [lowest-highest], or both within the resolution (< R); exit status 0
                                when all agree, 1 when one differs, 2 when a report cannot be read
+              --readme         runs nothing: writes the figures in README.md (between its markers) from
+                               the committed report docs/bench, as --report docs/bench does after a run
             """;
 
     /** Parses {@code args}; throws IllegalArgumentException with a one-line message on a usage error. */
@@ -59,6 +63,7 @@ record Options(boolean help, boolean list, boolean quick, List<String> models, P
         Integer seconds = null;
         List<Integer> scale = null;
         List<Path> compare = null;
+        boolean readme = false;
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
             switch (arg) {
@@ -82,6 +87,7 @@ record Options(boolean help, boolean list, boolean quick, List<String> models, P
                     }
                     compare = List.of(Path.of(args[++i]), Path.of(args[++i]));
                 }
+                case "--readme" -> readme = true;
                 default -> throw new IllegalArgumentException("unknown option '" + arg + "' (see --help)");
             }
         }
@@ -89,7 +95,11 @@ record Options(boolean help, boolean list, boolean quick, List<String> models, P
                 || seconds != null || scale != null)) {
             throw new IllegalArgumentException("--compare runs nothing: it takes no other option");
         }
-        return new Options(help, list, quick, models, report, sessions, connections, seconds, scale, compare);
+        if (readme && (compare != null || quick || list || models != null || report != null || sessions != null
+                || connections != null || seconds != null || scale != null)) {
+            throw new IllegalArgumentException("--readme runs nothing: it takes no other option");
+        }
+        return new Options(help, list, quick, models, report, sessions, connections, seconds, scale, compare, readme);
     }
 
     /**
