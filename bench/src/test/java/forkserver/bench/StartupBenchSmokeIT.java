@@ -87,7 +87,12 @@ class StartupBenchSmokeIT {
             }
         }
         assertTrue(result.stdout().contains("Ratios of medians: (2)/(1) = **"), result.stdout());
-        assertTrue(result.stdout().contains("TLS with spares, breakdown: "), result.stdout());
+        assertTrue(result.stdout().contains("TLS with spares: (5) − (2) = "), result.stdout());
+        assertTrue(result.stdout().contains("TLS handshake, breakdown (medians, ms; "), result.stdout());
+        for (String row : List.of("| | (5) spare | (7) warm JVM | (9) stunnel |", "| round trips: 2 × loopback RTT |",
+                "| supervisor's CPU (accept, hand-off) |", "| rest (not accounted for) |")) {
+            assertTrue(result.stdout().contains(row), row + " in\n" + result.stdout());
+        }
         assertTrue(result.stdout().contains("Command: `bin/bench-handlers 1`"), result.stdout());
         assertEquals(result.stdout(), java.nio.file.Files.readString(report), "the report file holds what stdout showed");
     }
