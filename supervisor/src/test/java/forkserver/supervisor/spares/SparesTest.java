@@ -97,14 +97,11 @@ class SparesTest {
         Spares spares = new Spares(1, readyThenGone, log.log, noOutcome);
         spares.start();
         Await.until("the spare to be ready", () -> spares.ready() == 1);
-        try (Listeners listeners = Listeners.bind(List.of(new ListenAddress.Tcp(
-                     new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), null)), 8, false);
-             Socket client = new Socket()) {
-            client.connect(listeners.all().getFirst().address(), 10_000);
-            Accepted connection = listeners.accept();
-            Admission.Ticket ticket = new Admission.Ticket("127.0.0.1", 0, Map.of());
+        try (OneClient one = OneClient.connect()) {
+            Socket client = one.client;
+            Accepted connection = one.connection;
 
-            assertFalse(spares.offer(connection, ticket, Map.of("TCPREMOTEIP", "127.0.0.1")), "nobody took it");
+            assertFalse(one.offerTo(spares), "nobody took it");
 
             ChildProcess spare = started.getFirst();
             assertTrue(log.has("handoff-failed pid=" + spare.pid() + " remote=127.0.0.1:" + client.getLocalPort()
@@ -138,14 +135,11 @@ class SparesTest {
         spares.start();
         Await.until("the spare to be ready", () -> spares.ready() == 1);
         int spareEnd = spareEnds.getFirst();
-        try (Listeners listeners = Listeners.bind(List.of(new ListenAddress.Tcp(
-                     new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), null)), 8, false);
-             Socket client = new Socket()) {
-            client.connect(listeners.all().getFirst().address(), 10_000);
-            Accepted connection = listeners.accept();
-            Admission.Ticket ticket = new Admission.Ticket("127.0.0.1", 0, Map.of());
+        try (OneClient one = OneClient.connect()) {
+            Socket client = one.client;
+            Accepted connection = one.connection;
 
-            assertFalse(spares.offer(connection, ticket, Map.of("TCPREMOTEIP", "127.0.0.1")), "nobody took it");
+            assertFalse(one.offerTo(spares), "nobody took it");
 
             ChildProcess spare = started.getFirst();
             assertEquals(List.of(spare), raised);
@@ -178,16 +172,12 @@ class SparesTest {
         Await.until("the spare to be ready", () -> spares.ready() == 1);
         int spareEnd = spareEnds.getFirst();
         spares.handOffs().failWakeUps(new ErrnoException("write", 9, "Bad file descriptor"));
-        try (Listeners listeners = Listeners.bind(List.of(new ListenAddress.Tcp(
-                     new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), null)), 8, false);
-             Socket client = new Socket()) {
-            client.connect(listeners.all().getFirst().address(), 10_000);
-            Accepted connection = listeners.accept();
-            Admission.Ticket ticket = new Admission.Ticket("127.0.0.1", 0, Map.of());
+        try (OneClient one = OneClient.connect()) {
+            Accepted connection = one.connection;
 
             Boolean offered;
             try {
-                offered = spares.offer(connection, ticket, Map.of("TCPREMOTEIP", "127.0.0.1"));
+                offered = one.offerTo(spares);
             } catch (Failures.Broken e) {
                 offered = null; // the supervisor's failure: it drains; the connection is not spawned for
             }
@@ -203,6 +193,44 @@ class SparesTest {
                 Posix.close(end);
             }
             started.forEach(child -> child.signal(true));
+        }
+    }
+
+    /** A client connected through a real listener, its accepted connection, and the way it is offered to spares. */
+    private static final class OneClient implements AutoCloseable {
+        final Listeners listeners;
+        final Socket client;
+        final Accepted connection;
+
+        private OneClient(Listeners listeners, Socket client, Accepted connection) {
+            this.listeners = listeners;
+            this.client = client;
+            this.connection = connection;
+        }
+
+        static OneClient connect() throws Exception {
+            Listeners listeners = Listeners.bind(List.of(new ListenAddress.Tcp(
+                    new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), null)), 8, false);
+            Socket client = new Socket();
+            try {
+                client.connect(listeners.all().getFirst().address(), 10_000);
+                return new OneClient(listeners, client, listeners.accept());
+            } catch (Exception | Error e) {
+                try (listeners; client) {
+                    throw e;
+                }
+            }
+        }
+
+        boolean offerTo(Spares spares) throws Exception {
+            return spares.offer(connection, new Admission.Ticket("127.0.0.1", 0, Map.of()), Map.of("TCPREMOTEIP", "127.0.0.1"));
+        }
+
+        @Override
+        public void close() throws Exception {
+            try (listeners; client) {
+                // both closed, the client first
+            }
         }
     }
 
