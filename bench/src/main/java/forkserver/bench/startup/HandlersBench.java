@@ -315,45 +315,26 @@ public final class HandlersBench {
 
     /** The same, with the server's side of the handshake measured by {@code side}. */
     static Timing http(InetSocketAddress server, SSLContext tls, ServerSide side) throws IOException {
-        side.before();
-        long clientWait = ownWaitNanos();
-        long clientCpu = CLIENT_CPU.getCurrentThreadCpuTime();
-        long start = System.nanoTime();
-        try (Socket plain = connect(server)) {
-            Socket socket = tls == null ? plain : handshake(plain, tls, server);
-            double handshake = tls == null ? 0 : (System.nanoTime() - start) / 1e6;
-            double clientMs = (CLIENT_CPU.getCurrentThreadCpuTime() - clientCpu) / 1e6;
-            double clientWaitMs = (ownWaitNanos() - clientWait) / 1e6;
-            double[] serverMs = side.after();
-            OutputStream out = socket.getOutputStream();
+        try (Opened opened = Opened.open(server, tls, side)) {
+            OutputStream out = opened.socket().getOutputStream();
             out.write(REQUEST.getBytes(StandardCharsets.US_ASCII));
             out.flush();
-            String head = readHead(socket.getInputStream());
+            String head = readHead(opened.socket().getInputStream());
             if (!head.startsWith("HTTP/1.1 200 ")) {
                 throw new IllegalStateException("not a 200 from " + server + ": " + head);
             }
             int length = Integer.parseInt(head.replaceAll("(?is).*\r\ncontent-length: *(\\d+).*", "$1"));
-            socket.getInputStream().readNBytes(length);
-            return new Timing(handshake, (System.nanoTime() - start) / 1e6, serverMs[0], serverMs[1], clientMs, clientWaitMs,
-                    serverMs[2], serverMs[3]);
+            opened.socket().getInputStream().readNBytes(length);
+            return opened.timing();
         }
     }
 
     /** The echo protocol over TLS: handshake, one line, its echo. */
     static Timing tlsEcho(InetSocketAddress server, SSLContext tls, ServerSide side) throws IOException {
-        side.before();
-        long clientWait = ownWaitNanos();
-        long clientCpu = CLIENT_CPU.getCurrentThreadCpuTime();
-        long start = System.nanoTime();
-        try (Socket plain = connect(server)) {
-            SSLSocket ssl = handshake(plain, tls, server);
-            double handshake = (System.nanoTime() - start) / 1e6;
-            double clientMs = (CLIENT_CPU.getCurrentThreadCpuTime() - clientCpu) / 1e6;
-            double clientWaitMs = (ownWaitNanos() - clientWait) / 1e6;
-            double[] serverMs = side.after();
-            ssl.getOutputStream().write("hello\n".getBytes(StandardCharsets.US_ASCII));
-            ssl.getOutputStream().flush();
-            InputStream in = ssl.getInputStream();
+        try (Opened opened = Opened.open(server, tls, side)) {
+            opened.socket().getOutputStream().write("hello\n".getBytes(StandardCharsets.US_ASCII));
+            opened.socket().getOutputStream().flush();
+            InputStream in = opened.socket().getInputStream();
             ByteArrayOutputStream line = new ByteArrayOutputStream();
             for (int b; (b = in.read()) != '\n'; ) {
                 if (b < 0) {
@@ -364,8 +345,45 @@ public final class HandlersBench {
             if (!line.toString(StandardCharsets.US_ASCII).equals("hello")) {
                 throw new IllegalStateException("not the echo from " + server + ": " + line);
             }
-            return new Timing(handshake, (System.nanoTime() - start) / 1e6, serverMs[0], serverMs[1], clientMs, clientWaitMs,
+            return opened.timing();
+        }
+    }
+
+    /**
+     * A connection opened for one timed request: connected and, with TLS, handshaken, with what
+     * that took measured on both sides ({@code side}: the server's); {@link #timing()} adds the
+     * time to now. Closing it closes the connection.
+     */
+    private record Opened(Socket plain, Socket socket, long start, double handshakeMs, double clientMs,
+                          double clientWaitMs, double[] serverMs) implements AutoCloseable {
+
+        static Opened open(InetSocketAddress server, SSLContext tls, ServerSide side) throws IOException {
+            side.before();
+            long clientWait = ownWaitNanos();
+            long clientCpu = CLIENT_CPU.getCurrentThreadCpuTime();
+            long start = System.nanoTime();
+            Socket plain = connect(server);
+            try {
+                Socket socket = tls == null ? plain : handshake(plain, tls, server);
+                double handshake = tls == null ? 0 : (System.nanoTime() - start) / 1e6;
+                double clientMs = (CLIENT_CPU.getCurrentThreadCpuTime() - clientCpu) / 1e6;
+                double clientWaitMs = (ownWaitNanos() - clientWait) / 1e6;
+                return new Opened(plain, socket, start, handshake, clientMs, clientWaitMs, side.after());
+            } catch (IOException | RuntimeException e) {
+                plain.close();
+                throw e;
+            }
+        }
+
+        /** Its figures, the whole time being from before the connect until now. */
+        Timing timing() {
+            return new Timing(handshakeMs, (System.nanoTime() - start) / 1e6, serverMs[0], serverMs[1], clientMs, clientWaitMs,
                     serverMs[2], serverMs[3]);
+        }
+
+        @Override
+        public void close() throws IOException {
+            plain.close();
         }
     }
 
