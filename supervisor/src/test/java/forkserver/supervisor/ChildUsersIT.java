@@ -209,7 +209,9 @@ class ChildUsersIT {
                 }
             });
         } finally {
+            // The last session above started a leftover too: gone before the next test counts the uid's processes.
             processesOf(only).forEach(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly));
+            Await.until("no process of uid " + only + " left", () -> processesOf(only).isEmpty());
         }
     }
 
