@@ -1,0 +1,107 @@
+package forkserver.worker;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.X509TrustManager;
+import java.io.ByteArrayOutputStream;
+import java.io.File;
+import java.io.PrintStream;
+import java.net.StandardProtocolFamily;
+import java.net.StandardSocketOptions;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.cert.X509Certificate;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The worker's TLS on real connections, with a key openssl makes for each run. */
+class TlsTest {
+
+    @TempDir
+    static Path dir;
+
+    private static Tls tls;
+
+    @BeforeAll
+    static void key() throws Exception {
+        Process openssl = new ProcessBuilder("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                "-nodes", "-days", "2", "-subj", "/CN=localhost", "-keyout", "key.pem", "-out", "cert.pem")
+                .directory(dir.toFile()).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                .redirectErrorStream(true).start();
+        String out = new String(openssl.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(openssl.waitFor(60, TimeUnit.SECONDS) && openssl.exitValue() == 0, "openssl req: " + out);
+        tls = Tls.fromEnvironment(Map.of(Tls.CERT, dir.resolve("cert.pem").toString(), Tls.KEY, dir.resolve("key.pem").toString()));
+    }
+
+    /**
+     * JSSE sends the server's flight as several records; with Nagle's algorithm on, the later ones
+     * would wait for the client's (possibly delayed) acknowledgement of the first.
+     */
+    @Test
+    void theHandshakeTurnsNaglesAlgorithmOffOnATcpConnection() throws Exception {
+        try (SocketPair pair = SocketPair.open()) {
+            assertFalse(pair.server().getOption(StandardSocketOptions.TCP_NODELAY), "a new connection has Nagle on");
+            CompletableFuture<String> client = CompletableFuture.supplyAsync(() -> clientHandshake(pair.client()));
+            SSLSocket socket = tls.handshake(pair.server());
+            assertEquals("TLSv1.3", client.get(60, TimeUnit.SECONDS));
+            assertEquals("TLSv1.3", socket.getSession().getProtocol());
+            assertTrue(pair.server().getOption(StandardSocketOptions.TCP_NODELAY));
+        }
+    }
+
+    /** JSSE's socket needs TCP: a UNIX-domain connection is one line and no handshake, not a stack trace. */
+    @Test
+    void aUnixDomainConnectionIsOneLineAndNoConnection() throws Exception {
+        Path path = dir.resolve("tls.sock");
+        try (ServerSocketChannel listener = ServerSocketChannel.open(StandardProtocolFamily.UNIX)
+                .bind(UnixDomainSocketAddress.of(path));
+             SocketChannel client = SocketChannel.open(UnixDomainSocketAddress.of(path));
+             SocketChannel served = listener.accept()) {
+            ByteArrayOutputStream err = new ByteArrayOutputStream();
+            assertNull(tls.connect(served, Map.of(), List.of(), new PrintStream(err, true, StandardCharsets.UTF_8)));
+            assertEquals("forkserver worker: TLS needs a TCP connection, and this one is a UNIX-domain socket\n",
+                    err.toString(StandardCharsets.UTF_8));
+            assertTrue(client.isConnected());
+        }
+    }
+
+    /** A client that trusts any certificate (it only needs the handshake), over {@code channel}; its protocol. */
+    private static String clientHandshake(SocketChannel channel) {
+        try {
+            SSLContext context = SSLContext.getInstance("TLS");
+            context.init(null, new TrustManager[] {new X509TrustManager() {
+                public void checkClientTrusted(X509Certificate[] chain, String authType) {
+                }
+
+                public void checkServerTrusted(X509Certificate[] chain, String authType) {
+                }
+
+                public X509Certificate[] getAcceptedIssuers() {
+                    return new X509Certificate[0];
+                }
+            }}, null);
+            SSLSocket socket = (SSLSocket) context.getSocketFactory().createSocket(channel.socket(), "localhost",
+                    channel.socket().getPort(), false);
+            socket.setSoTimeout(60_000);
+            socket.startHandshake();
+            return socket.getSession().getProtocol();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
