@@ -124,7 +124,7 @@ public final class Main implements Callable<Integer> {
             SystemdNotify.VARIABLES.forEach(environment::remove);
             environment.remove(Handover.VARIABLE);
             environment.remove(Upgrade.LAUNCHER_VARIABLE);
-            config = options.config(environment, !inherited.isEmpty());
+            config = options.config(environment, inherited);
             privileges = options.privileges();
             log = options.log(err);
             notify = SystemdNotify.of(System.getenv(), ProcessHandle.current().pid(), log);

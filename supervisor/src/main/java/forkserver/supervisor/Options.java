@@ -309,10 +309,10 @@ final class Options {
 
     /**
      * The options as a {@link Config}; a bad value is an IllegalArgumentException naming the
-     * option. With an inherited socket there is no address to bind (null).
+     * option. With inherited sockets there is no address to bind.
      */
-    Config config(Map<String, String> environment, boolean inherited) {
-        List<ListenAddress> addresses = inherited ? List.of() : listenAddresses();
+    Config config(Map<String, String> environment, List<InheritedSocket> inherited) {
+        List<ListenAddress> addresses = inherited.isEmpty() ? listenAddresses() : List.of();
         // With a COMMAND, tcpserver's convention: the program reads and writes the connection. Its
         // fd 1 is never the supervisor's stdout either way (Spawner), so no client byte reaches the log.
         String stdioMode = stdio != null ? stdio : command.isEmpty() ? "in" : "inout";
@@ -327,6 +327,11 @@ final class Options {
                     + " forkserver's launcher, and '" + command.getFirst() + "' is not it");
         }
         boolean tls = WorkerTls.addTo(environment, tlsCert, tlsKey, tlsClientCa, tlsHandshakeTimeout, command.isEmpty());
+        if (tls) {
+            WorkerTls.refuseUnixSockets(addresses.stream().filter(a -> a instanceof ListenAddress.Unix)
+                    .map(a -> ListenAddress.UNIX_PREFIX + ((ListenAddress.Unix) a).path()).toList());
+            WorkerTls.refuseUnixSockets(inherited.stream().filter(InheritedSocket::unix).map(InheritedSocket::how).toList());
+        }
         WorkerHandler workerHandler = WorkerHandler.choose(handler, handlerArguments, command.isEmpty(), environment);
         List<String> argv = command.isEmpty()
                 ? workerHandler.checkedCommand(DefaultWorker.command(DefaultWorker.home()), environment, tls)

@@ -55,6 +55,17 @@ final class WorkerTls {
         return true;
     }
 
+    /**
+     * TLS is the worker's, over TCP (JSSE's socket needs one): a UNIX-domain listener with it
+     * would fail every connection, so it is a start-up error naming the first such socket.
+     */
+    static void refuseUnixSockets(java.util.List<String> unixSockets) {
+        if (!unixSockets.isEmpty()) {
+            throw new IllegalArgumentException("TLS (--tls-cert or " + CERT + ") serves TCP listeners only, and "
+                    + unixSockets.getFirst() + " is a UNIX-domain socket: serve it from a supervisor without TLS");
+        }
+    }
+
     private static String readable(String option, String file) {
         Path path = Path.of(file).toAbsolutePath();
         if (!Files.isRegularFile(path) || !Files.isReadable(path)) {

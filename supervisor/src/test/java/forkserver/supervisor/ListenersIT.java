@@ -91,6 +91,9 @@ class ListenersIT {
              UnixClient client = awaitUnix(supervisor, socket)) {
             assertEquals("hello", client.roundTrip("hello"));
             assertEquals("bye!", client.roundTrip("done"));
+            supervisor.awaitMatch(Pattern.compile("end pid=\\d+ status=0 "));
+            assertEquals(List.of(), supervisor.stderr().stream().filter(line -> line.contains(" stderr pid=")).toList(),
+                    "the worker has nothing to say about a UNIX connection (no TCP keepalive to turn on)");
         }
     }
 

@@ -6,9 +6,13 @@ import forkserver.supervisor.admit.SourceLimits;
 import forkserver.supervisor.listen.ListenAddress;
 import forkserver.supervisor.spawn.StdioMode;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
+import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
@@ -28,7 +32,7 @@ class OptionsTest {
     }
 
     private static Config config(String... args) {
-        return parse(args).config(new HashMap<>(Map.of("PATH", "/usr/bin:/bin")), false);
+        return parse(args).config(new HashMap<>(Map.of("PATH", "/usr/bin:/bin")), List.of());
     }
 
     @Test
@@ -46,6 +50,16 @@ class OptionsTest {
         assertNull(config.proxy());
         assertNull(config.metrics());
         assertEquals(List.of("/usr/bin/cat"), config.command(), "COMMAND resolved on PATH");
+    }
+
+    @Test
+    void tlsWithAUnixListenerIsABadValue(@TempDir Path dir) throws IOException {
+        Path cert = Files.writeString(dir.resolve("cert.pem"), "not read before the check\n");
+        Path key = Files.writeString(dir.resolve("key.pem"), "not read before the check\n");
+        IllegalArgumentException bad = assertThrows(IllegalArgumentException.class, () -> config("-l", "127.0.0.1:0",
+                "-l", "unix:" + dir.resolve("s.sock"), "--tls-cert", cert.toString(), "--tls-key", key.toString()));
+        assertEquals("TLS (--tls-cert or FORKSERVER_TLS_CERT) serves TCP listeners only, and unix:" + dir.resolve("s.sock")
+                + " is a UNIX-domain socket: serve it from a supervisor without TLS", bad.getMessage());
     }
 
     @Test

@@ -13,8 +13,10 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -122,6 +124,21 @@ class SocketActivationIT {
                 List.of(Project.bin("supervisor"), "--listen", "127.0.0.1:0"), Map.of());
         assertUsageError(activator, "--listen 127.0.0.1:0 given, but the socket was passed by the activator"
                 + " (systemd LISTEN_FDS fd 3); drop one of the two");
+    }
+
+    /**
+     * TLS is spoken by the worker over TCP: a UNIX-domain socket among the activator's would fail
+     * each of its connections, so the supervisor refuses to start, naming it.
+     */
+    @Test
+    void tlsWithAnInheritedUnixSocketIsAUsageError(@TempDir Path dir) throws IOException {
+        Path socket = dir.resolve("tls.sock");
+        Path cert = Files.writeString(dir.resolve("cert.pem"), "not read before the check\n");
+        Path key = Files.writeString(dir.resolve("key.pem"), "not read before the check\n");
+        Activators.Started activator = Activators.systemdSocketActivate(List.of("-l", socket.toString()),
+                List.of(Project.bin("supervisor"), "--tls-cert", cert.toString(), "--tls-key", key.toString()), Map.of());
+        assertUsageError(activator, "TLS (--tls-cert or FORKSERVER_TLS_CERT) serves TCP listeners only, and"
+                + " systemd LISTEN_FDS fd 3 is a UNIX-domain socket: serve it from a supervisor without TLS");
     }
 
     /**

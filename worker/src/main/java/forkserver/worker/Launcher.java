@@ -272,16 +272,16 @@ public final class Launcher {
     }
 
     /**
-     * Tells the client the conversation is over (FIN) without closing the descriptor: see
-     * {@link #end} for why the descriptor itself is left to process exit.
-     */
-    /**
      * TCP keepalive on the connection, unless it has it already (bin/supervisor sets it, with
      * probes after a minute of silence; under inetd or systemd it is the system's
      * net.ipv4.tcp_keepalive_time): a client that vanished without a word then ends this process
-     * instead of holding it for good. One getsockopt when it is on already.
+     * instead of holding it for good. One getsockopt when it is on already. A UNIX-domain
+     * connection has no keepalive (its peer is on this host, and its end is seen): nothing to do.
      */
     private static void keepAlive(SocketChannel channel, PrintStream err) {
+        if (!channel.supportedOptions().contains(java.net.StandardSocketOptions.SO_KEEPALIVE)) {
+            return;
+        }
         try {
             if (!channel.getOption(java.net.StandardSocketOptions.SO_KEEPALIVE)) {
                 channel.setOption(java.net.StandardSocketOptions.SO_KEEPALIVE, true);
@@ -303,6 +303,10 @@ public final class Launcher {
         endOfConversation(connection.socket());
     }
 
+    /**
+     * Tells the client the conversation is over (FIN) without closing the descriptor: see
+     * {@link #end} for why the descriptor itself is left to process exit.
+     */
     private static void endOfConversation(SocketChannel channel) {
         try {
             channel.shutdownOutput();

@@ -55,7 +55,7 @@ public final class InheritedSocket {
     }
 
     /** Whether it is a UNIX-domain socket (else TCP over IPv4 or IPv6). */
-    boolean unix() {
+    public boolean unix() {
         return unix;
     }
 
