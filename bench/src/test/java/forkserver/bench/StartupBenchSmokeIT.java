@@ -70,7 +70,7 @@ class StartupBenchSmokeIT {
     void bin_bench_handlersReportsEverySeriesTheTargetAndTheTlsBreakdown(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
             throws Exception {
         java.nio.file.Path report = dir.resolve("handlers.md");
-        Command.Result result = Command.run(List.of(Project.bin("bench-handlers"), "--report", report.toString(), "1"), "",
+        Command.Result result = Command.run(List.of(Project.bin("bench-handlers"), "--report", report.toString(), "--warm-up", "1", "1"), "",
                 Duration.ofMinutes(5));
         assertFalse(result.killedByWatchdog());
         assertEquals(0, result.exitValue(), result.stdout() + result.stderr());
@@ -93,7 +93,8 @@ class StartupBenchSmokeIT {
                 "| supervisor's CPU (accept, hand-off) |", "| rest (not accounted for) |")) {
             assertTrue(result.stdout().contains(row), row + " in\n" + result.stdout());
         }
-        assertTrue(result.stdout().contains("Command: `bin/bench-handlers 1`"), result.stdout());
+        assertTrue(result.stdout().contains("Command: `bin/bench-handlers --warm-up 1 1`"), result.stdout());
+        assertTrue(result.stdout().contains("1 rounds after 1 of warm-up;"), result.stdout());
         assertEquals(result.stdout(), java.nio.file.Files.readString(report), "the report file holds what stdout showed");
     }
 

@@ -39,7 +39,8 @@ import javax.net.ssl.TrustManagerFactory;
  * handshake's round trips and crypto cost when nothing else is paid. Side by side, interleaved
  * (one connection of each series per round, every spare pool full before each), as Markdown.
  *
- * <p>Usage: {@code HandlersBench HOME WORK ROUNDS COMMAND}. WORK holds what {@code bin/bench-handlers}
+ * <p>Usage: {@code HandlersBench HOME WORK ROUNDS COMMAND [WARM_UP]} (WARM_UP rounds first, default
+ * {@link #WARM_UP_ROUNDS}). WORK holds what {@code bin/bench-handlers}
  * prepared: {@code http-hello.jar}, its AOT cache {@code http-hello.aot}, {@code cert.pem},
  * {@code key.pem} (PKCS#8) and {@code server.p12} (the same, password {@code bench}) for a
  * self-signed localhost certificate.
@@ -48,7 +49,14 @@ public final class HandlersBench {
 
     static final String HANDLER = "com.example.HttpHello";
     static final String REQUEST = "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
-    static final int WARM_UP_ROUNDS = 3;
+    /**
+     * Rounds before the measured ones, by default: a supervisor runs its JIT at its quick tier
+     * only, compiling each method of its accept and hand-off path after about ten calls, so over
+     * its first few dozen connections its compiler thread takes the CPU a handshake needs. Measured
+     * on the TLS spare's supervisor: 5-13 ms of compiling during each of its first 16 handshakes,
+     * 0-2 ms after 30.
+     */
+    static final int WARM_UP_ROUNDS = 30;
 
     /**
      * One connection's figures in milliseconds from the start of connect: TLS handshake done (0
@@ -128,6 +136,7 @@ public final class HandlersBench {
         Path work = Path.of(args[1]).toAbsolutePath().normalize();
         int rounds = Integer.parseInt(args[2]);
         String command = args.length > 3 ? args[3] : "bin/bench-handlers " + rounds;
+        int warmUp = args.length > 4 ? Integer.parseInt(args[4]) : WARM_UP_ROUNDS;
         String loadBefore = Files.readString(Path.of("/proc/loadavg")).strip();
         String jar = work.resolve("http-hello.jar").toString();
         String cert = work.resolve("cert.pem").toString();
@@ -175,7 +184,7 @@ public final class HandlersBench {
                         context(work, false), stunnelSide), true));
             }
             Timing[][] timings = new Timing[series.size()][rounds];
-            for (int round = -WARM_UP_ROUNDS; round < rounds; round++) {
+            for (int round = -warmUp; round < rounds; round++) {
                 for (int k = 0; k < series.size(); k++) {
                     SparesBench.settle(pools, 1);
                     Timing t = series.get(k).client().connect();
@@ -183,18 +192,22 @@ public final class HandlersBench {
                         timings[k][round] = t;
                     }
                 }
-                System.err.printf("\rround %d of %d", round + 1, rounds);
+                if (round < 0) {
+                    System.err.printf("\rwarm-up round %d of %d", warmUp + round + 1, warmUp);
+                } else {
+                    System.err.printf("\rround %d of %d        ", round + 1, rounds);
+                }
             }
             System.err.println();
             double rtt = loopbackRtt();
             String loadAfter = Files.readString(Path.of("/proc/loadavg")).strip();
-            System.out.print(report(command, rounds, series, timings, rtt, loadBefore, loadAfter,
+            System.out.print(report(command, rounds, warmUp, series, timings, rtt, loadBefore, loadAfter,
                     tcpserver == null ? "not installed (package ucspi-tcp)" : null,
                     stunnel == null ? "not installed (package stunnel4)" : null));
         }
     }
 
-    static String report(String command, int rounds, List<Series> series, Timing[][] timings, double rtt, String loadBefore,
+    static String report(String command, int rounds, int warmUp, List<Series> series, Timing[][] timings, double rtt, String loadBefore,
                          String loadAfter, String noTcpserver, String noStunnel) throws IOException {
         StringBuilder out = new StringBuilder();
         out.append("## Custom handlers: first response, spares, AOT cache, TLS\n\n");
@@ -204,7 +217,7 @@ public final class HandlersBench {
                 .append("  \nLoad average (1, 5, 15 min; runnable/all; last pid): before ").append(loadBefore)
                 .append(", after ").append(loadAfter)
                 .append("  \nCommand: `").append(command).append("`\n\n");
-        out.append(rounds).append(" rounds after ").append(WARM_UP_ROUNDS).append(" of warm-up; each round one new connection"
+        out.append(rounds).append(" rounds after ").append(warmUp).append(" of warm-up; each round one new connection"
                 + " to each series in turn, every spare pool full before each. Client: a JVM (this bench), connect,"
                 + " TLS handshake when there is TLS (a fresh client context each time: no session resumption), `GET /`"
                 + " (echo: one line), until the whole response is in. Handshake = connect + handshake;"
