@@ -133,8 +133,25 @@ final class Tls {
         return cert != null && !cert.isEmpty();
     }
 
+    /** JSSE's switch for the TLS 1.3 session tickets a server sends after each full handshake. */
+    static final String TICKETS_PROPERTY = "jdk.tls.server.newSessionTicketCount";
+
+    /**
+     * No session tickets (unless the operator set {@link #TICKETS_PROPERTY}): a ticket is sealed
+     * with a key of this JVM's own, and this JVM serves one connection, so no ticket it issued
+     * could ever be redeemed. Sending one costs its sealing and a record the client must read,
+     * and a client that offers it later only pays for the resumption that fails. Read by JSSE
+     * once, when it first configures a context: this runs before.
+     */
+    private static void noSessionTickets() {
+        if (System.getProperty(TICKETS_PROPERTY) == null) {
+            System.setProperty(TICKETS_PROPERTY, "0");
+        }
+    }
+
     /** Loads the key, the chain and the client CAs, and makes the SSLContext. */
     static Tls fromEnvironment(Map<String, String> environment) throws SetupFailed {
+        noSessionTickets();
         String certFile = environment.get(CERT);
         String keyFile = environment.get(KEY);
         if (keyFile == null || keyFile.isEmpty()) {

@@ -64,6 +64,38 @@ class TlsTest {
         }
     }
 
+    /**
+     * Every connection is its own JVM with its own ticket key: a session ticket could never be
+     * redeemed, so none is sent.
+     */
+    @Test
+    void noSessionTicketIsSent() throws Exception {
+        try (SocketPair pair = SocketPair.open()) {
+            SSLContext clientContext = trustingClient();
+            CompletableFuture<String> client = CompletableFuture.supplyAsync(() -> {
+                try {
+                    SSLSocket socket = (SSLSocket) clientContext.getSocketFactory().createSocket(pair.client().socket(),
+                            "localhost", pair.client().socket().getPort(), false);
+                    socket.setSoTimeout(60_000);
+                    socket.startHandshake();
+                    // A ticket comes after the handshake: reading the server's line reads it too.
+                    return new String(socket.getInputStream().readNBytes(3), StandardCharsets.US_ASCII);
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            SSLSocket socket = tls.handshake(pair.server());
+            socket.getOutputStream().write("hi\n".getBytes(StandardCharsets.US_ASCII));
+            socket.getOutputStream().flush();
+            assertEquals("hi\n", client.get(60, TimeUnit.SECONDS));
+            assertEquals("TLSv1.3", socket.getSession().getProtocol());
+            // JSSE's client caches the handshake's own session, and a second, resumable copy for
+            // each ticket it receives (2 here with -Djdk.tls.server.newSessionTicketCount=1).
+            assertEquals(1, java.util.Collections.list(clientContext.getClientSessionContext().getIds()).size(),
+                    "the client holds the handshake's session only, no ticket's");
+        }
+    }
+
     /** JSSE's socket needs TCP: a UNIX-domain connection is one line and no handshake, not a stack trace. */
     @Test
     void aUnixDomainConnectionIsOneLineAndNoConnection() throws Exception {
@@ -83,19 +115,7 @@ class TlsTest {
     /** A client that trusts any certificate (it only needs the handshake), over {@code channel}; its protocol. */
     private static String clientHandshake(SocketChannel channel) {
         try {
-            SSLContext context = SSLContext.getInstance("TLS");
-            context.init(null, new TrustManager[] {new X509TrustManager() {
-                public void checkClientTrusted(X509Certificate[] chain, String authType) {
-                }
-
-                public void checkServerTrusted(X509Certificate[] chain, String authType) {
-                }
-
-                public X509Certificate[] getAcceptedIssuers() {
-                    return new X509Certificate[0];
-                }
-            }}, null);
-            SSLSocket socket = (SSLSocket) context.getSocketFactory().createSocket(channel.socket(), "localhost",
+            SSLSocket socket = (SSLSocket) trustingClient().getSocketFactory().createSocket(channel.socket(), "localhost",
                     channel.socket().getPort(), false);
             socket.setSoTimeout(60_000);
             socket.startHandshake();
@@ -103,5 +123,22 @@ class TlsTest {
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /** A client's context that trusts any certificate: the tests need the handshake, not the check. */
+    private static SSLContext trustingClient() throws Exception {
+        SSLContext context = SSLContext.getInstance("TLS");
+        context.init(null, new TrustManager[] {new X509TrustManager() {
+            public void checkClientTrusted(X509Certificate[] chain, String authType) {
+            }
+
+            public void checkServerTrusted(X509Certificate[] chain, String authType) {
+            }
+
+            public X509Certificate[] getAcceptedIssuers() {
+                return new X509Certificate[0];
+            }
+        }}, null);
+        return context;
     }
 }
