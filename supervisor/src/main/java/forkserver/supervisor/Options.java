@@ -328,9 +328,9 @@ final class Options {
         }
         boolean tls = WorkerTls.addTo(environment, tlsCert, tlsKey, tlsClientCa, tlsHandshakeTimeout, command.isEmpty());
         if (tls) {
-            WorkerTls.refuseUnixSockets(addresses.stream().filter(a -> a instanceof ListenAddress.Unix)
-                    .map(a -> ListenAddress.UNIX_PREFIX + ((ListenAddress.Unix) a).path()).toList());
-            WorkerTls.refuseUnixSockets(inherited.stream().filter(InheritedSocket::unix).map(InheritedSocket::how).toList());
+            WorkerTls.refuseUnixSockets(java.util.stream.Stream.concat(
+                    addresses.stream().filter(ListenAddress.Unix.class::isInstance).map(ListenAddress::text),
+                    inherited.stream().filter(InheritedSocket::unix).map(InheritedSocket::how)).toList());
         }
         WorkerHandler workerHandler = WorkerHandler.choose(handler, handlerArguments, command.isEmpty(), environment);
         List<String> argv = command.isEmpty()

@@ -33,6 +33,14 @@ public sealed interface ListenAddress {
     /** The prefix of a UNIX-domain address. */
     String UNIX_PREFIX = "unix:";
 
+    /** The address as messages write it: {@code 127.0.0.1:9090}, {@code [::1]:0}, {@code unix:PATH}. */
+    default String text() {
+        return switch (this) {
+            case Tcp tcp -> HostPort.format(tcp.address());
+            case Unix unix -> UNIX_PREFIX + unix.path();
+        };
+    }
+
     /**
      * Parses one {@code --listen} value.
      *

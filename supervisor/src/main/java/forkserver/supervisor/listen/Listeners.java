@@ -50,7 +50,7 @@ public final class Listeners implements Closeable {
                 try {
                     bound.add(Listener.bind(address, backlog, reusePort));
                 } catch (IOException e) {
-                    throw new Unavailable(text(address), e);
+                    throw new Unavailable(address.text(), e);
                 }
             }
             return new Listeners(bound);
@@ -88,13 +88,6 @@ public final class Listeners implements Closeable {
         public String where() {
             return where;
         }
-    }
-
-    private static String text(ListenAddress address) {
-        return switch (address) {
-            case ListenAddress.Tcp tcp -> forkserver.supervisor.base.HostPort.format(tcp.address());
-            case ListenAddress.Unix unix -> ListenAddress.UNIX_PREFIX + unix.path();
-        };
     }
 
     /** Every listener, in the order given: their descriptors, names and addresses (the log, a successor). */
