@@ -153,7 +153,6 @@ public final class Bench {
         return port -> new ServerContext(home, java, classpath, nativeEcho, HOST, port);
     }
 
-    /** The project root: {@code -Dforkserver.home} (bin/bench and Maven set it), else the working directory. */
     /** Writes README.md's figures from the committed report; 0, or 2 with one line saying why not. */
     static int readme(Path home, PrintStream out, PrintStream err) {
         Path readme = home.resolve("README.md");
@@ -167,6 +166,7 @@ public final class Bench {
         return 0;
     }
 
+    /** The project root: {@code -Dforkserver.home} (bin/bench and Maven set it), else the working directory. */
     static Path home() {
         String property = System.getProperty("forkserver.home");
         return Path.of(property != null ? property : "").toAbsolutePath().normalize();

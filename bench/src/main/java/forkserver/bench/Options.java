@@ -91,12 +91,12 @@ record Options(boolean help, boolean list, boolean quick, List<String> models, P
                 default -> throw new IllegalArgumentException("unknown option '" + arg + "' (see --help)");
             }
         }
-        if (compare != null && (quick || list || models != null || report != null || sessions != null || connections != null
-                || seconds != null || scale != null)) {
+        boolean otherOptions = quick || list || models != null || report != null || sessions != null || connections != null
+                || seconds != null || scale != null;
+        if (compare != null && otherOptions) {
             throw new IllegalArgumentException("--compare runs nothing: it takes no other option");
         }
-        if (readme && (compare != null || quick || list || models != null || report != null || sessions != null
-                || connections != null || seconds != null || scale != null)) {
+        if (readme && (compare != null || otherOptions)) {
             throw new IllegalArgumentException("--readme runs nothing: it takes no other option");
         }
         return new Options(help, list, quick, models, report, sessions, connections, seconds, scale, compare, readme);
