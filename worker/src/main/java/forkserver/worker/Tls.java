@@ -365,8 +365,8 @@ final class Tls {
         }
     }
 
-    /** For the warm-up's own client only: it talks to this process's own key. */
-    private static final class TrustingManager implements javax.net.ssl.X509TrustManager {
+    /** For the warm-up's own client only (and TlsTest's): it talks to this process's own key. */
+    static final class TrustingManager implements javax.net.ssl.X509TrustManager {
         @Override
         public void checkClientTrusted(X509Certificate[] chain, String authType) {
         }

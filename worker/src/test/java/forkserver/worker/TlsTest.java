@@ -7,7 +7,6 @@ import org.junit.jupiter.api.io.TempDir;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManager;
-import javax.net.ssl.X509TrustManager;
 import java.io.ByteArrayOutputStream;
 import java.io.File;
 import java.io.PrintStream;
@@ -18,7 +17,6 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.security.cert.X509Certificate;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -56,7 +54,9 @@ class TlsTest {
     void theHandshakeTurnsNaglesAlgorithmOffOnATcpConnection() throws Exception {
         try (SocketPair pair = SocketPair.open()) {
             assertFalse(pair.server().getOption(StandardSocketOptions.TCP_NODELAY), "a new connection has Nagle on");
-            CompletableFuture<String> client = CompletableFuture.supplyAsync(() -> clientHandshake(pair.client()));
+            SSLContext clientContext = trustingClient();
+            CompletableFuture<String> client = CompletableFuture.supplyAsync(
+                    () -> clientHandshake(pair.client(), clientContext).getSession().getProtocol());
             SSLSocket socket = tls.handshake(pair.server());
             assertEquals("TLSv1.3", client.get(60, TimeUnit.SECONDS));
             assertEquals("TLSv1.3", socket.getSession().getProtocol());
@@ -74,14 +74,11 @@ class TlsTest {
             SSLContext clientContext = trustingClient();
             CompletableFuture<String> client = CompletableFuture.supplyAsync(() -> {
                 try {
-                    SSLSocket socket = (SSLSocket) clientContext.getSocketFactory().createSocket(pair.client().socket(),
-                            "localhost", pair.client().socket().getPort(), false);
-                    socket.setSoTimeout(60_000);
-                    socket.startHandshake();
                     // A ticket comes after the handshake: reading the server's line reads it too.
-                    return new String(socket.getInputStream().readNBytes(3), StandardCharsets.US_ASCII);
-                } catch (Exception e) {
-                    throw new IllegalStateException(e);
+                    return new String(clientHandshake(pair.client(), clientContext).getInputStream().readNBytes(3),
+                            StandardCharsets.US_ASCII);
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
                 }
             });
             SSLSocket socket = tls.handshake(pair.server());
@@ -112,33 +109,23 @@ class TlsTest {
         }
     }
 
-    /** A client that trusts any certificate (it only needs the handshake), over {@code channel}; its protocol. */
-    private static String clientHandshake(SocketChannel channel) {
+    /** The client's side of a handshake over {@code channel}, with {@code context}: its TLS socket. */
+    private static SSLSocket clientHandshake(SocketChannel channel, SSLContext context) {
         try {
-            SSLSocket socket = (SSLSocket) trustingClient().getSocketFactory().createSocket(channel.socket(), "localhost",
+            SSLSocket socket = (SSLSocket) context.getSocketFactory().createSocket(channel.socket(), "localhost",
                     channel.socket().getPort(), false);
             socket.setSoTimeout(60_000);
             socket.startHandshake();
-            return socket.getSession().getProtocol();
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
+            return socket;
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
     }
 
-    /** A client's context that trusts any certificate: the tests need the handshake, not the check. */
+    /** A client's context that trusts any certificate, as the spares' warm-up client does: the tests need the handshake, not the check. */
     private static SSLContext trustingClient() throws Exception {
         SSLContext context = SSLContext.getInstance("TLS");
-        context.init(null, new TrustManager[] {new X509TrustManager() {
-            public void checkClientTrusted(X509Certificate[] chain, String authType) {
-            }
-
-            public void checkServerTrusted(X509Certificate[] chain, String authType) {
-            }
-
-            public X509Certificate[] getAcceptedIssuers() {
-                return new X509Certificate[0];
-            }
-        }}, null);
+        context.init(null, new TrustManager[] {new Tls.TrustingManager()}, null);
         return context;
     }
 }
