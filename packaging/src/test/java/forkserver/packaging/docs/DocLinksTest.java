@@ -21,14 +21,17 @@ class DocLinksTest {
 
     private static final Path ROOT = Path.of(System.getProperty("forkserver.home", ".."));
 
-    /** README.md and every Markdown file under docs/. */
+    /** README.md, every Markdown file under docs/, and each example's README.md. */
     static List<Path> documentation(Path root) throws IOException {
         List<Path> files = new ArrayList<>();
         files.add(root.resolve("README.md"));
-        Path docs = root.resolve("docs");
-        if (Files.isDirectory(docs)) {
-            try (Stream<Path> walk = Files.walk(docs)) {
-                walk.filter(p -> p.toString().endsWith(".md")).sorted().forEach(files::add);
+        for (String folder : List.of("docs", "examples")) {
+            Path top = root.resolve(folder);
+            if (Files.isDirectory(top)) {
+                try (Stream<Path> walk = Files.walk(top)) {
+                    walk.filter(p -> p.toString().endsWith(".md") && !p.toString().contains("/target/"))
+                            .sorted().forEach(files::add);
+                }
             }
         }
         return files;
