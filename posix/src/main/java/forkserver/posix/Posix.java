@@ -570,6 +570,8 @@ public final class Posix {
      * {@code recvmsg(socket, ..., MSG_CMSG_CLOEXEC)}: waits for one message of at most
      * {@code maxBody} bytes and the descriptor it carries, which arrives close-on-exec (no
      * window where an exec could leak it). Returns null at end of file (the sender closed its end).
+     * A descriptor the kernel could not install, this process having none free, is an
+     * {@link ErrnoException} with {@link Errno#EMFILE}: the message is consumed, the descriptor lost.
      */
     public static ReceivedFd receiveFd(int socket, int maxBody) throws ErrnoException {
         return call((arena, state) -> {
@@ -582,10 +584,17 @@ public final class Posix {
             } while (received < 0 && errno(state) == EINTR);
             check("recvmsg", (int) Math.min(received, 0), state);
             int fd = Msghdr.receivedFd(message, control);
+            int flags = Msghdr.flags(message);
+            if ((flags & MSG_CTRUNC) != 0 && fd < 0 && (flags & MSG_TRUNC) == 0) {
+                // The kernel installs a passed descriptor in the receiver; when it cannot (this
+                // process is at RLIMIT_NOFILE) it drops it and says so with MSG_CTRUNC alone.
+                throw new ErrnoException("recvmsg", Errno.EMFILE,
+                        "a descriptor came with the message, and this process had no descriptor free to take it");
+            }
             if (received == 0 && fd < 0) {
                 return null;
             }
-            if ((Msghdr.flags(message) & (MSG_TRUNC | MSG_CTRUNC)) != 0) {
+            if ((flags & (MSG_TRUNC | MSG_CTRUNC)) != 0) {
                 if (fd >= 0) {
                     int ignored = (int) CLOSE.invokeExact(state, fd);
                 }

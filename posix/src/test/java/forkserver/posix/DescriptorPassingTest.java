@@ -5,6 +5,8 @@ import org.junit.jupiter.api.Test;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -54,5 +56,68 @@ class DescriptorPassingTest {
         assertTrue(gone.errno() == Errno.EPIPE || gone.errno() == Errno.ECONNRESET, gone.getMessage());
         Posix.close(other[0]);
         Posix.close(pair[1]);
+    }
+
+    /**
+     * A receiver with no descriptor free (at RLIMIT_NOFILE) gets the message but not the
+     * descriptor: the kernel drops it and sets MSG_CTRUNC. That is EMFILE, not a message "longer
+     * than ... or carrying more than one descriptor". Run in a JVM of its own under
+     * {@code prlimit}, so that filling the table touches no other test.
+     */
+    @Test
+    void aDescriptorThatFindsNoFreeSlotIsEmfile() throws Exception {
+        Process probe = new ProcessBuilder(List.of("prlimit", "--nofile=256:256",
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "--enable-native-access=ALL-UNNAMED",
+                "-cp", System.getProperty("java.class.path"), FullTable.class.getName()))
+                .redirectErrorStream(true).start();
+        probe.getOutputStream().close();
+        assertTrue(probe.waitFor(60, TimeUnit.SECONDS), "the probe did not end within 60 s");
+        String said = new String(probe.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+        assertEquals(0, probe.exitValue(), said);
+        assertEquals("EMFILE recvmsg: a descriptor came with the message, and this process had no descriptor"
+                + " free to take it (errno 24); the next message still arrives", said);
+    }
+
+    /** The probe: sends itself /dev/null, fills its descriptor table, then receives. */
+    static final class FullTable {
+        public static void main(String[] args) throws Exception {
+            int[] pair = Posix.socketpair(Posix.AF_UNIX, Posix.SOCK_SEQPACKET);
+            int sent = Posix.open("/dev/null", Posix.O_RDWR | Posix.O_CLOEXEC);
+            // Once through every path first: with the table full, no class could be loaded from a jar.
+            Posix.sendFd(pair[0], sent, "warm".getBytes(StandardCharsets.US_ASCII));
+            Posix.close(Posix.receiveFd(pair[1], 64).fd());
+            try {
+                Posix.close(-1);
+            } catch (ErrnoException e) {
+                String warm = e.name() + " " + e.getMessage() + "; the next message still arrives" + "; next: " + 1;
+            }
+            Posix.sendFd(pair[0], sent, "first".getBytes(StandardCharsets.US_ASCII));
+            Posix.sendByte(pair[0], (byte) 'n');
+            java.util.ArrayList<Integer> fillers = new java.util.ArrayList<>();
+            try {
+                while (fillers.size() < 1024) {
+                    fillers.add(Posix.open("/dev/null", Posix.O_RDONLY | Posix.O_CLOEXEC));
+                }
+                System.out.println("the table never filled");
+                System.exit(1);
+            } catch (ErrnoException full) {
+                if (full.errno() != Errno.EMFILE) {
+                    throw full;
+                }
+            }
+            String outcome;
+            try {
+                Posix.ReceivedFd received = Posix.receiveFd(pair[1], 64);
+                outcome = "received " + received;
+            } catch (ErrnoException e) {
+                outcome = e.name() + " " + e.getMessage();
+            }
+            for (int fd : fillers) {
+                Posix.close(fd);
+            }
+            // The lost descriptor's message was consumed: the conversation goes on with the next.
+            int next = Posix.receiveByte(pair[1]);
+            System.out.println(outcome + (next == 'n' ? "; the next message still arrives" : "; next: " + next));
+        }
     }
 }

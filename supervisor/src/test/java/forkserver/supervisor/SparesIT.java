@@ -3,6 +3,7 @@ package forkserver.supervisor;
 import forkserver.posix.Posix;
 import forkserver.testkit.Await;
 import forkserver.testkit.ConnectionFactsHandler;
+import forkserver.testkit.DescriptorHogHandler;
 import forkserver.testkit.Descriptors;
 import forkserver.testkit.EchoClient;
 import forkserver.testkit.ServerProcess;
@@ -195,6 +196,31 @@ class SparesIT {
                         + client.localPort() + " reason=\"no acknowledgement within 0\\.250s \\(signal=KILL\\)\""));
                 assertNotEquals(spare, supervisor.awaitChildPidOf(client.localPort()));
                 assertEquals("bye!", client.roundTrip("done"));
+            }
+        }
+    }
+
+    /**
+     * A spare whose handler's warm-up left it no descriptor free: the kernel drops the connection
+     * it is handed (MSG_CTRUNC), the spare says so in one line and exits unacknowledged, and the
+     * supervisor, which still holds the connection, gives it to a process spawned for it.
+     */
+    @Test
+    void aSpareWithNoDescriptorFreeGivesItsClientBackToBeServed() throws IOException {
+        // The hard limit is the soft one here, or the JVM would raise its own soft limit to it.
+        try (ServerProcess supervisor = ServerProcess.supervisor(DescriptorHogHandler.environment(),
+                "--listen", "127.0.0.1:0", "--spares", "1", "--child-rlimit", "nofile=512")) {
+            InetSocketAddress address = supervisor.awaitListening();
+            long spare = awaitReadySpares(supervisor, 1).iterator().next();
+            try (EchoClient client = EchoClient.connect(address)) {
+                assertEquals("served", client.readLine());
+                supervisor.awaitMatch(Pattern.compile("stderr pid=" + spare + " line=\"forkserver worker: spare: out of"
+                        + " descriptors: recvmsg: a descriptor came with the message, and this process had no descriptor"
+                        + " free to take it \\(errno 24\\)\""));
+                supervisor.awaitMatch(Pattern.compile("handoff-failed pid=" + spare + " remote=127.0.0.1:"
+                        + client.localPort() + " reason=\"ended before acknowledging \\(status=2\\)\""));
+                assertNotEquals(spare, supervisor.awaitChildPidOf(client.localPort()));
+                assertEquals("spawn", viaOf(supervisor, client.localPort()));
             }
         }
     }

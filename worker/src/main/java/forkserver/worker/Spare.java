@@ -1,6 +1,7 @@
 package forkserver.worker;
 
 import forkserver.handler.Handler;
+import forkserver.posix.Errno;
 import forkserver.posix.ErrnoException;
 import forkserver.posix.Posix;
 import forkserver.posix.SpareProtocol;
@@ -71,8 +72,14 @@ final class Spare {
             overlaid.putAll(SpareProtocol.decode(received.body()));
             return overlaid;
         } catch (ErrnoException | RuntimeException e) {
-            System.err.println("forkserver worker: spare mode needs fd 0 to be the supervisor's socketpair"
-                    + " (bin/supervisor --spares sets FORKSERVER_SPARE): " + e.getMessage());
+            if (e instanceof ErrnoException errno && (errno.errno() == Errno.EMFILE || errno.errno() == Errno.ENFILE)) {
+                // A handler's warm-up that keeps files open, or a low --child-rlimit nofile: not
+                // a wrong fd 0. Unacknowledged, the connection goes back to the supervisor.
+                System.err.println("forkserver worker: spare: out of descriptors: " + e.getMessage());
+            } else {
+                System.err.println("forkserver worker: spare mode needs fd 0 to be the supervisor's socketpair"
+                        + " (bin/supervisor --spares sets FORKSERVER_SPARE): " + e.getMessage());
+            }
             System.exit(Launcher.EXIT_USAGE);
             throw new AssertionError(e);
         }
