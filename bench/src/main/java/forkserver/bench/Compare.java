@@ -1,11 +1,9 @@
 package forkserver.bench;
 
-import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -165,36 +163,19 @@ final class Compare {
 
     /** A report's CSV file, each row keyed by its model (and rung), with the columns {@code figures} need. */
     private static Table read(Path file, List<String> keys, List<Figure> figures) {
-        String text;
-        try {
-            text = Files.readString(file);
-        } catch (IOException e) {
-            throw new IllegalArgumentException("cannot read " + file + " (" + e.getClass().getSimpleName() + ": "
-                    + e.getMessage() + ")");
-        }
-        List<List<String>> rows;
-        try {
-            rows = Csv.parse(text);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(file + ": " + e.getMessage());
-        }
-        List<String> header = rows.getFirst();
+        Csv.Records records = Csv.read(file);
         List<String> needed = new ArrayList<>(keys);
         for (Figure f : figures) {
             needed.addAll(f.resolution() == null ? List.of(f.median(), f.low(), f.high())
                     : List.of(f.median(), f.low(), f.high(), f.resolution()));
         }
         for (String column : needed) {
-            if (!header.contains(column)) {
+            if (!records.header().contains(column)) {
                 throw new IllegalArgumentException(file + ": no column '" + column + "' in its header");
             }
         }
         Map<String, Map<String, String>> byKey = new LinkedHashMap<>();
-        for (List<String> fields : rows.subList(1, rows.size())) {
-            Map<String, String> row = new HashMap<>();
-            for (int i = 0; i < header.size(); i++) {
-                row.put(header.get(i), fields.get(i));
-            }
+        for (Map<String, String> row : records.rows()) {
             String key = keys.contains("held") ? row.get("model") + " at " + row.get("held") + " held" : row.get("model");
             if (byKey.put(key, row) != null) {
                 throw new IllegalArgumentException(file + ": " + key + " twice");

@@ -2,9 +2,14 @@ package forkserver.bench;
 
 import forkserver.bench.Scale.Point;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 
@@ -12,7 +17,7 @@ import java.util.stream.Collectors;
  * The report's two CSV files, models.csv and scale.csv, in one place: each column is a name, what
  * it means and how its value is written, so that the header, the rows and the report's legend of
  * the columns come from the same list and a column cannot be added without its meaning. Also the
- * reading of such a file back ({@link #parse}), for {@code --compare}.
+ * reading of such a file back ({@link #read}), for {@code --compare} and {@code --readme}.
  */
 final class Csv {
 
@@ -120,6 +125,40 @@ final class Csv {
             throw new IllegalArgumentException("empty");
         }
         return rows;
+    }
+
+    /** A CSV file read back: its header, and each row by column name. */
+    record Records(List<String> header, List<Map<String, String>> rows) {
+    }
+
+    /**
+     * {@code file}, a CSV file as this class writes it, read back ({@link #parse}); an unreadable
+     * or malformed file is an IllegalArgumentException that names it (for one line to the user).
+     */
+    static Records read(Path file) {
+        String text;
+        try {
+            text = Files.readString(file);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot read " + file + " (" + e.getClass().getSimpleName() + ": "
+                    + e.getMessage() + ")");
+        }
+        List<List<String>> lines;
+        try {
+            lines = parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(file + ": " + e.getMessage());
+        }
+        List<String> header = lines.getFirst();
+        List<Map<String, String>> rows = new ArrayList<>();
+        for (List<String> fields : lines.subList(1, lines.size())) {
+            Map<String, String> row = new LinkedHashMap<>();
+            for (int i = 0; i < header.size(); i++) {
+                row.put(header.get(i), fields.get(i));
+            }
+            rows.add(row);
+        }
+        return new Records(header, rows);
     }
 
     private static List<String> fields(String line, int number) {

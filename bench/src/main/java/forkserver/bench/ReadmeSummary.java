@@ -3,8 +3,6 @@ package forkserver.bench;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -84,20 +82,9 @@ final class ReadmeSummary {
     }
 
     /** A CSV file's rows keyed by model (and " at N" for the ladder's rungs). */
-    private static Map<String, Map<String, String>> rows(Path file, boolean rungs) throws IOException {
-        List<List<String>> rows;
-        try {
-            rows = Csv.parse(Files.readString(file));
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(file + ": " + e.getMessage());
-        }
-        List<String> header = rows.getFirst();
+    private static Map<String, Map<String, String>> rows(Path file, boolean rungs) {
         Map<String, Map<String, String>> byKey = new LinkedHashMap<>();
-        for (List<String> fields : rows.subList(1, rows.size())) {
-            Map<String, String> row = new HashMap<>();
-            for (int i = 0; i < header.size(); i++) {
-                row.put(header.get(i), fields.get(i));
-            }
+        for (Map<String, String> row : Csv.read(file).rows()) {
             byKey.put(rungs ? row.get("model") + " at " + row.get("held") : row.get("model"), row);
         }
         return byKey;
