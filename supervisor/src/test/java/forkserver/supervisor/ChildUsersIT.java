@@ -191,8 +191,12 @@ class ChildUsersIT {
             supervisor.awaitMatch(Pattern.compile("limit-too-low resource=uids source=--child-user-range limit=1 needed=40 "));
             try (EchoClient first = EchoClient.connect(address)) {
                 assertEquals("uid=" + only, first.roundTrip(role));
-                assertEquals("", first.readToEnd()); // the child has exited; its leftover runs on
+                assertEquals("", first.readToEnd()); // the child has closed the connection; its leftover runs on
             }
+            // End of file comes as the child exits, a moment before it is reaped: until then it
+            // is still a process of the uid (seen: the child and its leftover, counted as two).
+            Await.until("the child of uid " + only + " to be reaped, its leftover alone left",
+                    () -> processesOf(only).size() == 1);
             List<Long> leftovers = processesOf(only);
             assertEquals(1, leftovers.size(), leftovers.toString());
             try (EchoClient second = EchoClient.connect(address)) {
