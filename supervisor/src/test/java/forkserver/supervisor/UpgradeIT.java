@@ -187,11 +187,18 @@ class UpgradeIT {
             }
             assertTrue(old.isAlive());
 
-            // A successor slow to start (a launcher that waits a second): a second SIGUSR2 meanwhile is refused.
-            Files.writeString(launcher, "#!/bin/sh\nsleep 1\nexec " + Project.bin("supervisor") + " \"$@\"\n");
+            // A successor slow to start (its launcher waits, at most a minute, until the test lets it
+            // go on): a second SIGUSR2 meanwhile is refused. Sent only once the first is taken (the
+            // launcher runs): two sent back to back may reach the process as one, the kernel
+            // keeping one pending SIGUSR2 (seen on a loaded machine: no refusal logged).
+            Path go = directory.resolve("go");
+            Files.writeString(launcher, "#!/bin/sh\nfor i in $(seq 600); do [ -e '" + go + "' ] && break; sleep 0.1; done\n"
+                    + "exec " + Project.bin("supervisor") + " \"$@\"\n");
             old.signal("USR2");
+            Await.until("the successor's launcher to run", () -> !old.descendants().isEmpty());
             old.signal("USR2");
             old.awaitMatch(Pattern.compile("upgrade-refused reason=in-progress"));
+            Files.writeString(go, "");
             Matcher upgrade = old.awaitMatch(UPGRADE);
             old.descendants();
             assertEquals(0, old.awaitExitOfThisProcess(Await.DEFAULT), "no session held: the old one leaves at once");
