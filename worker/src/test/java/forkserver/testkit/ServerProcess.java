@@ -136,16 +136,36 @@ public final class ServerProcess implements AutoCloseable {
         return found;
     }
 
-    /** The child pid the supervisor logged for the client whose local port is {@code clientPort}. */
+    /**
+     * The child pid the supervisor logged for the client whose local port is {@code clientPort}:
+     * the latest such start line. After many sessions a port may have served an earlier client
+     * too; {@link #awaitChildPidOf(int, int)} then says which one is meant.
+     */
     public long awaitChildPidOf(int clientPort) {
-        return Await.value("a start line for client port " + clientPort + " in " + stderr, Await.DEFAULT, () -> {
-            for (Matcher m : matches(START_PID)) {
-                if (Integer.parseInt(m.group(2)) == clientPort) {
-                    return Long.parseLong(m.group(1));
-                }
-            }
-            return null;
-        });
+        return awaitChildPidOf(clientPort, 0);
+    }
+
+    /**
+     * As above, among the lines logged from line {@code fromLine} on ({@link #lines()} before the
+     * client connected): not an earlier client's whose local port was the same.
+     */
+    public long awaitChildPidOf(int clientPort, int fromLine) {
+        return Await.value("a start line for client port " + clientPort + " from line " + fromLine + " in " + stderr,
+                Await.DEFAULT, () -> {
+                    Long found = null;
+                    for (String line : stderr.subList(Math.min(fromLine, stderr.size()), stderr.size())) {
+                        Matcher m = START_PID.matcher(line);
+                        if (m.find() && Integer.parseInt(m.group(2)) == clientPort) {
+                            found = Long.parseLong(m.group(1));
+                        }
+                    }
+                    return found;
+                });
+    }
+
+    /** How many stderr lines have been read so far. */
+    public int lines() {
+        return stderr.size();
     }
 
     /**
