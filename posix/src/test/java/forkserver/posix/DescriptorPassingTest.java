@@ -83,7 +83,8 @@ class DescriptorPassingTest {
         public static void main(String[] args) throws Exception {
             int[] pair = Posix.socketpair(Posix.AF_UNIX, Posix.SOCK_SEQPACKET);
             int sent = Posix.open("/dev/null", Posix.O_RDWR | Posix.O_CLOEXEC);
-            // Once through every path first: with the table full, no class could be loaded from a jar.
+            // Once through every path first, the error's text and the string concatenations below
+            // included: with the table full, no class could be loaded from a jar.
             Posix.sendFd(pair[0], sent, "warm".getBytes(StandardCharsets.US_ASCII));
             Posix.close(Posix.receiveFd(pair[1], 64).fd());
             try {

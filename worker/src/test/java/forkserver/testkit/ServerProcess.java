@@ -152,8 +152,10 @@ public final class ServerProcess implements AutoCloseable {
     public long awaitChildPidOf(int clientPort, int fromLine) {
         return Await.value("a start line for client port " + clientPort + " from line " + fromLine + " in " + stderr,
                 Await.DEFAULT, () -> {
+                    // A copy first: a view of the live list would throw if a line came in meanwhile.
+                    List<String> logged = List.copyOf(stderr);
                     Long found = null;
-                    for (String line : stderr.subList(Math.min(fromLine, stderr.size()), stderr.size())) {
+                    for (String line : logged.subList(Math.min(fromLine, logged.size()), logged.size())) {
                         Matcher m = START_PID.matcher(line);
                         if (m.find() && Integer.parseInt(m.group(2)) == clientPort) {
                             found = Long.parseLong(m.group(1));
